@@ -1,0 +1,33 @@
+"""tinygrad_cs: a reverse-mode autodiff engine for the CS231n curriculum.
+
+``import tinygrad_cs as tg`` gives the scalar engine (``tg.Value``), the tensor
+engine (``tg.Tensor`` and torch-named functions), the op protocol
+(``tg.Function``), graph inspection (``tg.Graph``, ``tg.scope``) and gradient
+tools (``tg.grad``, ``tg.no_grad``, ``tg.detect_anomaly``). Neural-network
+modules live in ``tinygrad_cs.nn``, rendering in ``tinygrad_cs.viz``, gradient
+checks and Hypothesis strategies in ``tinygrad_cs.testing``.
+"""
+from . import dtypes
+from .autodiff import AnomalyError, backward, detect_anomaly, grad
+from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
+                       zeros_like)
+from .dtypes import (bool_, double, float32, float64, get_default_dtype, int32, int64, long,
+                     set_default_dtype, uint8)
+from .function import Context, Function, Node
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .graph import Graph, NodeInfo
+from .ops import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, chunk, clamp, clip,
+                  cos, div, elu, eq, exp, expand, flatten, ge, getitem, gt, le, leaky_relu, log,
+                  log_softmax, logsumexp, lt, matmul, max, maximum, mean, min, minimum, mul, ne,
+                  neg, norm, pad, permute, pow, prod, relu, repeat, reshape, sigmoid, sign, sin,
+                  softmax, softplus, split, sqrt, squeeze, stack, std, sub, sum, tanh,
+                  take_along_dim, transpose, unsqueeze, var, where)
+from .random import generator, get_rng_state, manual_seed, set_rng_state
+from .scopes import scope
+from .tensor import Tensor
+from .value import Value
+
+float = float32  # noqa: A001 - torch.float
+
+__version__ = "0.1.0"

@@ -1,0 +1,232 @@
+"""Reverse-mode differentiation over the graph of ``Node``s.
+
+One pass serves ``Value`` and ``Tensor``:
+
+1. ``_topological_order`` walks from the outputs to the leaves with an explicit
+   stack (no recursion, so a 100,000-op chain is fine) and returns the nodes
+   that need a gradient, inputs before outputs.
+2. Walking that order backwards, each node's total gradient (the sum ``+=`` of
+   what its consumers sent) goes through its hooks, then either into ``.grad``
+   (leaves) or into its op's ``backward``, whose results are summed back to
+   each input's shape (broadcasting) and added to the inputs' totals.
+3. Unless ``retain_graph``, each op's saved values are freed as it is done.
+
+With ``create_graph=True`` the pass runs with recording on and gradients are
+nodes, so the gradient is itself a differentiable function of the inputs.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from .function import Node
+from .grad_mode import set_grad_enabled, state
+
+
+class AnomalyError(RuntimeError):
+    """A backward produced NaN or Inf inside ``tg.detect_anomaly()``."""
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Inside the block, a backward that yields NaN/Inf raises ``AnomalyError``.
+
+    The error names the op and shows the user's source line where that op was
+    created during the forward pass (recorded only while the mode is on).
+    """
+    previous = state.anomaly
+    state.anomaly = True
+    try:
+        yield
+    finally:
+        state.anomaly = previous
+
+
+def _topological_order(roots: Sequence[Node]) -> list[Node]:
+    """Nodes reachable from ``roots`` through inputs that require grad, inputs first."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        ctx = node._ctx
+        if ctx is not None:
+            for parent in ctx.inputs:
+                if isinstance(parent, Node) and parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def _is_finite(grad: Any) -> bool:
+    data = grad.data if isinstance(grad, Node) else grad
+    if isinstance(data, float):
+        return math.isfinite(data)
+    return bool(np.all(np.isfinite(data)))
+
+
+def _check_anomaly(node: Node, index: int, grad: Any, parent: Node) -> None:
+    if _is_finite(grad):
+        return
+    ctx = node._ctx
+    where = ctx._trace or "(op created outside detect_anomaly: no source line recorded)"
+    shape = getattr(parent, "shape", ())
+    raise AnomalyError(
+        f"Function '{ctx.name}' returned NaN/Inf in its gradient for input {index} "
+        f"(shape {shape}).\nThe op was created in the forward pass at:\n{where}")
+
+
+def _run_hooks(node: Node, grad: Any, create_graph: bool) -> Any:
+    for hook in list(node._hooks):
+        wrapped = grad if create_graph else node._wrap_grad(grad)
+        result = hook(wrapped)
+        if result is not None:
+            grad = result if create_graph else (result.data if isinstance(result, Node) else result)
+    return grad
+
+
+def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
+         create_graph: bool, capture: dict[int, Any] | None) -> None:
+    """The backward pass. ``capture`` (for ``tg.grad``) collects gradients of chosen
+    nodes instead of accumulating into any ``.grad``."""
+    order = _topological_order(roots)
+    totals: dict[int, Any] = {}
+    for root, seed in zip(roots, seeds):
+        key = id(root)
+        totals[key] = seed if key not in totals else totals[key] + seed
+    anomaly = state.anomaly
+    with set_grad_enabled(create_graph):
+        for node in reversed(order):
+            grad = totals.pop(id(node), None)
+            if grad is None:
+                continue
+            if node._hooks:
+                grad = _run_hooks(node, grad, create_graph)
+            ctx = node._ctx
+            if capture is not None:
+                if id(node) in capture:
+                    capture[id(node)] = grad
+            elif ctx is None or node._retains_grad:
+                node._accumulate(grad)
+            if ctx is None:
+                continue
+            if ctx._freed:
+                raise RuntimeError(
+                    f"{ctx.name}: trying to backward through the graph a second time "
+                    "(its saved values were freed after the first backward); "
+                    "call backward(retain_graph=True) the first time if you need to.")
+            if create_graph and ctx.fn.once_differentiable:
+                raise RuntimeError(
+                    f"{ctx.name}: this op's backward is a raw kernel and has no double "
+                    "backward (create_graph=True is not supported through it)")
+            grads = ctx.fn.backward(ctx, grad)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            for index, (parent, g) in enumerate(zip(ctx.inputs, grads)):
+                if g is None or not isinstance(parent, Node) or not parent.requires_grad:
+                    continue
+                g = parent._fit_grad(g)
+                if anomaly:
+                    _check_anomaly(node, index, g, parent)
+                key = id(parent)
+                previous = totals.get(key)
+                totals[key] = g if previous is None else previous + g
+            if not retain_graph:
+                ctx._saved = None
+                ctx._freed = True
+
+
+def _as_seed(root: Node, gradient: Any, create_graph: bool, op: str) -> Any:
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"{op}: element 0 of the outputs does not require grad and has no grad_fn "
+            "(did you forget requires_grad=True on a leaf, or run it under no_grad?)")
+    if gradient is None:
+        if getattr(root, "shape", ()) not in ((), (1,)) and np.size(root.data) != 1:
+            raise RuntimeError(
+                f"{op}: grad can be implicitly created only for scalar outputs; got an "
+                f"output of shape {root.shape}: pass `gradient` (a tensor of that shape)")
+        return root._ones_like() if not create_graph else root._from_op(root._ones_like(), None)
+    if isinstance(gradient, Node):
+        if getattr(gradient, "shape", ()) != getattr(root, "shape", ()):
+            raise RuntimeError(
+                f"{op}: gradient has shape {gradient.shape} but the output has shape {root.shape}")
+        return gradient if create_graph else gradient.data
+    seed = root._fit_seed(gradient)
+    return root._from_op(seed, None) if create_graph else seed
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs=None) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of leaves (``tg.autograd.backward``).
+
+    ``inputs``, if given, restricts accumulation to those nodes.
+    """
+    roots = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+    if grad_tensors is None:
+        grad_tensors = [None] * len(roots)
+    elif not isinstance(grad_tensors, (list, tuple)):
+        grad_tensors = [grad_tensors]
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_as_seed(r, g, create_graph, "backward") for r, g in zip(roots, grad_tensors)]
+    if inputs is None:
+        _run(roots, seeds, retain_graph, create_graph, None)
+        return
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    capture = {id(i): None for i in inputs}
+    _run(roots, seeds, retain_graph, create_graph, capture)
+    for node in inputs:
+        g = capture[id(node)]
+        if g is not None:
+            node._accumulate(g)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple.
+
+    Mirrors ``torch.autograd.grad``: nothing is accumulated into any ``.grad``.
+    With ``create_graph=True`` the returned gradients are graph nodes and can be
+    differentiated again (Hessian-vector products, gradient penalties).
+    An input that does not influence the outputs raises unless ``allow_unused``
+    (then its gradient is ``None``).
+    """
+    outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    single = not isinstance(inputs, (list, tuple))
+    ins = [inputs] if single else list(inputs)
+    for i, node in enumerate(ins):
+        if not isinstance(node, Node) or not node.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_as_seed(o, g, create_graph, "grad") for o, g in zip(outs, grad_outputs)]
+    capture: dict[int, Any] = {id(i): None for i in ins}
+    _run(outs, seeds, retain_graph, create_graph, capture)
+    result = []
+    for i, node in enumerate(ins):
+        g = capture[id(node)]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: input {i} (shape {getattr(node, 'shape', ())}) was not used to "
+                    "compute the outputs; pass allow_unused=True to get None for it")
+            result.append(None)
+        elif create_graph:
+            result.append(g)
+        else:
+            result.append(node._wrap_grad(node._fit_grad(g)))
+    return tuple(result)

@@ -1,0 +1,44 @@
+"""Gradient recording switches: ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
+
+The state is thread-local, as in PyTorch: a data-loading thread that disables
+recording does not affect the training thread.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+
+class _State(threading.local):
+    enabled = True
+    anomaly = False
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph needed for backward."""
+    return state.enabled
+
+
+@contextmanager
+def set_grad_enabled(mode: bool) -> Iterator[None]:
+    """Turn graph recording on or off inside the ``with`` block."""
+    previous = state.enabled
+    state.enabled = bool(mode)
+    try:
+        yield
+    finally:
+        state.enabled = previous
+
+
+def no_grad():
+    """``with tg.no_grad():`` ops inside record no graph (evaluation, optimizer steps)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    """``with tg.enable_grad():`` turns recording back on inside a ``no_grad`` block."""
+    return set_grad_enabled(True)

@@ -1,0 +1,18 @@
+"""The tensor op set, one file per family.
+
+Every function here accepts graph nodes or raw numpy arrays: on nodes it
+records the op; on raw data it only computes. Backward formulas are written
+with these functions, so the same code serves plain and higher-order backward.
+"""
+from .elementwise import (add, sub, mul, div, pow, neg, abs, exp, log, sqrt, sin, cos,
+                          tanh, sigmoid, relu, leaky_relu, elu, softplus, clamp, clip,
+                          maximum, minimum, where, sign, eq, ne, lt, le, gt, ge)
+from .reduce import (sum, mean, amax, amin, max, min, var, std, prod, logsumexp, norm,
+                     argmax, argmin)
+from .movement import (reshape, flatten, squeeze, unsqueeze, transpose, permute, expand,
+                       broadcast_to, sum_to, repeat, getitem, index_add, cat, stack,
+                       split, chunk, pad, take_along_dim, scatter_add_along)
+from .linalg import matmul
+from .nn import softmax, log_softmax
+
+__all__ = [n for n in dir() if not n.startswith("_")]

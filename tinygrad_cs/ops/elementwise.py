@@ -1,0 +1,397 @@
+"""Elementwise ops with numpy broadcasting.
+
+Each backward returns the gradient at the *output's* shape; the engine sums it
+back to each input's shape (d/da of a broadcast is a sum over the broadcast dims).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+from ._util import constant, raw, shape_of
+
+
+def _broadcast_error(op: str, a, b) -> ValueError:
+    return ValueError(f"{op}: shapes {shape_of(a)} and {shape_of(b)} are not broadcastable")
+
+
+class Add(Function):
+    """out = a + b;  da = g, db = g."""
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            return a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    """out = a - b;  da = g, db = -g."""
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            return a - b
+        except ValueError:
+            raise _broadcast_error("sub", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, -grad
+
+
+class Mul(Function):
+    """out = a * b;  da = g * b, db = g * a."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        try:
+            return a * b
+        except ValueError:
+            raise _broadcast_error("mul", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Div(Function):
+    """out = a / b;  da = g / b, db = -g * a / b**2."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        try:
+            return a / b
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = grad / b if need_a else None
+        gb = -grad * a / (b * b) if need_b else None
+        return ga, gb
+
+
+class Pow(Function):
+    """out = a ** b;  da = g * b * a**(b-1), db = g * out * log(a) (0 where a = 0, b >= 0)."""
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            out = a ** b
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        if need_a:
+            if isinstance(b, (int, float)) and b == 0:
+                ga = grad * 0.0
+            else:
+                ga = grad * b * a ** (b - 1)
+        if need_b:
+            zero_base = (raw(a) == 0) & (raw(b) >= 0)
+            gb = where(zero_base, 0.0, grad * out * log(where(zero_base, 1.0, a)))
+        return ga, gb
+
+
+class Neg(Function):
+    """out = -a;  da = -g."""
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Abs(Function):
+    """out = |a|;  da = g * sign(a) (0 at a = 0, as PyTorch)."""
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * np.sign(raw(a))
+
+
+class Exp(Function):
+    """out = e**a;  da = g * out."""
+    @staticmethod
+    def forward(ctx, a):
+        out = np.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out
+
+
+class Log(Function):
+    """out = ln a;  da = g / a."""
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / a
+
+
+class Sqrt(Function):
+    """out = sqrt(a);  da = g / (2 out)."""
+    @staticmethod
+    def forward(ctx, a):
+        out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad / (2.0 * out)
+
+
+class Sin(Function):
+    """out = sin a;  da = g cos a."""
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * cos(a)
+
+
+class Cos(Function):
+    """out = cos a;  da = -g sin a."""
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return -grad * sin(a)
+
+
+class Tanh(Function):
+    """out = tanh a;  da = g (1 - out**2)."""
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1.0 - out * out)
+
+
+class Sigmoid(Function):
+    """out = 1 / (1 + e**-a), computed as (1 + tanh(a/2)) / 2 (no overflow);  da = g out (1 - out)."""
+    @staticmethod
+    def forward(ctx, a):
+        out = 0.5 * (1.0 + np.tanh(0.5 * a))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * (1.0 - out)
+
+
+class ReLU(Function):
+    """out = max(a, 0);  da = g [a > 0]."""
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.maximum(a, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * (raw(a) > 0)
+
+
+class LeakyReLU(Function):
+    """out = a if a > 0 else slope a;  da = g (1 or slope)."""
+    @staticmethod
+    def forward(ctx, a, negative_slope=0.01):
+        ctx.save_for_backward(a)
+        ctx.negative_slope = negative_slope
+        return np.where(a > 0, a, a * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return where(raw(a) > 0, grad, grad * ctx.negative_slope)
+
+
+class ELU(Function):
+    """out = a if a > 0 else alpha (e**a - 1);  da = g (1 or out + alpha)."""
+    @staticmethod
+    def forward(ctx, a, alpha=1.0):
+        out = np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))
+        ctx.save_for_backward(a, out)
+        ctx.alpha = alpha
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        return where(raw(a) > 0, grad, grad * (out + ctx.alpha))
+
+
+class Softplus(Function):
+    """out = ln(1 + e**(beta a)) / beta, linear where beta a > threshold;  da = g sigmoid(beta a)."""
+    @staticmethod
+    def forward(ctx, a, beta=1.0, threshold=20.0):
+        ctx.save_for_backward(a)
+        ctx.beta, ctx.threshold = beta, threshold
+        scaled = a * beta
+        return np.where(scaled > threshold, a, np.logaddexp(0, scaled) / beta)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        linear = raw(a) * ctx.beta > ctx.threshold
+        return where(linear, grad, grad * sigmoid(a * ctx.beta))
+
+
+class Clamp(Function):
+    """out = min(max(a, lo), hi);  da = g where lo <= a <= hi, else 0."""
+    @staticmethod
+    def forward(ctx, a, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        ctx.save_for_backward(a)
+        ctx.bounds = (min, max)
+        return np.clip(a, min, max)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        a = raw(a)
+        inside = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            inside &= a >= lo
+        if hi is not None:
+            inside &= a <= hi
+        return grad * inside
+
+
+class Maximum(Function):
+    """out = max(a, b) elementwise; ties split the gradient evenly (as PyTorch)."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        try:
+            return np.maximum(a, b)
+        except ValueError:
+            raise _broadcast_error("maximum", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share_a = (raw(a) > raw(b)) + 0.5 * (raw(a) == raw(b))
+        return grad * share_a, grad * (1.0 - share_a)
+
+
+class Minimum(Function):
+    """out = min(a, b) elementwise; ties split the gradient evenly (as PyTorch)."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        try:
+            return np.minimum(a, b)
+        except ValueError:
+            raise _broadcast_error("minimum", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share_a = (raw(a) < raw(b)) + 0.5 * (raw(a) == raw(b))
+        return grad * share_a, grad * (1.0 - share_a)
+
+
+class Where(Function):
+    """out = a where cond else b;  da = g [cond], db = g [not cond]."""
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        cond = np.asarray(cond)
+        if cond.dtype != np.bool_:
+            raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+        ctx.save_for_backward(cond)
+        try:
+            return np.where(cond, a, b)
+        except ValueError:
+            raise ValueError(f"where: shapes {cond.shape}, {shape_of(a)} and {shape_of(b)} "
+                             "are not broadcastable") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        cond = raw(cond)
+        need = ctx.needs_input_grad
+        ga = where(cond, grad, 0.0) if need[1] else None
+        gb = where(cond, 0.0, grad) if need[2] else None
+        return None, ga, gb
+
+
+# -- functional forms (accept nodes or raw arrays) ---------------------------------
+def add(a, b): return Add.apply(a, b)
+def sub(a, b): return Sub.apply(a, b)
+def mul(a, b): return Mul.apply(a, b)
+def div(a, b): return Div.apply(a, b)
+def pow(a, b): return Pow.apply(a, b)          # noqa: A001 - PyTorch's name
+def neg(a): return Neg.apply(a)
+def abs(a): return Abs.apply(a)                # noqa: A001
+def exp(a): return Exp.apply(a)
+def log(a): return Log.apply(a)
+def sqrt(a): return Sqrt.apply(a)
+def sin(a): return Sin.apply(a)
+def cos(a): return Cos.apply(a)
+def tanh(a): return Tanh.apply(a)
+def sigmoid(a): return Sigmoid.apply(a)
+def relu(a): return ReLU.apply(a)
+def leaky_relu(a, negative_slope=0.01): return LeakyReLU.apply(a, negative_slope)
+def elu(a, alpha=1.0): return ELU.apply(a, alpha)
+def softplus(a, beta=1.0, threshold=20.0): return Softplus.apply(a, beta, threshold)
+def clamp(a, min=None, max=None): return Clamp.apply(a, min=min, max=max)  # noqa: A002
+clip = clamp
+def maximum(a, b): return Maximum.apply(a, b)
+def minimum(a, b): return Minimum.apply(a, b)
+def where(cond, a, b): return Where.apply(raw(cond), a, b)
+def sign(a): return constant(np.sign, a)
+def eq(a, b): return constant(np.equal, a, b)
+def ne(a, b): return constant(np.not_equal, a, b)
+def lt(a, b): return constant(np.less, a, b)
+def le(a, b): return constant(np.less_equal, a, b)
+def gt(a, b): return constant(np.greater, a, b)
+def ge(a, b): return constant(np.greater_equal, a, b)

@@ -1,0 +1,273 @@
+"""Reductions over ``dim`` (an int, a tuple of ints, or None for all elements).
+
+The gradient of a reduction is spread back over the reduced axes: the output
+gradient is reshaped to the ``keepdim`` shape and broadcast to the input shape.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from ..function import Function
+from ._util import constant, normalize_dim, normalize_dims, raw, shape_of
+from .elementwise import abs as _abs
+from .elementwise import log, sqrt, where
+from .movement import broadcast_to, reshape, squeeze, take_along_dim
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+MinResult = namedtuple("MinResult", ["values", "indices"])
+
+
+def _kept_shape(shape: tuple, axes: tuple | None) -> tuple:
+    """The output shape with ``keepdim=True``: reduced axes become 1."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _spread(grad, shape: tuple, axes, keepdim: bool):
+    """Broadcast a reduction's output gradient back over the reduced axes."""
+    if not keepdim:
+        grad = reshape(grad, _kept_shape(shape, axes))
+    return broadcast_to(grad, shape)
+
+
+def _axes(a, dim, op):
+    shape = np.shape(a)
+    return normalize_dims(dim, len(shape), op, shape)
+
+
+class Sum(Function):
+    """out = sum of a over ``dim``;  da = g broadcast back."""
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        ctx.shape, ctx.axes, ctx.keepdim = np.shape(a), _axes(a, dim, "sum"), keepdim
+        return np.sum(a, axis=ctx.axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _spread(grad, ctx.shape, ctx.axes, ctx.keepdim)
+
+
+class Mean(Function):
+    """out = sum(a) / n over ``dim``;  da = g / n broadcast back."""
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        axes = _axes(a, dim, "mean")
+        if not np.issubdtype(np.asarray(a).dtype, np.floating):
+            raise TypeError(f"mean: input dtype must be floating point, got {np.asarray(a).dtype}")
+        ctx.shape, ctx.axes, ctx.keepdim = np.shape(a), axes, keepdim
+        return np.mean(a, axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, axes = ctx.shape, ctx.axes
+        n = np.prod([shape[i] for i in axes]) if axes is not None else np.prod(shape)
+        return _spread(grad / max(int(n), 1), shape, axes, ctx.keepdim)
+
+
+class _Extreme(Function):
+    """amax / amin: ties share the gradient evenly (as PyTorch's amax)."""
+    reduce = None
+
+    @classmethod
+    def forward(cls, ctx, a, dim=None, keepdim=False):
+        axes = _axes(a, dim, cls.name)
+        if np.size(a) == 0:
+            raise RuntimeError(f"{cls.name}: cannot reduce an empty tensor of shape {np.shape(a)}")
+        out = cls.reduce(a, axis=axes, keepdims=True)
+        ctx.save_for_backward(a, out)
+        ctx.shape, ctx.axes, ctx.keepdim = np.shape(a), axes, keepdim
+        return out if keepdim else np.reshape(out, _reduced_shape(np.shape(a), axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        hit = raw(a) == raw(out)
+        share = hit / np.sum(hit, axis=ctx.axes, keepdims=True)
+        return _spread(grad, ctx.shape, ctx.axes, ctx.keepdim) * share
+
+
+def _reduced_shape(shape, axes):
+    if axes is None:
+        return ()
+    return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+class AMax(_Extreme):
+    name = "amax"
+    reduce = staticmethod(np.max)
+
+
+class AMin(_Extreme):
+    name = "amin"
+    reduce = staticmethod(np.min)
+
+
+class Prod(Function):
+    """out = product over ``dim``;  da_i = g * prod_{j != i} a_j (exact also where a has zeros)."""
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        axes = _axes(a, dim, "prod")
+        out = np.prod(a, axis=axes, keepdims=True)
+        ctx.save_for_backward(a, out)
+        ctx.shape, ctx.axes, ctx.keepdim = np.shape(a), axes, keepdim
+        return out if keepdim else np.reshape(out, _reduced_shape(np.shape(a), axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        g = _spread(grad, ctx.shape, ctx.axes, ctx.keepdim)
+        if np.all(raw(a) != 0):
+            return g * out / a
+        return g * _product_of_others(raw(a), ctx.axes)
+
+
+def _product_of_others(a: np.ndarray, axes) -> np.ndarray:
+    """For each element, the product of the other elements in its reduction group."""
+    axes = tuple(range(a.ndim)) if axes is None else axes
+    rest = [i for i in range(a.ndim) if i not in axes]
+    moved = np.transpose(a, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=a.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    return np.transpose(others, np.argsort(rest + list(axes)))
+
+
+class Norm2(Function):
+    """out = sqrt(sum a**2) over ``dim``;  da = g a / out (0 where out = 0, as PyTorch)."""
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        axes = _axes(a, dim, "norm")
+        out = np.sqrt(np.sum(a * a, axis=axes, keepdims=True))
+        ctx.save_for_backward(a, out)
+        ctx.shape, ctx.axes, ctx.keepdim = np.shape(a), axes, keepdim
+        return out if keepdim else np.reshape(out, _reduced_shape(np.shape(a), axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        zero = raw(out) == 0
+        g = _spread(grad, ctx.shape, ctx.axes, ctx.keepdim)
+        return where(zero, 0.0, g * a / where(zero, 1.0, out))
+
+
+# -- functional forms -----------------------------------------------------------
+def sum(a, dim=None, keepdim=False):                      # noqa: A001 - PyTorch's name
+    """Sum over ``dim`` (int, tuple, or None for all)."""
+    return Sum.apply(a, dim=dim, keepdim=keepdim)
+
+
+def mean(a, dim=None, keepdim=False):
+    """Arithmetic mean over ``dim``."""
+    return Mean.apply(a, dim=dim, keepdim=keepdim)
+
+
+def amax(a, dim=None, keepdim=False):
+    """Maximum over ``dim``; tied maxima share the gradient evenly."""
+    return AMax.apply(a, dim=dim, keepdim=keepdim)
+
+
+def amin(a, dim=None, keepdim=False):
+    """Minimum over ``dim``; tied minima share the gradient evenly."""
+    return AMin.apply(a, dim=dim, keepdim=keepdim)
+
+
+def _extreme_along(a, dim, keepdim, pick, result, op):
+    d = normalize_dim(dim, len(shape_of(a)), op, shape_of(a))
+    if len(shape_of(a)) == 0:
+        return result(a, constant(lambda x: np.zeros((), np.int64), a))
+    index = pick(raw(a), axis=d, keepdims=True)
+    values = take_along_dim(a, index, d)
+    if not keepdim:
+        values, index = squeeze(values, d), np.squeeze(index, d)
+    indices = constant(lambda _: index, a)
+    return result(values, indices)
+
+
+def max(a, dim=None, keepdim=False):                     # noqa: A001
+    """``max(a)``: the largest element (ties share the gradient).
+    ``max(a, dim)``: ``(values, indices)``; the gradient goes to the index, as PyTorch.
+    ``max(a, other_tensor)``: elementwise maximum."""
+    if dim is None:
+        return amax(a)
+    if not isinstance(dim, (int, np.integer)):
+        from .elementwise import maximum
+        return maximum(a, dim)
+    return _extreme_along(a, dim, keepdim, np.argmax, MaxResult, "max")
+
+
+def min(a, dim=None, keepdim=False):                     # noqa: A001
+    """Counterpart of ``max``: smallest element, ``(values, indices)``, or elementwise."""
+    if dim is None:
+        return amin(a)
+    if not isinstance(dim, (int, np.integer)):
+        from .elementwise import minimum
+        return minimum(a, dim)
+    return _extreme_along(a, dim, keepdim, np.argmin, MinResult, "min")
+
+
+def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance: sum((a - mean)**2) / (n - correction); ``unbiased=True`` is correction 1.
+
+    Default correction is 1 (Bessel), as ``torch.var``.
+    """
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    axes = _axes(raw(a), dim, "var")
+    shape = shape_of(a)
+    n = int(np.prod([shape[i] for i in axes])) if axes is not None else int(np.prod(shape))
+    centered = a - mean(a, dim=dim, keepdim=True)
+    return sum(centered * centered, dim=dim, keepdim=keepdim) / (n - correction)
+
+
+def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation: sqrt(var(a, ...))."""
+    return sqrt(var(a, dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction))
+
+
+def prod(a, dim=None, keepdim=False):
+    """Product over ``dim``."""
+    return Prod.apply(a, dim=dim, keepdim=keepdim)
+
+
+def logsumexp(a, dim=None, keepdim=False):
+    """log(sum(exp(a))) over ``dim``, computed as m + log(sum(exp(a - m))) with m = max (stable)."""
+    axes = _axes(raw(a), dim, "logsumexp")
+    m = np.max(raw(a), axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    from .elementwise import exp
+    out = log(sum(exp(a - m), dim=dim, keepdim=True)) + m
+    return out if keepdim else reshape(out, _reduced_shape(shape_of(a), axes))
+
+
+def norm(a, p="fro", dim=None, keepdim=False):
+    """Vector p-norm over ``dim`` (``'fro'``/2, 1, inf, -inf, or any p > 0)."""
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(a, dim=dim, keepdim=keepdim)
+    if p in (1, 1.0):
+        return sum(_abs(a), dim=dim, keepdim=keepdim)
+    if p == float("inf"):
+        return amax(_abs(a), dim=dim, keepdim=keepdim)
+    if p == float("-inf"):
+        return amin(_abs(a), dim=dim, keepdim=keepdim)
+    if isinstance(p, (int, float)) and p > 0:
+        return sum(_abs(a) ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
+    raise ValueError(f"norm: unsupported p={p!r} (use 'fro', a positive number, inf or -inf)")
+
+
+def argmax(a, dim=None, keepdim=False):
+    """Index of the largest element (flattened when ``dim`` is None)."""
+    if dim is not None:
+        dim = normalize_dim(dim, len(shape_of(a)), "argmax", shape_of(a))
+    return constant(lambda x: np.asarray(np.argmax(x, axis=dim, keepdims=keepdim)), a)
+
+
+def argmin(a, dim=None, keepdim=False):
+    """Index of the smallest element (flattened when ``dim`` is None)."""
+    if dim is not None:
+        dim = normalize_dim(dim, len(shape_of(a)), "argmin", shape_of(a))
+    return constant(lambda x: np.asarray(np.argmin(x, axis=dim, keepdims=keepdim)), a)

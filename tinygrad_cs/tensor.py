@@ -1,0 +1,418 @@
+"""``Tensor``: an n-dimensional array (numpy) that is a node of the autodiff graph.
+
+``t.data`` is the numpy array; ops on tensors record ``Function`` nodes when an
+input requires grad; ``t.backward()`` fills ``.grad`` (a Tensor) on leaves.
+Methods mirror ``torch.Tensor``; each delegates to the op families in ``ops``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import dtypes, ops
+from . import scopes as _scope
+from .function import Function, Node
+from .grad_mode import state as _grad_state
+
+
+def _new(data: np.ndarray, requires_grad: bool = False, ctx=None) -> "Tensor":
+    """Fast construction with no validation (the ops' hot path)."""
+    t = object.__new__(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._ctx = ctx
+    t.name = None
+    t.scope = _scope._path[-1]
+    t._hooks = None
+    t._retains_grad = False
+    return t
+
+
+def _to_array(data: Any, dtype=None, copy: bool = False, op: str = "tensor") -> np.ndarray:
+    """Convert user data to a numpy array following torch.tensor's dtype rules."""
+    if isinstance(data, Node):
+        data = data.data
+    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+        arr = np.array(data, copy=copy) if copy else np.asarray(data)
+    else:
+        try:
+            arr = np.array(data)
+        except ValueError as e:
+            raise ValueError(f"{op}: could not convert data to an array ({e})") from None
+        if arr.dtype.kind == "f":
+            arr = arr.astype(dtypes.get_default_dtype())
+        elif arr.dtype.kind == "i":
+            arr = arr.astype(np.int64)
+    if dtype is not None:
+        arr = arr.astype(dtypes.check(dtype, op), copy=False)
+    else:
+        dtypes.check(arr.dtype, op)
+    return arr
+
+
+class Tensor(Node):
+    """A numpy array with a gradient and a place in the graph.
+
+    ``Tensor(data, requires_grad=False, dtype=None)`` wraps ``data`` (sharing a
+    numpy array's memory); ``tg.tensor`` always copies.
+    """
+
+    __slots__ = ()
+    __array_ufunc__ = None  # make numpy defer: ndarray * Tensor -> Tensor.__rmul__
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype=None) -> None:
+        self.data = _to_array(data, dtype)
+        self.grad = None
+        self.requires_grad = False
+        self._ctx = None
+        self.name = None
+        self.scope = _scope.current()
+        self._hooks = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- engine protocol -------------------------------------------------------
+    @classmethod
+    def _from_op(cls, data, ctx):
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        return _new(data, ctx is not None, ctx)
+
+    def _fit_grad(self, grad):
+        shape = self.data.shape
+        if isinstance(grad, Node):
+            return ops.sum_to(grad, shape) if grad.data.shape != shape else grad
+        if type(grad) is not np.ndarray:
+            grad = np.asarray(grad, dtype=self.data.dtype)
+        if grad.shape != shape:
+            try:
+                grad = ops.sum_to(grad, shape)
+            except (RuntimeError, ValueError):
+                raise RuntimeError(f"backward: a gradient of shape {grad.shape} cannot be "
+                                   f"reduced to the input's shape {shape}") from None
+        if grad.dtype != self.data.dtype and self.data.dtype.kind == "f":
+            grad = grad.astype(self.data.dtype)
+        return grad
+
+    def _fit_seed(self, gradient):
+        g = _to_array(gradient, op="backward")
+        if g.shape != self.data.shape:
+            raise RuntimeError(f"backward: gradient has shape {g.shape} but the output has "
+                               f"shape {self.data.shape}")
+        return g.astype(self.data.dtype, copy=False)
+
+    def _wrap_grad(self, grad):
+        return grad if isinstance(grad, Node) else _new(np.asarray(grad))
+
+    def _accumulate(self, grad):
+        if isinstance(grad, Node):  # create_graph: keep the gradient's graph
+            self.grad = grad if self.grad is None else self.grad + grad
+        elif self.grad is None:
+            self.grad = _new(np.array(grad, dtype=self.data.dtype))  # own copy: never aliased
+        else:
+            self.grad = _new(self.grad.data + grad)
+
+    def _ones_like(self):
+        return np.ones_like(self.data)
+
+    # -- basic properties ------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def T(self) -> "Tensor":
+        """All dims reversed (for 2-D: the transpose)."""
+        return ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two dims swapped (batched matrix transpose)."""
+        return ops.transpose(self, -1, -2)
+
+    def size(self, dim: int | None = None):
+        """The shape, or the size of one dim."""
+        if dim is None:
+            return self.shape
+        return self.shape[ops._util.normalize_dim(dim, self.ndim, "size", self.shape)]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying numpy array (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The single element as a Python number."""
+        if self.data.size != 1:
+            raise RuntimeError(f"item: a Tensor with {self.data.size} elements cannot be "
+                               f"converted to a Python scalar (shape {self.shape})")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements "
+                               f"(shape {self.shape}) is ambiguous")
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    __hash__ = Node.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = []
+        if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+            extra.append(f"dtype={self.dtype}")
+        if self._ctx is not None:
+            extra.append(f"grad_fn=<{self._ctx.name}Backward>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extra) + ")"
+
+    # -- autograd ------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Mark a leaf as needing gradients (in place); returns ``self``."""
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: you can only change requires_grad flags of "
+                               "leaf variables (use detach() for a non-leaf)")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(f"requires_grad_: only floating point tensors can require "
+                               f"gradients, got dtype {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return _new(self.data.view())
+
+    def detach_(self) -> "Tensor":
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
+    def clone(self) -> "Tensor":
+        """A copy that stays in the graph (gradient flows through unchanged)."""
+        return ops.mul(self, 1) if self.requires_grad else _new(self.data.copy())
+
+    def contiguous(self) -> "Tensor":
+        return self
+
+    def zero_(self) -> "Tensor":
+        return self._inplace(lambda d: d.fill(0), "zero_")
+
+    def fill_(self, value) -> "Tensor":
+        return self._inplace(lambda d: d.fill(value), "fill_")
+
+    def copy_(self, src) -> "Tensor":
+        src = src.data if isinstance(src, Node) else np.asarray(src)
+        try:
+            np.broadcast_to(src, self.shape)
+        except ValueError:
+            raise RuntimeError(f"copy_: source of shape {np.shape(src)} cannot be broadcast "
+                               f"to {self.shape}") from None
+        return self._inplace(lambda d: np.copyto(d, src, casting="unsafe"), "copy_")
+
+    def _inplace(self, fn, op: str) -> "Tensor":
+        if self.requires_grad and _grad_state.enabled:
+            raise RuntimeError(f"{op}: a tensor that requires grad is being used in an in-place "
+                               "operation; wrap it in `with tg.no_grad():`")
+        if not self.data.flags.writeable:
+            self.data = self.data.copy()
+        fn(self.data)
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        value = value.data if isinstance(value, Node) else value
+
+        def assign(d):
+            d[ops.movement._normalize_index(index)] = value
+        self._inplace(assign, "setitem")
+
+    # -- conversion -------------------------------------------------------------
+    def to(self, dtype) -> "Tensor":
+        dtype = dtypes.check(dtype, "to")
+        if dtype == self.dtype:
+            return self
+        if self.requires_grad and dtype.kind == "f":
+            return _Cast.apply(self, dtype)
+        return _new(self.data.astype(dtype))
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def int(self):
+        return self.to(dtypes.int32)
+
+    def bool(self):
+        return self.to(dtypes.bool_)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    # -- arithmetic ---------------------------------------------------------------
+    def __add__(self, o): return ops.add(self, o)
+    def __radd__(self, o): return ops.add(o, self)
+    def __sub__(self, o): return ops.sub(self, o)
+    def __rsub__(self, o): return ops.sub(o, self)
+    def __mul__(self, o): return ops.mul(self, o)
+    def __rmul__(self, o): return ops.mul(o, self)
+    def __truediv__(self, o): return ops.div(self, o)
+    def __rtruediv__(self, o): return ops.div(o, self)
+    def __pow__(self, o): return ops.pow(self, o)
+    def __rpow__(self, o): return ops.pow(o, self)
+    def __matmul__(self, o): return ops.matmul(self, o)
+    def __rmatmul__(self, o): return ops.matmul(o, self)
+    def __neg__(self): return ops.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return ops.abs(self)
+    def __eq__(self, o): return ops.eq(self, o)      # elementwise, as torch
+    def __ne__(self, o): return ops.ne(self, o)
+    def __lt__(self, o): return ops.lt(self, o)
+    def __le__(self, o): return ops.le(self, o)
+    def __gt__(self, o): return ops.gt(self, o)
+    def __ge__(self, o): return ops.ge(self, o)
+    def __and__(self, o): return _new(np.logical_and(self.data, _raw(o)))
+    def __or__(self, o): return _new(np.logical_or(self.data, _raw(o)))
+    def __invert__(self): return _new(np.logical_not(self.data))
+    def __getitem__(self, index): return ops.getitem(self, index)
+
+    add, sub, mul, div, pow, matmul = (ops.add, ops.sub, ops.mul, ops.div, ops.pow, ops.matmul)
+    neg, abs, exp, log, sqrt, sin, cos = (ops.neg, ops.abs, ops.exp, ops.log, ops.sqrt,
+                                          ops.sin, ops.cos)
+    tanh, sigmoid, relu, leaky_relu, elu, softplus = (ops.tanh, ops.sigmoid, ops.relu,
+                                                      ops.leaky_relu, ops.elu, ops.softplus)
+    clamp = clip = ops.clamp
+    maximum, minimum, sign = ops.maximum, ops.minimum, ops.sign
+    eq, ne, lt, le, gt, ge = ops.eq, ops.ne, ops.lt, ops.le, ops.gt, ops.ge
+
+    def where(self, condition, other):
+        """``torch.Tensor.where``: self where condition else other."""
+        return ops.where(condition, self, other)
+
+    # -- reductions (``axis``/``keepdims`` accepted as aliases, as torch does) ------
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.sum(self, _pick(dim, axis), _pick(keepdim, keepdims))
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return ops.mean(self, _pick(dim, axis), _pick(keepdim, keepdims))
+
+    def amax(self, dim=None, keepdim=False):
+        return ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return ops.amin(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return ops.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return ops.min(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return ops.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return ops.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def prod(self, dim=None, keepdim=False):
+        return ops.prod(self, dim, keepdim)
+
+    def logsumexp(self, dim=None, keepdim=False):
+        return ops.logsumexp(self, dim, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return ops.norm(self, p, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return ops.argmin(self, dim, keepdim)
+
+    def softmax(self, dim):
+        return ops.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        return ops.log_softmax(self, dim)
+
+    # -- movement ------------------------------------------------------------------
+    def reshape(self, *shape): return ops.reshape(self, *shape)
+    view = reshape
+
+    def view_as(self, other): return ops.reshape(self, other.shape)
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def squeeze(self, dim=None): return ops.squeeze(self, dim)
+    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
+    def transpose(self, dim0, dim1): return ops.transpose(self, dim0, dim1)
+    swapaxes = transpose
+
+    def permute(self, *dims): return ops.permute(self, *dims)
+    def expand(self, *sizes): return ops.expand(self, *sizes)
+    def expand_as(self, other): return ops.expand(self, other.shape)
+    def repeat(self, *sizes): return ops.repeat(self, *sizes)
+    def split(self, split_size, dim=0): return ops.split(self, split_size, dim)
+    def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
+
+
+def _pick(value, alias):
+    return value if alias is None else alias
+
+
+def _raw(x):
+    return x.data if isinstance(x, Node) else x
+
+
+
+class _Cast(Function):
+    """out = a converted to another float dtype;  da = g converted back."""
+    name = "Cast"
+
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.in_dtype = a.dtype
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.in_dtype) if not isinstance(grad, Node) else _Cast.apply(
+            grad, ctx.in_dtype)

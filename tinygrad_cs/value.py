@@ -1,0 +1,279 @@
+"""``Value``: the scalar engine (micrograd's picture), on the same graph and backward pass.
+
+A ``Value`` wraps one Python float. Arithmetic reuses the tensor engine's
+``Add``/``Sub``/``Mul``/``Div``/``Neg`` Functions (their formulas hold for
+floats too); the transcendental ops below use ``math``. ``.grad`` is a float
+(0.0 until a backward reaches it) on every Value, leaf or not, as in micrograd.
+"""
+from __future__ import annotations
+
+import math
+
+from . import scopes as _scope
+from .function import Function, Node
+from .ops.elementwise import Add, Div, Mul, Neg, Sub
+
+
+def _raw(x):
+    return x.data if isinstance(x, Node) else x
+
+
+class Value(Node):
+    """A scalar node: ``Value(2.0, label="a")``; every Value takes part in the graph."""
+
+    __slots__ = ()
+
+    def __init__(self, data, label: str | None = None, requires_grad: bool = True) -> None:
+        if isinstance(data, Node):
+            data = data.data
+        try:
+            self.data = float(data)
+        except (TypeError, ValueError):
+            raise TypeError(f"Value: data must be a real number, got {data!r}") from None
+        self.grad = 0.0
+        self.requires_grad = requires_grad
+        self._ctx = None
+        self.name = label
+        self.scope = _scope.current()
+        self._hooks = None
+        self._retains_grad = False
+
+    @property
+    def label(self) -> str | None:
+        """The node's label (same as ``name``)."""
+        return self.name
+
+    @label.setter
+    def label(self, value: str | None) -> None:
+        self.name = value
+
+    # -- engine protocol -------------------------------------------------------
+    @classmethod
+    def _from_op(cls, data, ctx):
+        v = object.__new__(cls)
+        v.data = data
+        v.grad = 0.0
+        v.requires_grad = ctx is not None
+        v._ctx = ctx
+        v.name = None
+        v.scope = _scope._path[-1]
+        v._hooks = None
+        v._retains_grad = True  # micrograd's picture: every Value shows its grad
+        return v
+
+    def _wrap_grad(self, grad):
+        return grad if isinstance(grad, Node) else float(grad)
+
+    def _fit_seed(self, gradient):
+        return float(gradient)
+
+    def _accumulate(self, grad):
+        self.grad = self.grad + grad
+
+    def _ones_like(self):
+        return 1.0
+
+    @property
+    def shape(self) -> tuple:
+        return ()
+
+    @property
+    def dtype(self) -> str:
+        return "float"
+
+    def zero_grad(self) -> None:
+        self.grad = 0.0
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data:.4g}, grad={_raw(self.grad):.4g})"
+
+    __hash__ = Node.__hash__
+
+    # -- ops -------------------------------------------------------------------------
+    def __add__(self, o): return Add.apply(self, o)
+    def __radd__(self, o): return Add.apply(o, self)
+    def __sub__(self, o): return Sub.apply(self, o)
+    def __rsub__(self, o): return Sub.apply(o, self)
+    def __mul__(self, o): return Mul.apply(self, o)
+    def __rmul__(self, o): return Mul.apply(o, self)
+    def __truediv__(self, o): return Div.apply(self, o)
+    def __rtruediv__(self, o): return Div.apply(o, self)
+    def __pow__(self, o): return ScalarPow.apply(self, o)
+    def __rpow__(self, o): return ScalarPow.apply(o, self)
+    def __neg__(self): return Neg.apply(self)
+    def __abs__(self): return ScalarAbs.apply(self)
+
+    def exp(self): return ScalarExp.apply(self)
+    def log(self): return ScalarLog.apply(self)
+    def tanh(self): return ScalarTanh.apply(self)
+    def sigmoid(self): return ScalarSigmoid.apply(self)
+    def relu(self): return ScalarReLU.apply(self)
+    def leaky_relu(self, negative_slope=0.01): return ScalarLeakyReLU.apply(self, negative_slope)
+    def elu(self, alpha=1.0): return ScalarELU.apply(self, alpha)
+    def abs(self): return ScalarAbs.apply(self)
+
+
+def _log(x):
+    """ln x on a float or a Value (nan below 0, -inf at 0, as float math would give)."""
+    if isinstance(x, Node):
+        return ScalarLog.apply(x)
+    return math.log(x) if x > 0 else (-math.inf if x == 0 else math.nan)
+
+
+class ScalarPow(Function):
+    """out = a ** b;  da = g b a**(b-1), db = g out ln a (0 where a = 0 and b >= 0)."""
+    name = "Pow"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        try:
+            out = math.pow(a, b)
+        except ValueError:      # negative base with a fractional exponent
+            out = math.nan
+        except OverflowError:
+            out = math.inf
+        except ZeroDivisionError:
+            out = math.inf
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        if need_a:
+            ga = grad * 0.0 if _raw(b) == 0 else grad * b * a ** (b - 1)
+        if need_b:
+            gb = grad * 0.0 if _raw(a) == 0 and _raw(b) >= 0 else grad * out * _log(a)
+        return ga, gb
+
+
+class ScalarExp(Function):
+    """out = e**a;  da = g out."""
+    name = "Exp"
+
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            out = math.exp(a)
+        except OverflowError:
+            out = math.inf
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out
+
+
+class ScalarLog(Function):
+    """out = ln a;  da = g / a."""
+    name = "Log"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad / a
+
+
+class ScalarTanh(Function):
+    """out = tanh a;  da = g (1 - out**2)."""
+    name = "Tanh"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = math.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1.0 - out * out)
+
+
+class ScalarSigmoid(Function):
+    """out = 1 / (1 + e**-a) (as (1 + tanh(a/2)) / 2: no overflow);  da = g out (1 - out)."""
+    name = "Sigmoid"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = 0.5 * (1.0 + math.tanh(0.5 * a))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * (1.0 - out)
+
+
+class ScalarReLU(Function):
+    """out = max(a, 0);  da = g [a > 0]."""
+    name = "ReLU"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a if a > 0 else 0.0
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad if _raw(a) > 0 else grad * 0.0
+
+
+class ScalarLeakyReLU(Function):
+    """out = a if a > 0 else slope a;  da = g (1 or slope)."""
+    name = "LeakyReLU"
+
+    @staticmethod
+    def forward(ctx, a, negative_slope=0.01):
+        ctx.save_for_backward(a)
+        ctx.negative_slope = negative_slope
+        return a if a > 0 else a * negative_slope
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad if _raw(a) > 0 else grad * ctx.negative_slope
+
+
+class ScalarELU(Function):
+    """out = a if a > 0 else alpha (e**a - 1);  da = g (1 or out + alpha)."""
+    name = "ELU"
+
+    @staticmethod
+    def forward(ctx, a, alpha=1.0):
+        out = a if a > 0 else alpha * math.expm1(a)
+        ctx.save_for_backward(a, out)
+        ctx.alpha = alpha
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        return grad if _raw(a) > 0 else grad * (out + ctx.alpha)
+
+
+class ScalarAbs(Function):
+    """out = |a|;  da = g sign(a) (0 at 0)."""
+    name = "Abs"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        a = _raw(a)
+        return grad * (1.0 if a > 0 else (-1.0 if a < 0 else 0.0))
