@@ -156,7 +156,7 @@ class Context:
     """
 
     __slots__ = ("fn", "inputs", "_saved", "_out_positions", "_out_ref",
-                 "_freed", "_trace", "__dict__")
+                 "_freed", "_trace", "__dict__", "__weakref__")
 
     def __init__(self, fn: type, inputs: tuple) -> None:
         self.fn = fn
@@ -220,20 +220,14 @@ class Context:
         return f"<{self.name}Backward>"
 
 
-class _NullContext:
-    """Stands in for a Context when an op runs on raw data: records nothing."""
+class _Scratch:
+    """Stands in for a Context when nothing is recorded: attributes ``forward`` sets
+    live only for that call, and nothing is saved."""
 
-    __slots__ = ()
     needs_input_grad = ()
 
     def save_for_backward(self, *values: Any) -> None:
         pass
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        pass
-
-
-_NULL = _NullContext()
 
 
 class Function:
@@ -262,10 +256,10 @@ class Function:
                 if a.requires_grad:
                     record = True
         if like is None:
-            return cls.forward(_NULL, *args, **kwargs)
+            return cls.forward(_Scratch(), *args, **kwargs)
         raw = [a.data if isinstance(a, Node) else a for a in args]
         if not (record and _state.enabled):
-            return type(like)._from_op(cls.forward(_NULL, *raw, **kwargs), None)
+            return type(like)._from_op(cls.forward(_Scratch(), *raw, **kwargs), None)
         ctx = Context(cls, args)
         out_raw = cls.forward(ctx, *raw, **kwargs)
         out = type(like)._from_op(out_raw, ctx)

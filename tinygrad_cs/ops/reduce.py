@@ -64,7 +64,7 @@ class Mean(Function):
     def backward(ctx, grad):
         shape, axes = ctx.shape, ctx.axes
         n = np.prod([shape[i] for i in axes]) if axes is not None else np.prod(shape)
-        return _spread(grad / max(int(n), 1), shape, axes, ctx.keepdim)
+        return _spread(grad / (int(n) or 1), shape, axes, ctx.keepdim)
 
 
 class _Extreme(Function):
