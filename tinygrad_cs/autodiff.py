@@ -17,12 +17,13 @@ nodes, so the gradient is itself a differentiable function of the inputs.
 from __future__ import annotations
 
 import math
+from operator import attrgetter
 from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .function import Node
+from .function import _FREED, Node
 from .grad_mode import set_grad_enabled, state
 
 
@@ -46,25 +47,25 @@ def detect_anomaly() -> Iterator[None]:
 
 
 def _topological_order(roots: Sequence[Node]) -> list[Node]:
-    """Nodes reachable from ``roots`` through inputs that require grad, inputs first."""
-    order: list[Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
+    """Nodes reachable from ``roots`` through inputs that require grad, outputs first.
+
+    Every node carries a creation number ``_seq`` and an op's inputs always exist
+    before its output, so sorting the reachable set by ``_seq`` (descending) is a
+    valid reverse topological order; the walk is an explicit stack, no recursion.
+    """
+    seen = set(roots)
+    stack = list(seen)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        ctx = node._ctx
+        ctx = stack.pop()._ctx
         if ctx is not None:
             for parent in ctx.inputs:
-                if isinstance(parent, Node) and parent.requires_grad and id(parent) not in seen:
-                    stack.append((parent, False))
-    return order
+                if isinstance(parent, Node) and parent.requires_grad and parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+    return sorted(seen, key=_creation_number, reverse=True)
+
+
+_creation_number = attrgetter("_seq")
 
 
 def _is_finite(grad: Any) -> bool:
@@ -95,54 +96,61 @@ def _run_hooks(node: Node, grad: Any, create_graph: bool) -> Any:
 
 
 def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
-         create_graph: bool, capture: dict[int, Any] | None) -> None:
+         create_graph: bool, capture: dict | None) -> None:
     """The backward pass. ``capture`` (for ``tg.grad``) collects gradients of chosen
     nodes instead of accumulating into any ``.grad``."""
-    order = _topological_order(roots)
-    totals: dict[int, Any] = {}
+    totals: dict = {}   # node -> sum of the gradients received so far
     for root, seed in zip(roots, seeds):
-        key = id(root)
-        totals[key] = seed if key not in totals else totals[key] + seed
+        totals[root] = seed if root not in totals else totals[root] + seed
     anomaly = state.anomaly
     with set_grad_enabled(create_graph):
-        for node in reversed(order):
-            grad = totals.pop(id(node), None)
+        for node in _topological_order(roots):
+            grad = totals.pop(node, None)
             if grad is None:
                 continue
             if node._hooks:
                 grad = _run_hooks(node, grad, create_graph)
             ctx = node._ctx
             if capture is not None:
-                if id(node) in capture:
-                    capture[id(node)] = grad
+                if node in capture:
+                    capture[node] = grad
             elif ctx is None or node._retains_grad:
                 node._accumulate(grad)
             if ctx is None:
                 continue
-            if ctx._freed:
-                raise RuntimeError(
-                    f"{ctx.name}: trying to backward through the graph a second time "
-                    "(its saved values were freed after the first backward); "
-                    "call backward(retain_graph=True) the first time if you need to.")
-            if create_graph and ctx.fn.once_differentiable:
-                raise RuntimeError(
-                    f"{ctx.name}: this op's backward is a raw kernel and has no double "
-                    "backward (create_graph=True is not supported through it)")
-            grads = ctx.fn.backward(ctx, grad)
-            if not isinstance(grads, tuple):
-                grads = (grads,)
+            grads = _call_backward(ctx, node, grad, create_graph)
             for index, (parent, g) in enumerate(zip(ctx.inputs, grads)):
                 if g is None or not isinstance(parent, Node) or not parent.requires_grad:
                     continue
                 g = parent._fit_grad(g)
                 if anomaly:
                     _check_anomaly(node, index, g, parent)
-                key = id(parent)
-                previous = totals.get(key)
-                totals[key] = g if previous is None else previous + g
+                previous = totals.get(parent)
+                totals[parent] = g if previous is None else previous + g
             if not retain_graph:
-                ctx._saved = None
-                ctx._freed = True
+                ctx._saved = _FREED
+
+
+def _call_backward(ctx, node: Node, grad: Any, create_graph: bool) -> tuple:
+    """Run one op's backward; the result always as a tuple (one entry per input)."""
+    if ctx._saved is _FREED:
+        raise RuntimeError(
+            f"{ctx.name}: trying to backward through the graph a second time "
+            "(its saved values were freed after the first backward); "
+            "call backward(retain_graph=True) the first time if you need to.")
+    if not create_graph:
+        grads = ctx.fn.backward(ctx, grad)
+    elif ctx.fn.once_differentiable:
+        raise RuntimeError(
+            f"{ctx.name}: this op's backward is a raw kernel and has no double "
+            "backward (create_graph=True is not supported through it)")
+    else:  # lend the output node so that a saved output becomes a node
+        ctx._out = node
+        try:
+            grads = ctx.fn.backward(ctx, grad)
+        finally:
+            ctx._out = None
+    return grads if isinstance(grads, tuple) else (grads,)
 
 
 def _as_seed(root: Node, gradient: Any, create_graph: bool, op: str) -> Any:
@@ -183,10 +191,10 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
         _run(roots, seeds, retain_graph, create_graph, None)
         return
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-    capture = {id(i): None for i in inputs}
+    capture = {i: None for i in inputs}
     _run(roots, seeds, retain_graph, create_graph, capture)
     for node in inputs:
-        g = capture[id(node)]
+        g = capture[node]
         if g is not None:
             node._accumulate(g)
 
@@ -214,11 +222,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     if retain_graph is None:
         retain_graph = create_graph
     seeds = [_as_seed(o, g, create_graph, "grad") for o, g in zip(outs, grad_outputs)]
-    capture: dict[int, Any] = {id(i): None for i in ins}
+    capture: dict = {i: None for i in ins}
     _run(outs, seeds, retain_graph, create_graph, capture)
     result = []
     for i, node in enumerate(ins):
-        g = capture[id(node)]
+        g = capture[node]
         if g is None:
             if not allow_unused:
                 raise RuntimeError(

@@ -34,13 +34,15 @@ bare value when there is one argument); ``None`` where no gradient flows.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import traceback
-import weakref
 from typing import Any
 
 from . import scopes as _scope
 from .grad_mode import state as _state
+
+next_seq = itertools.count().__next__  # creation numbers for Node._seq
 
 
 class Node:
@@ -48,11 +50,12 @@ class Node:
 
     ``_ctx`` is the ``Context`` of the op that made the node (``None`` for a
     leaf). Links only point from a node to its inputs, never back, so a
-    finished graph is freed by reference counting alone.
+    finished graph is freed by reference counting alone. ``_seq`` numbers nodes
+    in creation order (an input is always older than the op output using it).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "scope",
-                 "_hooks", "_retains_grad", "__weakref__")
+                 "_hooks", "_retains_grad", "_seq", "__weakref__")
 
     # -- subclass protocol used by the engine ------------------------------
     @classmethod
@@ -147,24 +150,28 @@ def _user_frame() -> str:
     return "<unknown>"
 
 
+_FREED = object()  # marks a Context whose saved values were released by backward
+
+
 class Context:
     """What one recorded op keeps for its backward pass.
 
     ``fn`` is the ``Function`` subclass, ``inputs`` the positional arguments of
     ``apply`` (nodes and constants), ``saved_tensors`` what ``forward`` saved.
     ``forward`` may also store plain attributes (``ctx.shape = ...``).
+
+    The context holds no reference to its output node (that would be a cycle);
+    while the engine records a higher-order backward it lends the output node
+    as ``_out`` so a saved output can be returned as a node.
     """
 
-    __slots__ = ("fn", "inputs", "_saved", "_out_positions", "_out_ref",
-                 "_freed", "_trace", "__dict__", "__weakref__")
+    __slots__ = ("fn", "inputs", "_saved", "_out", "_trace", "__dict__", "__weakref__")
 
     def __init__(self, fn: type, inputs: tuple) -> None:
         self.fn = fn
         self.inputs = inputs
         self._saved = None
-        self._out_positions = None
-        self._out_ref = None
-        self._freed = False
+        self._out = None
         self._trace = None
 
     @property
@@ -182,6 +189,11 @@ class Context:
         """For each positional input: does it need a gradient?"""
         return tuple(isinstance(a, Node) and a.requires_grad for a in self.inputs)
 
+    @property
+    def freed(self) -> bool:
+        """True once a backward without ``retain_graph`` released the saved values."""
+        return self._saved is _FREED
+
     def save_for_backward(self, *values: Any) -> None:
         """Keep raw values (inputs, the output, or constants) for ``backward``."""
         self._saved = values
@@ -189,32 +201,29 @@ class Context:
     @property
     def saved_tensors(self) -> tuple:
         """What ``forward`` saved: raw data, or nodes when recording a backward graph."""
-        if self._freed:
+        saved = self._saved
+        if saved is _FREED:
             raise RuntimeError(
                 f"{self.name}: trying to backward through the graph a second time "
                 "(its saved values were freed after the first backward); "
                 "call backward(retain_graph=True) the first time if you need to.")
-        saved = self._saved
         if saved is None:
             return ()
-        if not _state.enabled:  # plain backward: raw data
+        if self._out is None:  # plain backward: raw data
             return saved
         return tuple(self._as_node(i, v) for i, v in enumerate(saved))
 
     def _as_node(self, position: int, value: Any) -> Any:
         """Map a saved raw value back to the graph node it came from, if any."""
-        if self._out_positions and position in self._out_positions:
-            out = self._out_ref()
-            if out is None:
-                raise RuntimeError(f"{self.name}: the output saved for backward no longer exists")
-            return out
         # Identity match against the inputs; when one object was passed as
         # several inputs, its k-th save maps to the k-th such input.
         matches = [a for a in self.inputs if isinstance(a, Node) and a.data is value]
-        if not matches:
-            return value
-        repeat = sum(1 for v in self._saved[:position] if v is value)
-        return matches[min(repeat, len(matches) - 1)]
+        if matches:
+            repeat = sum(1 for v in self._saved[:position] if v is value)
+            return matches[min(repeat, len(matches) - 1)]
+        if value is self._out.data:
+            return self._out
+        return value
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
@@ -249,26 +258,24 @@ class Function:
         """Run the op. Nodes in ``args`` are unwrapped; raw-only calls return raw data."""
         like = None
         record = False
-        for a in args:
+        raw = list(args)
+        for i, a in enumerate(args):
             if isinstance(a, Node):
+                raw[i] = a.data
                 if like is None:
                     like = a
                 if a.requires_grad:
                     record = True
         if like is None:
             return cls.forward(_Scratch(), *args, **kwargs)
-        raw = [a.data if isinstance(a, Node) else a for a in args]
         if not (record and _state.enabled):
-            return type(like)._from_op(cls.forward(_Scratch(), *raw, **kwargs), None)
-        ctx = Context(cls, args)
-        out_raw = cls.forward(ctx, *raw, **kwargs)
-        out = type(like)._from_op(out_raw, ctx)
-        saved = ctx._saved
-        if saved:
-            positions = [i for i, v in enumerate(saved) if v is out_raw]
-            if positions:
-                ctx._out_positions = positions
-                ctx._out_ref = weakref.ref(out)
-        if _state.anomaly:
-            ctx._trace = _user_frame()
-        return out
+            return like._from_op(cls.forward(_Scratch(), *raw, **kwargs), None)
+        ctx = _new_context(Context)
+        ctx.fn = cls
+        ctx.inputs = args
+        ctx._saved = ctx._out = None
+        ctx._trace = _user_frame() if _state.anomaly else None
+        return like._from_op(cls.forward(ctx, *raw, **kwargs), ctx)
+
+
+_new_context = object.__new__

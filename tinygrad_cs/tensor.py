@@ -12,7 +12,7 @@ import numpy as np
 
 from . import dtypes, ops
 from . import scopes as _scope
-from .function import Function, Node
+from .function import Function, Node, next_seq
 from .grad_mode import state as _grad_state
 
 
@@ -27,6 +27,7 @@ def _new(data: np.ndarray, requires_grad: bool = False, ctx=None) -> "Tensor":
     t.scope = _scope._path[-1]
     t._hooks = None
     t._retains_grad = False
+    t._seq = next_seq()
     return t
 
 
@@ -71,6 +72,7 @@ class Tensor(Node):
         self.scope = _scope.current()
         self._hooks = None
         self._retains_grad = False
+        self._seq = next_seq()
         if requires_grad:
             self.requires_grad_(True)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from . import scopes as _scope
-from .function import Function, Node
+from .function import Function, Node, next_seq
 from .ops.elementwise import Add, Div, Mul, Neg, Sub
 
 
@@ -37,6 +37,7 @@ class Value(Node):
         self.scope = _scope.current()
         self._hooks = None
         self._retains_grad = False
+        self._seq = next_seq()
 
     @property
     def label(self) -> str | None:
@@ -59,6 +60,7 @@ class Value(Node):
         v.scope = _scope._path[-1]
         v._hooks = None
         v._retains_grad = True  # micrograd's picture: every Value shows its grad
+        v._seq = next_seq()
         return v
 
     def _wrap_grad(self, grad):

@@ -106,19 +106,22 @@ class AMin(_Extreme):
 
 
 class Prod(Function):
-    """out = product over ``dim``;  da_i = g * prod_{j != i} a_j (exact also where a has zeros)."""
+    """out = product over ``dim`` (kept as size 1);  da_i = g * prod_{j != i} a_j.
+
+    Where ``a`` has no zeros that is g * out / a (differentiable again, with the
+    saved output as a node); with zeros the product of the others is computed
+    directly, as PyTorch does."""
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False):
-        axes = _axes(a, dim, "prod")
+    def forward(ctx, a, axes):
         out = np.prod(a, axis=axes, keepdims=True)
         ctx.save_for_backward(a, out)
-        ctx.shape, ctx.axes, ctx.keepdim = np.shape(a), axes, keepdim
-        return out if keepdim else np.reshape(out, _reduced_shape(np.shape(a), axes))
+        ctx.shape, ctx.axes = np.shape(a), axes
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
-        g = _spread(grad, ctx.shape, ctx.axes, ctx.keepdim)
+        g = broadcast_to(grad, ctx.shape)
         if np.all(raw(a) != 0):
             return g * out / a
         return g * _product_of_others(raw(a), ctx.axes)
@@ -138,21 +141,28 @@ def _product_of_others(a: np.ndarray, axes) -> np.ndarray:
 
 
 class Norm2(Function):
-    """out = sqrt(sum a**2) over ``dim``;  da = g a / out (0 where out = 0, as PyTorch)."""
+    """out = sqrt(sum a**2) over ``dim`` (kept as size 1);  da = g a / out (0 where out = 0,
+    as PyTorch)."""
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False):
-        axes = _axes(a, dim, "norm")
+    def forward(ctx, a, axes):
         out = np.sqrt(np.sum(a * a, axis=axes, keepdims=True))
         ctx.save_for_backward(a, out)
-        ctx.shape, ctx.axes, ctx.keepdim = np.shape(a), axes, keepdim
-        return out if keepdim else np.reshape(out, _reduced_shape(np.shape(a), axes))
+        ctx.shape = np.shape(a)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         a, out = ctx.saved_tensors
         zero = raw(out) == 0
-        g = _spread(grad, ctx.shape, ctx.axes, ctx.keepdim)
+        g = broadcast_to(grad, ctx.shape)
         return where(zero, 0.0, g * a / where(zero, 1.0, out))
+
+
+def _keepdim_op(fn, a, dim, keepdim, op):
+    """Run a reduction ``fn(a, axes)`` that keeps reduced dims, then drop them unless asked."""
+    axes = _axes(raw(a), dim, op)
+    out = fn(a, axes)
+    return out if keepdim else reshape(out, _reduced_shape(shape_of(a), axes))
 
 
 # -- functional forms -----------------------------------------------------------
@@ -194,6 +204,8 @@ def max(a, dim=None, keepdim=False):                     # noqa: A001
     ``max(a, other_tensor)``: elementwise maximum."""
     if dim is None:
         return amax(a)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"max: dim must be an int (got {dim!r}); use amax for several dims")
     if not isinstance(dim, (int, np.integer)):
         from .elementwise import maximum
         return maximum(a, dim)
@@ -204,6 +216,8 @@ def min(a, dim=None, keepdim=False):                     # noqa: A001
     """Counterpart of ``max``: smallest element, ``(values, indices)``, or elementwise."""
     if dim is None:
         return amin(a)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"min: dim must be an int (got {dim!r}); use amin for several dims")
     if not isinstance(dim, (int, np.integer)):
         from .elementwise import minimum
         return minimum(a, dim)
@@ -231,7 +245,7 @@ def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 def prod(a, dim=None, keepdim=False):
     """Product over ``dim``."""
-    return Prod.apply(a, dim=dim, keepdim=keepdim)
+    return _keepdim_op(Prod.apply, a, dim, keepdim, "prod")
 
 
 def logsumexp(a, dim=None, keepdim=False):
@@ -247,7 +261,7 @@ def logsumexp(a, dim=None, keepdim=False):
 def norm(a, p="fro", dim=None, keepdim=False):
     """Vector p-norm over ``dim`` (``'fro'``/2, 1, inf, -inf, or any p > 0)."""
     if p in ("fro", 2, 2.0):
-        return Norm2.apply(a, dim=dim, keepdim=keepdim)
+        return _keepdim_op(Norm2.apply, a, dim, keepdim, "norm")
     if p in (1, 1.0):
         return sum(_abs(a), dim=dim, keepdim=keepdim)
     if p == float("inf"):
