@@ -151,3 +151,35 @@ def test_repr_looks_like_torch():
 def test_errors_name_the_op_and_the_shapes(call, pattern):
     with pytest.raises(Exception, match=pattern):
         call()
+
+
+def test_in_place_arithmetic_updates_the_same_tensor():
+    p = tg.ones(3, requires_grad=True)
+    params = [p]
+    with tg.no_grad():
+        for q in params:
+            q -= 0.5 * tg.ones(3)
+        p.add_(tg.ones(3), alpha=2.0).mul_(2.0)
+    np.testing.assert_allclose(params[0].numpy(), [5.0, 5.0, 5.0])
+    assert params[0] is p and p.requires_grad and p.dtype == tg.float32
+    with pytest.raises(RuntimeError, match="in-place"):
+        p += 1
+    with pytest.raises(RuntimeError, match=r"add_.*\(2, 3\).*\(3,\)"):
+        tg.zeros(3).add_(tg.ones(2, 3))
+    with pytest.raises(TypeError, match="int64"):
+        tg.zeros(3, dtype=tg.int64).add_(0.5)
+
+
+def test_augmented_assignment_on_a_graph_node_stays_differentiable():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h += x          # a recorded non-leaf: rebinds to h + x
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_numpy_scalars_do_not_promote_float32_like_torch():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    assert (x * np.float64(2.0)).dtype == tg.float32
+    assert (np.float64(2.0) + x).dtype == tg.float32
+    assert (x ** np.int64(2)).dtype == tg.float32

@@ -150,7 +150,8 @@ def _user_frame() -> str:
     return "<unknown>"
 
 
-_FREED = object()  # marks a Context whose saved values were released by backward
+_FREED = object()   # marks a Context whose saved values were released by backward
+_INPUTS = object()  # marks a Context that saved exactly its inputs' data
 
 
 class Context:
@@ -187,7 +188,7 @@ class Context:
     @property
     def needs_input_grad(self) -> tuple:
         """For each positional input: does it need a gradient?"""
-        return tuple(isinstance(a, Node) and a.requires_grad for a in self.inputs)
+        return tuple([isinstance(a, Node) and a.requires_grad for a in self.inputs])
 
     @property
     def freed(self) -> bool:
@@ -195,13 +196,30 @@ class Context:
         return self._saved is _FREED
 
     def save_for_backward(self, *values: Any) -> None:
-        """Keep raw values (inputs, the output, or constants) for ``backward``."""
+        """Keep raw values (inputs, the output, or constants) for ``backward``.
+
+        The common case, saving exactly the inputs' data in order, is stored as a
+        marker: nothing extra stays alive, and a recorded backward gets the input
+        nodes themselves.
+        """
+        inputs = self.inputs
+        if len(values) == len(inputs):
+            for a, v in zip(inputs, values):
+                if not (isinstance(a, Node) and a.data is v):
+                    break
+            else:
+                self._saved = _INPUTS
+                return
         self._saved = values
 
     @property
     def saved_tensors(self) -> tuple:
         """What ``forward`` saved: raw data, or nodes when recording a backward graph."""
         saved = self._saved
+        if saved is _INPUTS:
+            if self._out is None:
+                return tuple([a.data for a in self.inputs])
+            return self.inputs
         if saved is _FREED:
             raise RuntimeError(
                 f"{self.name}: trying to backward through the graph a second time "

@@ -249,13 +249,63 @@ class Tensor(Node):
         return self._inplace(lambda d: np.copyto(d, src, casting="unsafe"), "copy_")
 
     def _inplace(self, fn, op: str) -> "Tensor":
+        """Apply ``fn`` to the data array in place, refusing where autograd would need a graph.
+
+        As in PyTorch, a leaf that requires grad may only be modified under
+        ``no_grad`` (optimizer steps, initialisation). Values saved for a
+        pending backward are not versioned: modify tensors after backward.
+        """
         if self.requires_grad and _grad_state.enabled:
             raise RuntimeError(f"{op}: a tensor that requires grad is being used in an in-place "
-                               "operation; wrap it in `with tg.no_grad():`")
+                               "operation; wrap it in `with tg.no_grad():` (or use the "
+                               "out-of-place form)")
         if not self.data.flags.writeable:
             self.data = self.data.copy()
         fn(self.data)
         return self
+
+    def _ufunc_(self, ufunc, other, op: str) -> "Tensor":
+        other = _raw(other)
+
+        def apply(d):
+            try:
+                ufunc(d, other, out=d, casting="same_kind")
+            except ValueError:
+                raise RuntimeError(f"{op}: operand of shape {np.shape(other)} cannot be "
+                                   f"broadcast to the tensor's shape {self.shape}") from None
+            except TypeError:
+                raise TypeError(f"{op}: result of dtype {np.result_type(d, other)} cannot be "
+                                f"stored in a {self.dtype} tensor") from None
+        return self._inplace(apply, op)
+
+    def add_(self, other, alpha=1) -> "Tensor":
+        """self += alpha * other, in place."""
+        return self._ufunc_(np.add, other if alpha == 1 else _raw(other) * alpha, "add_")
+
+    def sub_(self, other, alpha=1) -> "Tensor":
+        """self -= alpha * other, in place."""
+        return self._ufunc_(np.subtract, other if alpha == 1 else _raw(other) * alpha, "sub_")
+
+    def mul_(self, other) -> "Tensor":
+        return self._ufunc_(np.multiply, other, "mul_")
+
+    def div_(self, other) -> "Tensor":
+        return self._ufunc_(np.divide, other, "div_")
+
+    def clamp_(self, min=None, max=None) -> "Tensor":  # noqa: A002 - torch's names
+        return self._inplace(lambda d: np.clip(d, min, max, out=d), "clamp_")
+
+    def _augmented(self, ufunc, other, op: str, out_of_place):
+        # ``x += y`` on a non-leaf in a recorded graph rebinds x to x + y (no in-place
+        # history rewriting); everywhere else it modifies the array in place.
+        if self.requires_grad and _grad_state.enabled and self._ctx is not None:
+            return out_of_place(self, other)
+        return self._ufunc_(ufunc, other, op)
+
+    def __iadd__(self, o): return self._augmented(np.add, o, "add_", ops.add)
+    def __isub__(self, o): return self._augmented(np.subtract, o, "sub_", ops.sub)
+    def __imul__(self, o): return self._augmented(np.multiply, o, "mul_", ops.mul)
+    def __itruediv__(self, o): return self._augmented(np.divide, o, "div_", ops.div)
 
     def __setitem__(self, index, value) -> None:
         value = value.data if isinstance(value, Node) else value

@@ -365,11 +365,17 @@ class Where(Function):
 
 
 # -- functional forms (accept nodes or raw arrays) ---------------------------------
-def add(a, b): return Add.apply(a, b)
-def sub(a, b): return Sub.apply(a, b)
-def mul(a, b): return Mul.apply(a, b)
-def div(a, b): return Div.apply(a, b)
-def pow(a, b): return Pow.apply(a, b)          # noqa: A001 - PyTorch's name
+def _weak(x):
+    """A numpy scalar operand as a Python number, so that like torch (and unlike numpy)
+    ``float32_tensor * np.float64(2)`` stays float32."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def add(a, b): return Add.apply(_weak(a), _weak(b))
+def sub(a, b): return Sub.apply(_weak(a), _weak(b))
+def mul(a, b): return Mul.apply(_weak(a), _weak(b))
+def div(a, b): return Div.apply(_weak(a), _weak(b))
+def pow(a, b): return Pow.apply(_weak(a), _weak(b))          # noqa: A001 - PyTorch's name
 def neg(a): return Neg.apply(a)
 def abs(a): return Abs.apply(a)                # noqa: A001
 def exp(a): return Exp.apply(a)
@@ -385,8 +391,8 @@ def elu(a, alpha=1.0): return ELU.apply(a, alpha)
 def softplus(a, beta=1.0, threshold=20.0): return Softplus.apply(a, beta, threshold)
 def clamp(a, min=None, max=None): return Clamp.apply(a, min=min, max=max)  # noqa: A002
 clip = clamp
-def maximum(a, b): return Maximum.apply(a, b)
-def minimum(a, b): return Minimum.apply(a, b)
+def maximum(a, b): return Maximum.apply(_weak(a), _weak(b))
+def minimum(a, b): return Minimum.apply(_weak(a), _weak(b))
 def where(cond, a, b): return Where.apply(raw(cond), a, b)
 def sign(a): return constant(np.sign, a)
 def eq(a, b): return constant(np.equal, a, b)

@@ -12,7 +12,7 @@ import numpy as np
 from ..function import Function
 from ._util import constant, normalize_dim, normalize_dims, raw, shape_of
 from .elementwise import abs as _abs
-from .elementwise import log, sqrt, where
+from .elementwise import exp, log, maximum, minimum, sqrt, where
 from .movement import broadcast_to, reshape, squeeze, take_along_dim
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -207,7 +207,6 @@ def max(a, dim=None, keepdim=False):                     # noqa: A001
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"max: dim must be an int (got {dim!r}); use amax for several dims")
     if not isinstance(dim, (int, np.integer)):
-        from .elementwise import maximum
         return maximum(a, dim)
     return _extreme_along(a, dim, keepdim, np.argmax, MaxResult, "max")
 
@@ -219,7 +218,6 @@ def min(a, dim=None, keepdim=False):                     # noqa: A001
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"min: dim must be an int (got {dim!r}); use amin for several dims")
     if not isinstance(dim, (int, np.integer)):
-        from .elementwise import minimum
         return minimum(a, dim)
     return _extreme_along(a, dim, keepdim, np.argmin, MinResult, "min")
 
@@ -253,7 +251,6 @@ def logsumexp(a, dim=None, keepdim=False):
     axes = _axes(raw(a), dim, "logsumexp")
     m = np.max(raw(a), axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
-    from .elementwise import exp
     out = log(sum(exp(a - m), dim=dim, keepdim=True)) + m
     return out if keepdim else reshape(out, _reduced_shape(shape_of(a), axes))
 
