@@ -23,8 +23,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .function import _FREED, Node
-from .grad_mode import set_grad_enabled, state
+from .function import _ABSENT, _FREED, Context, Node
+from .grad_mode import state
 
 
 class AnomalyError(RuntimeError):
@@ -56,12 +56,13 @@ def _topological_order(roots: Sequence[Node]) -> list[Node]:
     seen = set(roots)
     stack = list(seen)
     while stack:
-        ctx = stack.pop()._ctx
-        if ctx is not None:
-            for parent in ctx.inputs:
-                if isinstance(parent, Node) and parent.requires_grad and parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
+        node = stack.pop()
+        if node._fn is None:
+            continue
+        for parent in node._inputs():
+            if isinstance(parent, Node) and parent.requires_grad and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
     return sorted(seen, key=_creation_number, reverse=True)
 
 
@@ -78,11 +79,11 @@ def _is_finite(grad: Any) -> bool:
 def _check_anomaly(node: Node, index: int, grad: Any, parent: Node) -> None:
     if _is_finite(grad):
         return
-    ctx = node._ctx
-    where = ctx._trace or "(op created outside detect_anomaly: no source line recorded)"
+    where = (node._attrs or {}).get(
+        "_trace", "(op created outside detect_anomaly: no source line recorded)")
     shape = getattr(parent, "shape", ())
     raise AnomalyError(
-        f"Function '{ctx.name}' returned NaN/Inf in its gradient for input {index} "
+        f"Function '{node.op}' returned NaN/Inf in its gradient for input {index} "
         f"(shape {shape}).\nThe op was created in the forward pass at:\n{where}")
 
 
@@ -103,54 +104,61 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
     for root, seed in zip(roots, seeds):
         totals[root] = seed if root not in totals else totals[root] + seed
     anomaly = state.anomaly
-    with set_grad_enabled(create_graph):
+    previous_mode = state.enabled
+    state.enabled = create_graph
+    try:
         for node in _topological_order(roots):
             grad = totals.pop(node, None)
             if grad is None:
                 continue
             if node._hooks:
                 grad = _run_hooks(node, grad, create_graph)
-            ctx = node._ctx
+            fn = node._fn
             if capture is not None:
                 if node in capture:
                     capture[node] = grad
-            elif ctx is None or node._retains_grad:
+            elif fn is None or node._retains_grad:
                 node._accumulate(grad)
-            if ctx is None:
+            if fn is None:
                 continue
-            grads = _call_backward(ctx, node, grad, create_graph)
-            for index, (parent, g) in enumerate(zip(ctx.inputs, grads)):
+            if node._saved is _FREED or (create_graph and fn.once_differentiable):
+                _refuse_backward(node, create_graph)
+            ctx = _new_object(Context)
+            ctx.output = node
+            if node._attrs is not None:
+                ctx.__dict__ = node._attrs
+            grads = fn.backward(ctx, grad)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            b = node._b
+            inputs = (node._a,) if b is _ABSENT else (node._a, b, *node._more)
+            for index, (parent, g) in enumerate(zip(inputs, grads)):
                 if g is None or not isinstance(parent, Node) or not parent.requires_grad:
                     continue
-                g = parent._fit_grad(g)
+                if parent._fits_grads:
+                    g = parent._fit_grad(g)
                 if anomaly:
                     _check_anomaly(node, index, g, parent)
                 previous = totals.get(parent)
                 totals[parent] = g if previous is None else previous + g
             if not retain_graph:
-                ctx._saved = _FREED
+                node._saved = _FREED
+    finally:
+        state.enabled = previous_mode
 
 
-def _call_backward(ctx, node: Node, grad: Any, create_graph: bool) -> tuple:
-    """Run one op's backward; the result always as a tuple (one entry per input)."""
-    if ctx._saved is _FREED:
+_new_object = object.__new__
+
+
+def _refuse_backward(node: Node, create_graph: bool) -> None:
+    if node._saved is _FREED:
         raise RuntimeError(
-            f"{ctx.name}: trying to backward through the graph a second time "
+            f"{node.op}: trying to backward through the graph a second time "
             "(its saved values were freed after the first backward); "
             "call backward(retain_graph=True) the first time if you need to.")
-    if not create_graph:
-        grads = ctx.fn.backward(ctx, grad)
-    elif ctx.fn.once_differentiable:
-        raise RuntimeError(
-            f"{ctx.name}: this op's backward is a raw kernel and has no double "
-            "backward (create_graph=True is not supported through it)")
-    else:  # lend the output node so that a saved output becomes a node
-        ctx._out = node
-        try:
-            grads = ctx.fn.backward(ctx, grad)
-        finally:
-            ctx._out = None
-    return grads if isinstance(grads, tuple) else (grads,)
+    raise RuntimeError(
+        f"{node.op}: this op's backward is a raw kernel and has no double "
+        "backward (create_graph=True is not supported through it)")
 
 
 def _as_seed(root: Node, gradient: Any, create_graph: bool, op: str) -> Any:
@@ -163,14 +171,14 @@ def _as_seed(root: Node, gradient: Any, create_graph: bool, op: str) -> Any:
             raise RuntimeError(
                 f"{op}: grad can be implicitly created only for scalar outputs; got an "
                 f"output of shape {root.shape}: pass `gradient` (a tensor of that shape)")
-        return root._ones_like() if not create_graph else root._from_op(root._ones_like(), None)
+        return root._ones_like() if not create_graph else root._from_op(root._ones_like())
     if isinstance(gradient, Node):
         if getattr(gradient, "shape", ()) != getattr(root, "shape", ()):
             raise RuntimeError(
                 f"{op}: gradient has shape {gradient.shape} but the output has shape {root.shape}")
         return gradient if create_graph else gradient.data
     seed = root._fit_seed(gradient)
-    return root._from_op(seed, None) if create_graph else seed
+    return root._from_op(seed) if create_graph else seed
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,

@@ -1,4 +1,4 @@
-"""The op protocol shared by both engines: ``Function`` and its ``Context``.
+"""The op protocol shared by both engines: ``Function``, its ``Context``, and ``Node``.
 
 A differentiable op is a ``Function`` subclass with two static methods::
 
@@ -13,7 +13,7 @@ A differentiable op is a ``Function`` subclass with two static methods::
             return grad * b, grad * a
 
 ``Mul.apply(x, y)`` runs ``forward`` on the inputs' raw data and, when some
-input requires grad, returns a graph node whose ``grad_fn`` is the ``Context``.
+input requires grad, returns a graph node whose ``grad_fn`` is a ``Context``.
 
 ``backward`` runs in one of two modes, and the same code serves both:
 
@@ -31,6 +31,13 @@ returns raw data). An op whose backward is a raw kernel sets
 
 ``backward`` returns one gradient per positional argument of ``forward`` (a
 bare value when there is one argument); ``None`` where no gradient flows.
+
+Memory layout, chosen for speed: a recorded op is *one* object, its output
+node, which holds the Function, its inputs and what was saved. ``Context`` is a
+light view of that node, made for ``forward``/``backward`` and ``grad_fn``. So
+Python's cyclic garbage collector tracks one object per op (not three), and
+links only point from a node to its inputs: a finished graph is freed by
+reference counting alone.
 """
 from __future__ import annotations
 
@@ -39,29 +46,34 @@ import os
 import traceback
 from typing import Any
 
-from . import scopes as _scope
+from . import scopes as _scopes
 from .grad_mode import state as _state
 
 next_seq = itertools.count().__next__  # creation numbers for Node._seq
+
+_ABSENT = object()  # Node._b of a one-input op
+_FREED = object()   # Node._saved once backward released the saved values
 
 
 class Node:
     """Base class of graph nodes (``Value`` and ``Tensor``): data plus graph links.
 
-    ``_ctx`` is the ``Context`` of the op that made the node (``None`` for a
-    leaf). Links only point from a node to its inputs, never back, so a
-    finished graph is freed by reference counting alone. ``_seq`` numbers nodes
-    in creation order (an input is always older than the op output using it).
+    ``_fn`` is the ``Function`` that made the node (``None`` for a leaf); its
+    positional inputs are ``_a``, ``_b`` (``_ABSENT`` for one input) and the
+    tuple ``_more``; ``_saved`` and ``_attrs`` hold what ``forward`` kept.
+    ``_seq`` numbers nodes in creation order: an input is always older than the
+    output that uses it.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "scope",
-                 "_hooks", "_retains_grad", "_seq", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_hooks", "_retains_grad",
+                 "_seq", "_fn", "_a", "_b", "_more", "_saved", "_attrs", "__weakref__")
 
-    # -- subclass protocol used by the engine ------------------------------
-    @classmethod
-    def _from_op(cls, data: Any, ctx: "Context | None") -> "Node":
-        """Wrap an op's raw output (``ctx`` is None when nothing is recorded)."""
-        raise NotImplementedError
+    # -- subclass protocol used by the engine ------------------------------------
+    _grad_init: Any = None        # .grad of a fresh node
+    _retain_default = False       # do op outputs keep .grad? (Value: yes, as micrograd)
+    _fits_grads = False           # does _fit_grad do anything? (Tensor: broadcasting)
+
+    _as_data = None  # normalises an op's raw output when set (Tensor: always an ndarray)
 
     def _fit_grad(self, grad: Any) -> Any:
         """Bring a gradient to this node's shape (sum out broadcast dims)."""
@@ -79,26 +91,53 @@ class Node:
         """The seed gradient d(self)/d(self) for ``backward()`` on a scalar."""
         raise NotImplementedError
 
+    def _fit_seed(self, gradient: Any) -> Any:
+        """A user-given (non-node) seed gradient as raw data of this node's shape."""
+        raise NotImplementedError
+
+    @classmethod
+    def _from_op(cls, data: Any) -> Node:
+        """A node for an op result that was not recorded (no grad, no inputs)."""
+        node = object.__new__(cls)
+        node.data = data if cls._as_data is None else cls._as_data(data)
+        node.grad = cls._grad_init
+        node.requires_grad = False
+        node.name = None
+        node.scope = _scopes._path[-1]
+        node._hooks = None
+        node._retains_grad = False
+        node._seq = next_seq()
+        node._fn = None
+        return node
+
     # -- graph links -----------------------------------------------------------
+    def _inputs(self) -> tuple:
+        """The op's positional inputs (nodes and constants); () for a leaf."""
+        if self._fn is None:
+            return ()
+        if self._b is _ABSENT:
+            return (self._a,)
+        return (self._a, self._b, *self._more)
+
     @property
-    def grad_fn(self) -> "Context | None":
-        """The ``Context`` of the op that created this node (None for leaves)."""
-        return self._ctx
+    def grad_fn(self) -> Context | None:
+        """A ``Context`` view of the op that created this node (None for leaves)."""
+        return None if self._fn is None else Context(self)
 
     @property
     def is_leaf(self) -> bool:
         """True for nodes made by the user, not by a recorded op."""
-        return self._ctx is None
+        return self._fn is None
 
     @property
     def parents(self) -> tuple:
         """The graph nodes this node was computed from (empty for leaves)."""
-        return () if self._ctx is None else self._ctx.parents
+        return tuple(a for a in self._inputs() if isinstance(a, Node))
 
     @property
     def op(self) -> str | None:
         """Name of the op that created this node, or None for a leaf."""
-        return None if self._ctx is None else self._ctx.name
+        return None if self._fn is None else (self._fn.name or self._fn.__name__)
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` when this node's gradient is computed.
@@ -117,15 +156,14 @@ class Node:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf node after backward (leaves always do)."""
-        if self._ctx is not None:
+        if self._fn is not None:
             self._retains_grad = True
 
     def backward(self, gradient=None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad."""
-        from .autodiff import backward
-        backward(self, gradient, retain_graph=retain_graph,
-                 create_graph=create_graph, inputs=inputs)
+        _autodiff.backward(self, gradient, retain_graph=retain_graph,
+                           create_graph=create_graph, inputs=inputs)
 
 
 class _HookHandle:
@@ -150,76 +188,68 @@ def _user_frame() -> str:
     return "<unknown>"
 
 
-_FREED = object()   # marks a Context whose saved values were released by backward
-_INPUTS = object()  # marks a Context that saved exactly its inputs' data
-
-
 class Context:
-    """What one recorded op keeps for its backward pass.
+    """The view of one recorded op that ``forward``, ``backward`` and ``grad_fn`` see.
 
     ``fn`` is the ``Function`` subclass, ``inputs`` the positional arguments of
-    ``apply`` (nodes and constants), ``saved_tensors`` what ``forward`` saved.
-    ``forward`` may also store plain attributes (``ctx.shape = ...``).
-
-    The context holds no reference to its output node (that would be a cycle);
-    while the engine records a higher-order backward it lends the output node
-    as ``_out`` so a saved output can be returned as a node.
+    ``apply`` (nodes and constants), ``saved_tensors`` what ``forward`` saved,
+    ``output`` the node the op produced. ``forward`` may also store plain
+    attributes (``ctx.shape = ...``); they are kept with the output node.
     """
 
-    __slots__ = ("fn", "inputs", "_saved", "_out", "_trace", "__dict__", "__weakref__")
+    __slots__ = ("output", "__dict__")
 
-    def __init__(self, fn: type, inputs: tuple) -> None:
-        self.fn = fn
-        self.inputs = inputs
-        self._saved = None
-        self._out = None
-        self._trace = None
+    def __init__(self, output: Node) -> None:
+        self.output = output
+        attrs = output._attrs
+        if attrs is not None:
+            self.__dict__ = attrs
+
+    @property
+    def fn(self) -> type:
+        return self.output._fn
+
+    @property
+    def inputs(self) -> tuple:
+        return self.output._inputs()
 
     @property
     def name(self) -> str:
         """The op's readable name (the Function subclass's ``name`` or class name)."""
-        return self.fn.name or self.fn.__name__
+        return self.output.op
 
     @property
     def parents(self) -> tuple:
         """The inputs that are graph nodes, in argument order."""
-        return tuple(a for a in self.inputs if isinstance(a, Node))
+        return self.output.parents
 
     @property
     def needs_input_grad(self) -> tuple:
         """For each positional input: does it need a gradient?"""
-        return tuple([isinstance(a, Node) and a.requires_grad for a in self.inputs])
+        out = self.output
+        a, b = out._a, out._b
+        first = isinstance(a, Node) and a.requires_grad
+        if b is _ABSENT:
+            return (first,)
+        second = isinstance(b, Node) and b.requires_grad
+        if not out._more:
+            return (first, second)
+        return (first, second, *[isinstance(m, Node) and m.requires_grad for m in out._more])
 
     @property
     def freed(self) -> bool:
         """True once a backward without ``retain_graph`` released the saved values."""
-        return self._saved is _FREED
+        return self.output._saved is _FREED
 
     def save_for_backward(self, *values: Any) -> None:
-        """Keep raw values (inputs, the output, or constants) for ``backward``.
-
-        The common case, saving exactly the inputs' data in order, is stored as a
-        marker: nothing extra stays alive, and a recorded backward gets the input
-        nodes themselves.
-        """
-        inputs = self.inputs
-        if len(values) == len(inputs):
-            for a, v in zip(inputs, values):
-                if not (isinstance(a, Node) and a.data is v):
-                    break
-            else:
-                self._saved = _INPUTS
-                return
-        self._saved = values
+        """Keep raw values (inputs, the output, or constants) for ``backward``."""
+        self.output._saved = values
 
     @property
     def saved_tensors(self) -> tuple:
-        """What ``forward`` saved: raw data, or nodes when recording a backward graph."""
-        saved = self._saved
-        if saved is _INPUTS:
-            if self._out is None:
-                return tuple([a.data for a in self.inputs])
-            return self.inputs
+        """What ``forward`` saved: raw data, or nodes while a backward is being recorded."""
+        out = self.output
+        saved = out._saved
         if saved is _FREED:
             raise RuntimeError(
                 f"{self.name}: trying to backward through the graph a second time "
@@ -227,20 +257,21 @@ class Context:
                 "call backward(retain_graph=True) the first time if you need to.")
         if saved is None:
             return ()
-        if self._out is None:  # plain backward: raw data
+        if not _state.enabled:  # plain backward: raw data
             return saved
-        return tuple(self._as_node(i, v) for i, v in enumerate(saved))
+        return tuple([self._as_node(i, v) for i, v in enumerate(saved)])
 
     def _as_node(self, position: int, value: Any) -> Any:
         """Map a saved raw value back to the graph node it came from, if any."""
         # Identity match against the inputs; when one object was passed as
         # several inputs, its k-th save maps to the k-th such input.
-        matches = [a for a in self.inputs if isinstance(a, Node) and a.data is value]
+        out = self.output
+        matches = [a for a in out._inputs() if isinstance(a, Node) and a.data is value]
         if matches:
-            repeat = sum(1 for v in self._saved[:position] if v is value)
+            repeat = sum(1 for v in out._saved[:position] if v is value)
             return matches[min(repeat, len(matches) - 1)]
-        if value is self._out.data:
-            return self._out
+        if value is out.data:
+            return out
         return value
 
     def __repr__(self) -> str:
@@ -276,24 +307,47 @@ class Function:
         """Run the op. Nodes in ``args`` are unwrapped; raw-only calls return raw data."""
         like = None
         record = False
-        raw = list(args)
-        for i, a in enumerate(args):
+        raw = [a.data if isinstance(a, Node) else a for a in args]
+        for a in args:
             if isinstance(a, Node):
-                raw[i] = a.data
                 if like is None:
                     like = a
                 if a.requires_grad:
                     record = True
+                    break
         if like is None:
             return cls.forward(_Scratch(), *args, **kwargs)
+        kind = type(like)
         if not (record and _state.enabled):
-            return like._from_op(cls.forward(_Scratch(), *raw, **kwargs), None)
-        ctx = _new_context(Context)
-        ctx.fn = cls
-        ctx.inputs = args
-        ctx._saved = ctx._out = None
-        ctx._trace = _user_frame() if _state.anomaly else None
-        return like._from_op(cls.forward(ctx, *raw, **kwargs), ctx)
+            return kind._from_op(cls.forward(_Scratch(), *raw, **kwargs))
+        out = object.__new__(kind)
+        out.grad = kind._grad_init
+        out.requires_grad = True
+        out.name = None
+        out.scope = _scopes._path[-1]
+        out._hooks = None
+        out._retains_grad = kind._retain_default
+        out._seq = next_seq()
+        out._fn = cls
+        out._saved = None
+        out._attrs = None
+        n = len(args)
+        out._a = args[0]
+        out._b = args[1] if n > 1 else _ABSENT
+        out._more = args[2:] if n > 2 else ()
+        ctx = _new_object(Context)   # a fresh view; Context.__init__ is for existing nodes
+        ctx.output = out
+        data = cls.forward(ctx, *raw, **kwargs)
+        out.data = data if kind._as_data is None else kind._as_data(data)
+        attrs = ctx.__dict__
+        if attrs:
+            out._attrs = attrs
+        if _state.anomaly:
+            out._attrs = attrs
+            attrs["_trace"] = _user_frame()
+        return out
 
 
-_new_context = object.__new__
+_new_object = object.__new__
+
+from . import autodiff as _autodiff  # noqa: E402 - autodiff imports Node from here

@@ -16,19 +16,9 @@ from .function import Function, Node, next_seq
 from .grad_mode import state as _grad_state
 
 
-def _new(data: np.ndarray, requires_grad: bool = False, ctx=None) -> "Tensor":
-    """Fast construction with no validation (the ops' hot path)."""
-    t = object.__new__(Tensor)
-    t.data = data
-    t.grad = None
-    t.requires_grad = requires_grad
-    t._ctx = ctx
-    t.name = None
-    t.scope = _scope._path[-1]
-    t._hooks = None
-    t._retains_grad = False
-    t._seq = next_seq()
-    return t
+def _new(data: np.ndarray) -> "Tensor":
+    """A new leaf around ``data`` with no validation (the hot path)."""
+    return Tensor._from_op(data)
 
 
 def _to_array(data: Any, dtype=None, copy: bool = False, op: str = "tensor") -> np.ndarray:
@@ -67,7 +57,7 @@ class Tensor(Node):
         self.data = _to_array(data, dtype)
         self.grad = None
         self.requires_grad = False
-        self._ctx = None
+        self._fn = None
         self.name = None
         self.scope = _scope.current()
         self._hooks = None
@@ -77,11 +67,11 @@ class Tensor(Node):
             self.requires_grad_(True)
 
     # -- engine protocol -------------------------------------------------------
-    @classmethod
-    def _from_op(cls, data, ctx):
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        return _new(data, ctx is not None, ctx)
+    _fits_grads = True
+
+    @staticmethod
+    def _as_data(raw):
+        return raw if type(raw) is np.ndarray else np.asarray(raw)
 
     def _fit_grad(self, grad):
         shape = self.data.shape
@@ -199,8 +189,8 @@ class Tensor(Node):
         extra = []
         if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
             extra.append(f"dtype={self.dtype}")
-        if self._ctx is not None:
-            extra.append(f"grad_fn=<{self._ctx.name}Backward>")
+        if self._fn is not None:
+            extra.append(f"grad_fn=<{self.op}Backward>")
         elif self.requires_grad:
             extra.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extra) + ")"
@@ -208,7 +198,7 @@ class Tensor(Node):
     # -- autograd ------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Mark a leaf as needing gradients (in place); returns ``self``."""
-        if self._ctx is not None and not requires_grad:
+        if self._fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_: you can only change requires_grad flags of "
                                "leaf variables (use detach() for a non-leaf)")
         if requires_grad and self.data.dtype.kind != "f":
@@ -222,7 +212,7 @@ class Tensor(Node):
         return _new(self.data.view())
 
     def detach_(self) -> "Tensor":
-        self._ctx = None
+        self._fn = None
         self.requires_grad = False
         return self
 
@@ -298,7 +288,7 @@ class Tensor(Node):
     def _augmented(self, ufunc, other, op: str, out_of_place):
         # ``x += y`` on a non-leaf in a recorded graph rebinds x to x + y (no in-place
         # history rewriting); everywhere else it modifies the array in place.
-        if self.requires_grad and _grad_state.enabled and self._ctx is not None:
+        if self.requires_grad and _grad_state.enabled and self._fn is not None:
             return out_of_place(self, other)
         return self._ufunc_(ufunc, other, op)
 

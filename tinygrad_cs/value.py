@@ -32,7 +32,7 @@ class Value(Node):
             raise TypeError(f"Value: data must be a real number, got {data!r}") from None
         self.grad = 0.0
         self.requires_grad = requires_grad
-        self._ctx = None
+        self._fn = None
         self.name = label
         self.scope = _scope.current()
         self._hooks = None
@@ -49,19 +49,8 @@ class Value(Node):
         self.name = value
 
     # -- engine protocol -------------------------------------------------------
-    @classmethod
-    def _from_op(cls, data, ctx):
-        v = object.__new__(cls)
-        v.data = data
-        v.grad = 0.0
-        v.requires_grad = ctx is not None
-        v._ctx = ctx
-        v.name = None
-        v.scope = _scope._path[-1]
-        v._hooks = None
-        v._retains_grad = True  # micrograd's picture: every Value shows its grad
-        v._seq = next_seq()
-        return v
+    _grad_init = 0.0
+    _retain_default = True  # micrograd's picture: every Value shows its grad
 
     def _wrap_grad(self, grad):
         return grad if isinstance(grad, Node) else float(grad)
