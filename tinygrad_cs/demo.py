@@ -16,6 +16,7 @@ the held-out test set in a few seconds.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import time
 
@@ -45,7 +46,7 @@ def load_digits_split(seed: int = 0) -> tuple[np.ndarray, ...]:
 def init_params(sizes: list[int]) -> list[tg.Tensor]:
     """[W1, b1, W2, b2, ...] for layer widths ``sizes``; W: (fan_in, fan_out), Kaiming normal."""
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         W = tg.randn(fan_in, fan_out) * math.sqrt(2.0 / fan_in)
         params += [W.requires_grad_(), tg.zeros(fan_out, requires_grad=True)]
     return params

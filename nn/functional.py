@@ -1,0 +1,78 @@
+"""``tinygrad_cs.nn.functional``: the stateless forms of the layers, as ``torch.nn.functional``.
+
+Each function takes its input first and keeps PyTorch's argument names and
+defaults; the math is done by the engine's ops (``tinygrad_cs.ops``), so every
+function works on Tensors (recording the graph) and on plain numpy arrays.
+Shapes: every activation maps ``(*)`` to ``(*)`` elementwise; ``softmax`` and
+``log_softmax`` normalise along ``dim``; ``pad`` grows (or crops) trailing dims.
+
+``inplace=True`` is accepted for compatibility but the result is always a new
+tensor: the graph keeps the input for backward, so it is never overwritten.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ops
+
+__all__ = ["elu", "leaky_relu", "log_softmax", "pad", "relu", "sigmoid", "softmax",
+           "softplus", "tanh"]
+
+
+def relu(input: Any, inplace: bool = False) -> Any:
+    """max(x, 0);  d/dx = [x > 0]."""
+    return ops.relu(input)
+
+
+def sigmoid(input: Any) -> Any:
+    """1 / (1 + exp(-x));  d/dx = s (1 - s)."""
+    return ops.sigmoid(input)
+
+
+def tanh(input: Any) -> Any:
+    """(e^x - e^-x) / (e^x + e^-x);  d/dx = 1 - tanh(x)^2."""
+    return ops.tanh(input)
+
+
+def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Any:
+    """x if x > 0 else negative_slope * x."""
+    return ops.leaky_relu(input, negative_slope)
+
+
+def elu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Any:
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+    return ops.elu(input, alpha)
+
+
+def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (no overflow)."""
+    return ops.softplus(input, beta, threshold)
+
+
+def softmax(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Any:
+    """exp(x_i) / sum_j exp(x_j) along ``dim``; ``dtype`` casts the input first.
+
+    ``_stacklevel`` is unused; it is there so positional calls match PyTorch's.
+    """
+    return ops.softmax(_cast(input, dtype), dim)
+
+
+def log_softmax(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Any:
+    """x_i - log sum_j exp(x_j) along ``dim`` (stable: the max is subtracted first)."""
+    return ops.log_softmax(_cast(input, dtype), dim)
+
+
+def pad(input: Any, pad: tuple, mode: str = "constant", value: float | None = None) -> Any:
+    """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)``.
+
+    ``mode`` is ``constant`` (filled with ``value``, default 0; negative pads
+    crop), ``reflect``, ``replicate`` or ``circular``. A dim of size n becomes
+    n + left + right.
+    """
+    return ops.pad(input, pad, mode=mode, value=0.0 if value is None else value)
+
+
+def _cast(input: Any, dtype) -> Any:
+    if dtype is None:
+        return input
+    return input.to(dtype) if hasattr(input, "to") else input.astype(dtype)
