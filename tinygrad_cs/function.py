@@ -354,7 +354,9 @@ class Function:
         ctx = _new_object(Context)   # a fresh view; Context.__init__ is for existing nodes
         ctx.output = out
         data = cls.forward(ctx, *raw, **kwargs)
-        out.data = data if kind._as_data is None else kind._as_data(data)
+        if kind._as_data is not None:
+            data = _normalise_output(out, data, kind._as_data(data))
+        out.data = data
         attrs = ctx.__dict__
         if attrs:
             out._attrs = attrs
@@ -365,5 +367,15 @@ class Function:
 
 
 _new_object = object.__new__
+
+
+def _normalise_output(out: Node, raw: Any, data: Any) -> Any:
+    """Store ``data`` (the normalised form of ``forward``'s ``raw`` result) and keep a
+    saved copy of the output recognisable as the output (e.g. a numpy scalar that
+    became a 0-d array), so a recorded backward still sees it as the output node."""
+    saved = out._saved
+    if data is not raw and type(saved) is tuple:
+        out._saved = tuple([data if v is raw else v for v in saved])
+    return data
 
 from . import autodiff as _autodiff  # noqa: E402 - autodiff imports Node from here

@@ -226,8 +226,10 @@ class TakeAlongDim(Function):
     """out = np.take_along_axis(a, index, dim) (a gather);  da = g scatter-added back."""
     @staticmethod
     def forward(ctx, a, index, dim):
-        ctx.in_shape, ctx.index, ctx.dim = np.shape(a), index, dim
-        return np.take_along_axis(a, index, axis=dim)
+        out = np.take_along_axis(a, index, axis=dim)
+        # the index broadcasts against ``a`` off ``dim``: keep it at the output's shape
+        ctx.in_shape, ctx.index, ctx.dim = np.shape(a), np.broadcast_to(index, out.shape), dim
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -451,5 +453,7 @@ def take_along_dim(a, indices, dim):
 
 def scatter_add_along(g, indices, dim, shape):
     """zeros(shape) with ``g`` added at ``indices`` along ``dim``: the adjoint of take_along_dim."""
-    return ScatterAddAlong.apply(g, np.asarray(raw(indices)), dim, tuple(shape))
+    shape = tuple(shape)
+    d = normalize_dim(dim, len(shape), "scatter_add_along", shape)
+    return ScatterAddAlong.apply(g, np.asarray(raw(indices)), d, shape)
 

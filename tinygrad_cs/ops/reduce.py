@@ -9,11 +9,11 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, Node
 from ._util import constant, normalize_dim, normalize_dims, raw, shape_of
 from .elementwise import abs as _abs
 from .elementwise import exp, log, maximum, minimum, sqrt, where
-from .movement import broadcast_to, reshape, squeeze, take_along_dim
+from .movement import broadcast_to, permute, reshape, squeeze, take_along_dim, unsqueeze
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 MinResult = namedtuple("MinResult", ["values", "indices"])
@@ -124,7 +124,26 @@ class Prod(Function):
         g = broadcast_to(grad, ctx.shape)
         if np.all(raw(a) != 0):
             return g * out / a
+        if isinstance(a, Node):  # recording a double backward: stay differentiable
+            return g * _product_of_others_differentiable(a, ctx.axes)
         return g * _product_of_others(raw(a), ctx.axes)
+
+
+def _product_of_others_differentiable(a, axes):
+    """``_product_of_others`` written with graph ops, for second derivatives at zeros.
+
+    Each group of n reduced elements is repeated n times with the diagonal set
+    to 1, then multiplied out: O(n**2) memory, used only by ``create_graph``.
+    """
+    shape = shape_of(a)
+    axes = tuple(range(len(shape))) if axes is None else axes
+    rest = [i for i in range(len(shape)) if i not in axes]
+    moved = permute(a, tuple(rest + list(axes)))
+    n = int(np.prod([shape[i] for i in axes]))
+    flat = reshape(moved, tuple(shape[i] for i in rest) + (n,))
+    rows = where(np.eye(n, dtype=bool), 1.0, unsqueeze(flat, -2))   # (..., n, n)
+    others = reshape(prod(rows, dim=-1), shape_of(moved))
+    return permute(others, tuple(np.argsort(rest + list(axes))))
 
 
 def _product_of_others(a: np.ndarray, axes) -> np.ndarray:

@@ -27,7 +27,7 @@ the backward pass is itself correctly differentiable (second derivatives).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -63,9 +63,11 @@ class InputReport:
     max_abs_error: float
     worst: tuple | None = None
     problem: str | None = None
+    label: str | None = None
 
     def describe(self) -> str:
-        head = (f"input {self.index} (shape {self.shape}): max relative error "
+        name = self.label or f"input {self.index}"
+        head = (f"{name} (shape {self.shape}): max relative error "
                 f"{self.max_rel_error:.3g}, max abs error {self.max_abs_error:.3g}")
         if self.problem:
             head += f" -- {self.problem}"
@@ -197,8 +199,8 @@ def _numeric(fn: Callable, inputs: tuple, positions: list[int], eps: float) -> l
         x = inputs[i]
         original = x.data
         if isinstance(x, Tensor):
-            buf = np.array(original, dtype=np.float64)
-            flat = buf.reshape(-1)  # a view: buf is a fresh C-contiguous copy
+            buf = np.array(original, dtype=np.float64, order="C")
+            flat = buf.reshape(-1)  # a view, since buf is C-contiguous
             x.data = buf
         rows = []
         try:
@@ -333,7 +335,9 @@ def gradgradcheck(fn: Callable, inputs: Any, grad_outputs: Sequence | None = Non
 
     result = gradcheck(vjp, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                        raise_exception=False)
-    result = GradcheckResult(result.ok, result.inputs, "gradgradcheck")
+    reports = tuple(r if r.index < n_in else replace(r, label=f"grad_outputs[{r.index - n_in}]")
+                    for r in result.inputs)
+    result = GradcheckResult(result.ok, reports, "gradgradcheck")
     if not result.ok and raise_exception:
         raise GradcheckError(result)
     return result

@@ -73,6 +73,9 @@ class OpEntry:
     def __repr__(self) -> str:  # pytest ids and Hypothesis reports show this
         return f"OpEntry({self.name})"
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # Hypothesis' pretty-printer
+        printer.text(repr(self))
+
 
 _REGISTRY: dict[str, OpEntry] = {}
 _loaded = [False]

@@ -367,19 +367,23 @@ for _mode in ("reflect", "replicate", "circular"):
 
 # -- gather / scatter along a dim ------------------------------------------------------------
 @st.composite
-def _along_args(draw):
-    """``(shape, index, dim)`` with ``index`` shaped like ``shape`` but for ``dim``."""
+def _along_args(draw, broadcast=False):
+    """``(shape, index, dim)`` with ``index`` shaped like ``shape`` but for ``dim``.
+
+    With ``broadcast``, some other dims of ``index`` are 1 (torch.take_along_dim
+    broadcasts them).
+    """
     shape = draw(shapes(1, 3, 1, 3))
     d = draw(st.integers(-len(shape), len(shape) - 1))
-    idx_shape = list(shape)
+    idx_shape = [draw(st.sampled_from([1, s])) if broadcast else s for s in shape]
     idx_shape[d] = draw(st.integers(1, 4))
     index = draw(hnp.arrays(np.int64, tuple(idx_shape), elements=st.integers(0, shape[d] - 1)))
     return shape, index, d
 
 
 @st.composite
-def _take_args(draw):
-    shape, index, d = draw(_along_args())
+def _take_args(draw, broadcast=False):
+    shape, index, d = draw(_along_args(broadcast))
     return draw(_array(shape)), index, d
 
 
@@ -401,5 +405,8 @@ def _scatter_ref(g, index, d, shape):
 register("take_along_dim", lambda a, i, d: ops.take_along_dim(a, i, d),
          reference=lambda a, i, d: np.take_along_axis(a, i, d),
          inputs=_take_args(), covers=M.TakeAlongDim)
+register("take_along_dim[broadcast index]", lambda a, i, d: ops.take_along_dim(a, i, d),
+         reference=lambda a, i, d: np.take_along_axis(a, i, d),
+         inputs=_take_args(broadcast=True), covers=M.TakeAlongDim)
 register("scatter_add_along", lambda g, i, d, s: ops.scatter_add_along(g, i, d, s),
          reference=_scatter_ref, inputs=_scatter_args(), covers=M.ScatterAddAlong)

@@ -108,10 +108,13 @@ def _prod_values(shape):
                   contiguous=True)
 
 
-def _prod_values_with_zeros(shape):
-    """As ``_prod_values`` but with exact zeros (the backward's other branch)."""
-    return arrays(shape, elements=st.one_of(st.just(0.0), floats(0.5, 2.0), floats(-2.0, -0.5)),
-                  contiguous=True)
+@st.composite
+def _prod_values_with_zeros(draw, shape):
+    """As ``_prod_values`` but with at least one exact zero (the backward's other branch)."""
+    a = draw(_prod_values(shape))
+    zeros = draw(st.lists(st.integers(0, a.size - 1), min_size=1, max_size=2))
+    a.reshape(-1)[zeros] = 0.0
+    return a
 
 
 register("prod", lambda a, d, k: ops.prod(a, dim=d, keepdim=k),

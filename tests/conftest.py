@@ -1,0 +1,28 @@
+"""Shared pytest configuration: the Hypothesis profiles.
+
+* ``ci``: loaded when the ``CI`` environment variable is set; derandomized (the
+  same examples on every run), no deadline (Numba kernels compile on first
+  call), modest ``max_examples``, failing examples printed as reproduction blobs.
+* ``dev``: the default otherwise; random examples, a few more of them.
+* ``fuzz``: thousands of examples per property, for deep runs:
+  ``python -m pytest --hypothesis-profile=fuzz tests/test_op_registry_fuzz.py``.
+
+``HYPOTHESIS_PROFILE=<name>`` also selects a profile; the command-line option
+(handled by Hypothesis' pytest plugin after this file loads) wins over both.
+"""
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=30, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", deadline=None, max_examples=50)
+settings.register_profile(
+    "fuzz", deadline=None, max_examples=2000, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow])
+
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI")
+                                                               else "dev"))
