@@ -1,0 +1,56 @@
+"""Run every benchmark and print one markdown table.
+
+    python -m benchmarks            # full run (about a minute)
+    python -m benchmarks --quick    # smoke run in seconds (for CI; figures not meaningful)
+    python benchmarks/run.py [--quick]
+
+A reference that is not installed (PyTorch, micrograd) is reported as ``n/a``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+if __package__:
+    from . import bench_dispatch, bench_scalar
+    from .common import environment, markdown_table
+else:  # run as a script
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from benchmarks import bench_dispatch, bench_scalar
+    from benchmarks.common import environment, markdown_table
+
+BENCHMARKS = [("dispatch", bench_dispatch), ("scalar", bench_scalar)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny smoke run (seconds); the figures are not meaningful")
+    parser.add_argument("--only", choices=[name for name, _ in BENCHMARKS], action="append",
+                        help="run only this benchmark (repeatable)")
+    args = parser.parse_args(argv)
+    print(environment())
+    rows, notes = [], []
+    start = time.perf_counter()
+    for name, module in BENCHMARKS:
+        if args.only and name not in args.only:
+            continue
+        module_rows = module.run(quick=args.quick)
+        rows.extend(module_rows)
+        if module is bench_scalar:
+            notes.append(bench_scalar.speedup_note(module_rows))
+    print()
+    print(markdown_table(rows, verdicts=not args.quick))
+    print()
+    if args.quick:
+        notes = ["smoke run: the figures are not meaningful and goals are not judged"]
+    for note in notes:
+        print(note)
+    print(f"({'quick smoke run, ' if args.quick else ''}{time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
