@@ -267,9 +267,8 @@ def test_detect_anomaly_names_op_and_user_line():
     x = leaf([0.0, 1.0])
     with tg.detect_anomaly():
         y = x.sqrt().sum()   # the line the error must show
-        with pytest.raises(tg.AnomalyError) as info:
-            with np.errstate(divide="ignore"):
-                y.backward()
+        with pytest.raises(tg.AnomalyError) as info, np.errstate(divide="ignore"):
+            y.backward()
     message = str(info.value)
     assert "Sqrt" in message
     assert "test_autodiff.py" in message and "x.sqrt().sum()" in message

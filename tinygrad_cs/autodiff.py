@@ -17,9 +17,10 @@ nodes, so the gradient is itself a differentiable function of the inputs.
 from __future__ import annotations
 
 import math
-from operator import attrgetter
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 

@@ -12,7 +12,7 @@ float64 = np.dtype(np.float64)
 int8, int16, int32, int64 = (np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
 uint8 = np.dtype(np.uint8)
 bool_ = np.dtype(np.bool_)
-float = float32     # noqa: A001 - torch.float
+float = float32
 double = float64
 long = int64
 

@@ -66,8 +66,23 @@ class Node:
     output that uses it.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "scope", "_hooks", "_retains_grad",
-                 "_seq", "_fn", "_a", "_b", "_more", "_saved", "_attrs", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_a",
+        "_attrs",
+        "_b",
+        "_fn",
+        "_hooks",
+        "_more",
+        "_retains_grad",
+        "_saved",
+        "_seq",
+        "data",
+        "grad",
+        "name",
+        "requires_grad",
+        "scope",
+    )
 
     # -- subclass protocol used by the engine ------------------------------------
     _grad_init: Any = None        # .grad of a fresh node
@@ -168,7 +183,7 @@ class Node:
 
 
 class _HookHandle:
-    __slots__ = ("_hooks", "_fn")
+    __slots__ = ("_fn", "_hooks")
 
     def __init__(self, hooks: list, fn) -> None:
         self._hooks, self._fn = hooks, fn
@@ -198,7 +213,7 @@ class Context:
     attributes (``ctx.shape = ...``); they are kept with the output node.
     """
 
-    __slots__ = ("output", "__dict__")
+    __slots__ = ("__dict__", "output")
 
     def __init__(self, output: Node) -> None:
         self.output = output
@@ -378,4 +393,4 @@ def _normalise_output(out: Node, raw: Any, data: Any) -> Any:
         out._saved = tuple([data if v is raw else v for v in saved])
     return data
 
-from . import autodiff as _autodiff  # noqa: E402 - autodiff imports Node from here
+from . import autodiff as _autodiff

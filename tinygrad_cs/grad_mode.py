@@ -6,8 +6,8 @@ recording does not affect the training thread.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class _State(threading.local):

@@ -6,7 +6,8 @@ is included (also constants that do not require grad), in topological order.
 """
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from .function import Node
 

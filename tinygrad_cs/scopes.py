@@ -6,8 +6,8 @@ knows nothing of modules: it only reads ``current()`` when it creates a node.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 _path = [""]  # stack of full dotted paths; _path[-1] is the current one
 

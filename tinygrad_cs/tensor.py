@@ -16,7 +16,7 @@ from .function import Function, Node, next_seq
 from .grad_mode import state as _grad_state
 
 
-def _new(data: np.ndarray) -> "Tensor":
+def _new(data: np.ndarray) -> Tensor:
     """A new leaf around ``data`` with no validation (the hot path)."""
     return Tensor._from_op(data)
 
@@ -25,7 +25,7 @@ def _to_array(data: Any, dtype=None, copy: bool = False, op: str = "tensor") -> 
     """Convert user data to a numpy array following torch.tensor's dtype rules."""
     if isinstance(data, Node):
         data = data.data
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+    if isinstance(data, (np.ndarray, np.generic)):
         arr = np.array(data, copy=copy) if copy else np.asarray(data)
     else:
         try:
@@ -124,12 +124,12 @@ class Tensor(Node):
         return self.data.dtype
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         """All dims reversed (for 2-D: the transpose)."""
         return ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
 
     @property
-    def mT(self) -> "Tensor":
+    def mT(self) -> Tensor:
         """The last two dims swapped (batched matrix transpose)."""
         return ops.transpose(self, -1, -2)
 
@@ -196,7 +196,7 @@ class Tensor(Node):
         return "tensor(" + ", ".join([body] + extra) + ")"
 
     # -- autograd ------------------------------------------------------------------
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark a leaf as needing gradients (in place); returns ``self``."""
         if self._fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_: you can only change requires_grad flags of "
@@ -207,29 +207,29 @@ class Tensor(Node):
         self.requires_grad = bool(requires_grad)
         return self
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph."""
         return _new(self.data.view())
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self._fn = None
         self.requires_grad = False
         return self
 
-    def clone(self) -> "Tensor":
+    def clone(self) -> Tensor:
         """A copy that stays in the graph (gradient flows through unchanged)."""
         return ops.mul(self, 1) if self.requires_grad else _new(self.data.copy())
 
-    def contiguous(self) -> "Tensor":
+    def contiguous(self) -> Tensor:
         return self
 
-    def zero_(self) -> "Tensor":
+    def zero_(self) -> Tensor:
         return self._inplace(lambda d: d.fill(0), "zero_")
 
-    def fill_(self, value) -> "Tensor":
+    def fill_(self, value) -> Tensor:
         return self._inplace(lambda d: d.fill(value), "fill_")
 
-    def copy_(self, src) -> "Tensor":
+    def copy_(self, src) -> Tensor:
         src = src.data if isinstance(src, Node) else np.asarray(src)
         try:
             np.broadcast_to(src, self.shape)
@@ -238,7 +238,7 @@ class Tensor(Node):
                                f"to {self.shape}") from None
         return self._inplace(lambda d: np.copyto(d, src, casting="unsafe"), "copy_")
 
-    def _inplace(self, fn, op: str) -> "Tensor":
+    def _inplace(self, fn, op: str) -> Tensor:
         """Apply ``fn`` to the data array in place, refusing where autograd would need a graph.
 
         As in PyTorch, a leaf that requires grad may only be modified under
@@ -254,7 +254,7 @@ class Tensor(Node):
         fn(self.data)
         return self
 
-    def _ufunc_(self, ufunc, other, op: str) -> "Tensor":
+    def _ufunc_(self, ufunc, other, op: str) -> Tensor:
         other = _raw(other)
 
         def apply(d):
@@ -268,21 +268,21 @@ class Tensor(Node):
                                 f"stored in a {self.dtype} tensor") from None
         return self._inplace(apply, op)
 
-    def add_(self, other, alpha=1) -> "Tensor":
+    def add_(self, other, alpha=1) -> Tensor:
         """self += alpha * other, in place."""
         return self._ufunc_(np.add, other if alpha == 1 else _raw(other) * alpha, "add_")
 
-    def sub_(self, other, alpha=1) -> "Tensor":
+    def sub_(self, other, alpha=1) -> Tensor:
         """self -= alpha * other, in place."""
         return self._ufunc_(np.subtract, other if alpha == 1 else _raw(other) * alpha, "sub_")
 
-    def mul_(self, other) -> "Tensor":
+    def mul_(self, other) -> Tensor:
         return self._ufunc_(np.multiply, other, "mul_")
 
-    def div_(self, other) -> "Tensor":
+    def div_(self, other) -> Tensor:
         return self._ufunc_(np.divide, other, "div_")
 
-    def clamp_(self, min=None, max=None) -> "Tensor":  # noqa: A002 - torch's names
+    def clamp_(self, min=None, max=None) -> Tensor:
         return self._inplace(lambda d: np.clip(d, min, max, out=d), "clamp_")
 
     def _augmented(self, ufunc, other, op: str, out_of_place):
@@ -305,7 +305,7 @@ class Tensor(Node):
         self._inplace(assign, "setitem")
 
     # -- conversion -------------------------------------------------------------
-    def to(self, dtype) -> "Tensor":
+    def to(self, dtype) -> Tensor:
         dtype = dtypes.check(dtype, "to")
         if dtype == self.dtype:
             return self

@@ -28,7 +28,7 @@ def constant(fn, *args: Any, **kwargs: Any) -> Any:
     return out if like is None else type(like)._from_op(out)
 
 
-def normalize_dim(dim: int, ndim: int, op: str, shape: tuple = None) -> int:
+def normalize_dim(dim: int, ndim: int, op: str, shape: tuple | None = None) -> int:
     """Map a possibly negative ``dim`` into ``[0, ndim)``, or raise naming the op."""
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     if not isinstance(dim, (int, np.integer)) or not lo <= dim <= hi:
@@ -38,7 +38,7 @@ def normalize_dim(dim: int, ndim: int, op: str, shape: tuple = None) -> int:
     return int(dim) % max(ndim, 1)
 
 
-def normalize_dims(dim, ndim: int, op: str, shape: tuple = None) -> tuple | None:
+def normalize_dims(dim, ndim: int, op: str, shape: tuple | None = None) -> tuple | None:
     """``dim`` as a sorted tuple of non-negative axes; ``None`` means all axes."""
     if dim is None:
         return None

@@ -375,9 +375,9 @@ def add(a, b): return Add.apply(_weak(a), _weak(b))
 def sub(a, b): return Sub.apply(_weak(a), _weak(b))
 def mul(a, b): return Mul.apply(_weak(a), _weak(b))
 def div(a, b): return Div.apply(_weak(a), _weak(b))
-def pow(a, b): return Pow.apply(_weak(a), _weak(b))          # noqa: A001 - PyTorch's name
+def pow(a, b): return Pow.apply(_weak(a), _weak(b))
 def neg(a): return Neg.apply(a)
-def abs(a): return Abs.apply(a)                # noqa: A001
+def abs(a): return Abs.apply(a)
 def exp(a): return Exp.apply(a)
 def log(a): return Log.apply(a)
 def sqrt(a): return Sqrt.apply(a)
@@ -389,7 +389,7 @@ def relu(a): return ReLU.apply(a)
 def leaky_relu(a, negative_slope=0.01): return LeakyReLU.apply(a, negative_slope)
 def elu(a, alpha=1.0): return ELU.apply(a, alpha)
 def softplus(a, beta=1.0, threshold=20.0): return Softplus.apply(a, beta, threshold)
-def clamp(a, min=None, max=None): return Clamp.apply(a, min=min, max=max)  # noqa: A002
+def clamp(a, min=None, max=None): return Clamp.apply(a, min=min, max=max)
 clip = clamp
 def maximum(a, b): return Maximum.apply(_weak(a), _weak(b))
 def minimum(a, b): return Minimum.apply(_weak(a), _weak(b))

@@ -206,7 +206,7 @@ class Pad(Function):
 
 
 def _positive_part(x: int) -> int:
-    return x if x > 0 else 0
+    return max(0, x)
 
 
 def _pad_widths(shape: tuple, pad) -> list:

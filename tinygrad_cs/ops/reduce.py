@@ -185,7 +185,7 @@ def _keepdim_op(fn, a, dim, keepdim, op):
 
 
 # -- functional forms -----------------------------------------------------------
-def sum(a, dim=None, keepdim=False):                      # noqa: A001 - PyTorch's name
+def sum(a, dim=None, keepdim=False):
     """Sum over ``dim`` (int, tuple, or None for all)."""
     return Sum.apply(a, dim=dim, keepdim=keepdim)
 
@@ -217,7 +217,7 @@ def _extreme_along(a, dim, keepdim, pick, result, op):
     return result(values, indices)
 
 
-def max(a, dim=None, keepdim=False):                     # noqa: A001
+def max(a, dim=None, keepdim=False):
     """``max(a)``: the largest element (ties share the gradient).
     ``max(a, dim)``: ``(values, indices)``; the gradient goes to the index, as PyTorch.
     ``max(a, other_tensor)``: elementwise maximum."""
@@ -230,7 +230,7 @@ def max(a, dim=None, keepdim=False):                     # noqa: A001
     return _extreme_along(a, dim, keepdim, np.argmax, MaxResult, "max")
 
 
-def min(a, dim=None, keepdim=False):                     # noqa: A001
+def min(a, dim=None, keepdim=False):
     """Counterpart of ``max``: smallest element, ``(values, indices)``, or elementwise."""
     if dim is None:
         return amin(a)
