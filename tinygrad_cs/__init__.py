@@ -28,6 +28,8 @@ from .scopes import scope
 from .tensor import Tensor
 from .value import Value
 
-float = float32  # noqa: A001 - torch.float
+from . import testing  # gradcheck builds on the engine above; Hypothesis loads lazily
+
+float = float32
 
 __version__ = "0.1.0"
