@@ -111,19 +111,23 @@ class Node:
         """A user-given (non-node) seed gradient as raw data of this node's shape."""
         raise NotImplementedError
 
+    def _init_leaf(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
+        """Fill the slots of a leaf (a node no recorded op produced)."""
+        self.data = data
+        self.grad = self._grad_init
+        self.requires_grad = requires_grad
+        self.name = name
+        self.scope = _scopes._path[-1]
+        self._hooks = None
+        self._retains_grad = False
+        self._seq = next_seq()
+        self._fn = None
+
     @classmethod
     def _from_op(cls, data: Any) -> Node:
         """A node for an op result that was not recorded (no grad, no inputs)."""
         node = object.__new__(cls)
-        node.data = data if cls._as_data is None else cls._as_data(data)
-        node.grad = cls._grad_init
-        node.requires_grad = False
-        node.name = None
-        node.scope = _scopes._path[-1]
-        node._hooks = None
-        node._retains_grad = False
-        node._seq = next_seq()
-        node._fn = None
+        node._init_leaf(data if cls._as_data is None else cls._as_data(data))
         return node
 
     # -- graph links -----------------------------------------------------------

@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes, ops
-from . import scopes as _scope
-from .function import Function, Node, next_seq
+from .function import Function, Node
 from .grad_mode import state as _grad_state
 
 
@@ -54,15 +53,7 @@ class Tensor(Node):
     __array_ufunc__ = None  # make numpy defer: ndarray * Tensor -> Tensor.__rmul__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype=None) -> None:
-        self.data = _to_array(data, dtype)
-        self.grad = None
-        self.requires_grad = False
-        self._fn = None
-        self.name = None
-        self.scope = _scope.current()
-        self._hooks = None
-        self._retains_grad = False
-        self._seq = next_seq()
+        self._init_leaf(_to_array(data, dtype))
         if requires_grad:
             self.requires_grad_(True)
 

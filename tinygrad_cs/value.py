@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 
-from . import scopes as _scope
-from .function import Function, Node, next_seq
+from .function import Function, Node
 from .ops.elementwise import Add, Div, Mul, Neg, Sub
 
 
@@ -27,17 +26,10 @@ class Value(Node):
         if isinstance(data, Node):
             data = data.data
         try:
-            self.data = float(data)
+            data = float(data)
         except (TypeError, ValueError):
             raise TypeError(f"Value: data must be a real number, got {data!r}") from None
-        self.grad = 0.0
-        self.requires_grad = requires_grad
-        self._fn = None
-        self.name = label
-        self.scope = _scope.current()
-        self._hooks = None
-        self._retains_grad = False
-        self._seq = next_seq()
+        self._init_leaf(data, requires_grad, label)
 
     @property
     def label(self) -> str | None:
