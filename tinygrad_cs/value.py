@@ -2,7 +2,8 @@
 
 A ``Value`` wraps one Python float. Arithmetic reuses the tensor engine's
 ``Add``/``Sub``/``Mul``/``Div``/``Neg`` Functions (their formulas hold for
-floats too); the transcendental ops below use ``math``. ``.grad`` is a float
+floats too); the ops below compute with ``math`` and, where the tensor op's
+backward is plain arithmetic, inherit it. ``.grad`` is a float
 (0.0 until a backward reaches it) on every Value, leaf or not, as in micrograd.
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .function import Function, Node
-from .ops.elementwise import Add, Div, Mul, Neg, Sub
+from .ops.elementwise import Add, Div, Exp, Log, Mul, Neg, ReLU, Sigmoid, Sub, Tanh
 
 
 def _raw(x):
@@ -132,8 +133,8 @@ class ScalarPow(Function):
         return ga, gb
 
 
-class ScalarExp(Function):
-    """out = e**a;  da = g out."""
+class ScalarExp(Exp):
+    """out = e**a with ``math`` (inf on overflow); backward as the tensor op's."""
     name = "Exp"
 
     @staticmethod
@@ -145,14 +146,9 @@ class ScalarExp(Function):
         ctx.save_for_backward(out)
         return out
 
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad * out
 
-
-class ScalarLog(Function):
-    """out = ln a;  da = g / a."""
+class ScalarLog(Log):
+    """out = ln a with ``math`` (nan below 0, -inf at 0); backward as the tensor op's."""
     name = "Log"
 
     @staticmethod
@@ -160,14 +156,9 @@ class ScalarLog(Function):
         ctx.save_for_backward(a)
         return _log(a)
 
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad / a
 
-
-class ScalarTanh(Function):
-    """out = tanh a;  da = g (1 - out**2)."""
+class ScalarTanh(Tanh):
+    """out = tanh a with ``math``; backward as the tensor op's."""
     name = "Tanh"
 
     @staticmethod
@@ -176,14 +167,9 @@ class ScalarTanh(Function):
         ctx.save_for_backward(out)
         return out
 
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad * (1.0 - out * out)
 
-
-class ScalarSigmoid(Function):
-    """out = 1 / (1 + e**-a) (as (1 + tanh(a/2)) / 2: no overflow);  da = g out (1 - out)."""
+class ScalarSigmoid(Sigmoid):
+    """out = (1 + tanh(a/2)) / 2 with ``math``; backward as the tensor op's."""
     name = "Sigmoid"
 
     @staticmethod
@@ -192,25 +178,15 @@ class ScalarSigmoid(Function):
         ctx.save_for_backward(out)
         return out
 
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad * out * (1.0 - out)
 
-
-class ScalarReLU(Function):
-    """out = max(a, 0);  da = g [a > 0]."""
+class ScalarReLU(ReLU):
+    """out = max(a, 0) on a float; backward as the tensor op's."""
     name = "ReLU"
 
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
         return a if a > 0 else 0.0
-
-    @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        return grad if _raw(a) > 0 else grad * 0.0
 
 
 class ScalarLeakyReLU(Function):

@@ -306,38 +306,33 @@ class Clamp(Function):
         return grad * inside
 
 
-class Maximum(Function):
-    """out = max(a, b) elementwise; ties split the gradient evenly (as PyTorch)."""
-    @staticmethod
-    def forward(ctx, a, b):
+class _Pick(Function):
+    """out = the larger (``Maximum``) or smaller (``Minimum``) of a and b, elementwise;
+    the gradient goes to the chosen input, split evenly on ties (as PyTorch)."""
+    pick = None       # np.maximum / np.minimum
+    wins = None       # np.greater / np.less: where a is chosen over b
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
         try:
-            return np.maximum(a, b)
+            return cls.pick(a, b)
         except ValueError:
-            raise _broadcast_error("maximum", a, b) from None
+            raise _broadcast_error(cls.__name__.lower(), a, b) from None
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         a, b = ctx.saved_tensors
-        share_a = (raw(a) > raw(b)) + 0.5 * (raw(a) == raw(b))
+        share_a = cls.wins(raw(a), raw(b)) + 0.5 * (raw(a) == raw(b))
         return grad * share_a, grad * (1.0 - share_a)
 
 
-class Minimum(Function):
-    """out = min(a, b) elementwise; ties split the gradient evenly (as PyTorch)."""
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        try:
-            return np.minimum(a, b)
-        except ValueError:
-            raise _broadcast_error("minimum", a, b) from None
+class Maximum(_Pick):
+    pick, wins = staticmethod(np.maximum), staticmethod(np.greater)
 
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        share_a = (raw(a) < raw(b)) + 0.5 * (raw(a) == raw(b))
-        return grad * share_a, grad * (1.0 - share_a)
+
+class Minimum(_Pick):
+    pick, wins = staticmethod(np.minimum), staticmethod(np.less)
 
 
 class Where(Function):
