@@ -357,3 +357,18 @@ def test_graph_exposes_order_edges_and_ops():
     assert len(g.edges) == 4 and (a, d) in [(p, n) for p, n in g.edges]
     assert g.ops == ["Mul", "Add"]
     assert len(g.leaves) == 2
+
+
+def test_observe_gradients_sees_every_node_total_gradient_once():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    y = (h * h).sum()
+    seen = {}
+    with tg.autodiff.observe_gradients(lambda node, g: seen.setdefault(id(node), []).append(g)):
+        y.backward()
+    assert all(len(v) == 1 for v in seen.values()) and len(seen) == 3
+    np.testing.assert_allclose(seen[id(h)][0], 2 * h.data)
+    np.testing.assert_allclose(seen[id(x)][0], 18 * x.data)
+    y2 = (x * 2).sum()
+    y2.backward()                        # outside the block: no more calls
+    assert len(seen) == 3

@@ -47,6 +47,23 @@ def detect_anomaly() -> Iterator[None]:
         state.anomaly = previous
 
 
+@contextmanager
+def observe_gradients(callback) -> Iterator[None]:
+    """Inside the block, every backward calls ``callback(node, grad)`` once per node
+    with the node's total gradient (raw data, after hooks, before it moves on).
+
+    This is how ``tinygrad_cs.viz`` measures the gradient flowing through each
+    node of a graph: it keeps only summaries (norms, zero shares), never the
+    gradients themselves. Costs nothing when no observer is active.
+    """
+    previous = state.observers
+    state.observers = (*previous, callback)
+    try:
+        yield
+    finally:
+        state.observers = previous
+
+
 def _topological_order(roots: Sequence[Node]) -> list[Node]:
     """Nodes reachable from ``roots`` through inputs that require grad, outputs first.
 
@@ -105,6 +122,7 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
     for root, seed in zip(roots, seeds):
         totals[root] = seed if root not in totals else totals[root] + seed
     anomaly = state.anomaly
+    observers = state.observers
     previous_mode = state.enabled
     state.enabled = create_graph
     try:
@@ -114,6 +132,8 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
                 continue
             if node._hooks:
                 grad = _run_hooks(node, grad, create_graph)
+            for observer in observers:
+                observer(node, grad)
             fn = node._fn
             if capture is not None:
                 if node in capture:

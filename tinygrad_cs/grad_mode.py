@@ -13,6 +13,7 @@ from contextlib import contextmanager
 class _State(threading.local):
     enabled = True
     anomaly = False
+    observers = ()   # callbacks fn(node, grad) run on every node's total gradient
 
 
 state = _State()
