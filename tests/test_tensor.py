@@ -183,3 +183,13 @@ def test_numpy_scalars_do_not_promote_float32_like_torch():
     assert (x * np.float64(2.0)).dtype == tg.float32
     assert (np.float64(2.0) + x).dtype == tg.float32
     assert (x ** np.int64(2)).dtype == tg.float32
+
+
+def test_ops_on_a_tensor_subclass_return_plain_tensors():
+    class Marked(tg.Tensor):
+        __slots__ = ()
+
+    p = Marked([1.0, 2.0], requires_grad=True)
+    assert type(p * 2) is tg.Tensor and type(p.sum()) is tg.Tensor
+    with tg.no_grad():
+        assert type(p + 1) is tg.Tensor

@@ -28,6 +28,7 @@ from .scopes import scope
 from .tensor import Tensor
 from .value import Value
 
+from .serialization import load, save
 from . import testing  # gradcheck builds on the engine above; Hypothesis loads lazily
 
 float = float32

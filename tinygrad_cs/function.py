@@ -88,6 +88,7 @@ class Node:
     _grad_init: Any = None        # .grad of a fresh node
     _retain_default = False       # do op outputs keep .grad? (Value: yes, as micrograd)
     _fits_grads = False           # does _fit_grad do anything? (Tensor: broadcasting)
+    _result_type: type            # the class of op outputs (Tensor / Value)
 
     _as_data = None  # normalises an op's raw output when set (Tensor: always an ndarray)
 
@@ -352,7 +353,7 @@ class Function:
                     break
         if like is None:
             return cls.forward(_Scratch(), *args, **kwargs)
-        kind = type(like)
+        kind = like._result_type  # a Tensor subclass (e.g. a Parameter) yields Tensors
         if not (record and _state.enabled):
             return kind._from_op(cls.forward(_Scratch(), *raw, **kwargs))
         out = object.__new__(kind)

@@ -59,6 +59,7 @@ class Tensor(Node):
 
     # -- engine protocol -------------------------------------------------------
     _fits_grads = True
+    _result_type: type  # set to Tensor below the class
 
     @staticmethod
     def _as_data(raw):
@@ -426,6 +427,8 @@ class Tensor(Node):
     def split(self, split_size, dim=0): return ops.split(self, split_size, dim)
     def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
 
+
+Tensor._result_type = Tensor
 
 def _pick(value, alias):
     return value if alias is None else alias

@@ -97,6 +97,8 @@ class Value(Node):
     def abs(self): return ScalarAbs.apply(self)
 
 
+Value._result_type = Value
+
 def _log(x):
     """ln x on a float or a Value (nan below 0, -inf at 0, as float math would give)."""
     if isinstance(x, Node):

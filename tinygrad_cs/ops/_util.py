@@ -25,7 +25,7 @@ def constant(fn, *args: Any, **kwargs: Any) -> Any:
     """
     like = next((a for a in args if isinstance(a, Node)), None)
     out = fn(*(raw(a) for a in args), **kwargs)
-    return out if like is None else type(like)._from_op(out)
+    return out if like is None else like._result_type._from_op(out)
 
 
 def normalize_dim(dim: int, ndim: int, op: str, shape: tuple | None = None) -> int:

@@ -46,9 +46,11 @@ ALIASES = {"clip": "clamp"}
 #: Function classes tested by a dedicated suite instead of an entry: the one place
 #: where an op may be left out of the registry, each with the test that covers it.
 EXTERNALLY_TESTED = {
-    f"tinygrad_cs.value.{name}": "tests/test_value_vs_tensor.py (Value vs 0-d Tensor gradients)"
-    for name in ("ScalarPow", "ScalarExp", "ScalarLog", "ScalarTanh", "ScalarSigmoid",
-                 "ScalarReLU", "ScalarLeakyReLU", "ScalarELU", "ScalarAbs")
+    **{f"tinygrad_cs.value.{name}": "tests/test_value_vs_tensor.py (Value vs 0-d Tensor gradients)"
+       for name in ("ScalarPow", "ScalarExp", "ScalarLog", "ScalarTanh", "ScalarSigmoid",
+                    "ScalarReLU", "ScalarLeakyReLU", "ScalarELU", "ScalarAbs")},
+    **{f"tinygrad_cs.nn.hooks.{name}": "tests/test_module.py (full backward hooks: closed forms, "
+       "PyTorch, gradcheck/gradgradcheck)" for name in ("_Gate", "_Tap")},
 }
 
 
