@@ -7,6 +7,9 @@ tools (``tg.grad``, ``tg.no_grad``, ``tg.detect_anomaly``). Neural-network
 modules live in ``tinygrad_cs.nn``, rendering in ``tinygrad_cs.viz``, gradient
 checks and Hypothesis strategies in ``tinygrad_cs.testing``.
 """
+# First, before anything imports numpy: keeps OpenBLAS's idle threads from spinning
+# while our Numba kernels run (see kernels/_threads.py).
+from . import kernels as _kernels
 from . import dtypes
 from .autodiff import AnomalyError, backward, detect_anomaly, grad
 from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace, ones,

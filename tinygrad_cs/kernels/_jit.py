@@ -1,0 +1,57 @@
+"""How every Numba kernel of the engine is compiled: ``@kernel`` / ``@parallel_kernel``.
+
+``cache=True`` keeps compiled machine code between processes (a warm start
+loads a kernel in well under a second instead of compiling it again). Numba
+refuses ``cache=True`` at decoration time when it finds no writable cache
+location, so before the first kernel is defined we check for one: the package's
+own ``__pycache__``, else ``NUMBA_CACHE_DIR`` or the user cache directory, else a
+private temporary directory; only if none is writable do kernels compile
+without caching.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numba
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _writable(path: str) -> bool:
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            return True
+    except OSError:
+        return False
+
+
+def _choose_cache() -> bool:
+    """Make sure Numba has somewhere to cache; return whether caching is possible."""
+    if _writable(os.path.join(_HERE, "__pycache__")):
+        return True
+    candidates = [numba.config.CACHE_DIR,
+                  os.path.join(os.path.expanduser("~"), ".cache", "tinygrad_cs", "numba"),
+                  os.path.join(tempfile.gettempdir(), f"tinygrad_cs-numba-{os.getuid()}")]
+    for path in candidates:
+        if path and _writable(path):
+            numba.config.CACHE_DIR = path
+            return True
+    return False
+
+
+CACHE = _choose_cache()
+
+
+def kernel(fn=None, **options):
+    """``numba.njit`` with the engine's defaults (cached, no Python fallback)."""
+    options.setdefault("cache", CACHE)
+    options.setdefault("nogil", True)
+    return numba.njit(**options)(fn) if fn is not None else numba.njit(**options)
+
+
+def parallel_kernel(fn=None, **options):
+    """``kernel`` with ``parallel=True``: loops written with ``numba.prange`` use every core."""
+    options.setdefault("parallel", True)
+    return kernel(fn, **options)
