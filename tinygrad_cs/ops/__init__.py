@@ -12,7 +12,11 @@ from .reduce import (sum, mean, amax, amin, max, min, var, std, prod, logsumexp,
 from .movement import (reshape, flatten, squeeze, unsqueeze, transpose, permute, expand,
                        broadcast_to, sum_to, repeat, getitem, index_add, cat, stack,
                        split, chunk, pad, take_along_dim, scatter_add_along)
-from .linalg import matmul
+from .linalg import matmul, linear
 from .nn import softmax, log_softmax
+from .conv import conv1d, conv2d, conv_transpose2d
+from .pool import max_pool2d, avg_pool2d, adaptive_avg_pool2d, interpolate
+from .normalization import batch_norm, layer_norm, group_norm, instance_norm
+from .rnn import lstm_cell
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,4 +1,4 @@
-"""Entries for matmul (``tinygrad_cs/ops/linalg.py``) and the float cast (``Tensor.to``)."""
+"""Entries for matmul and linear (``tinygrad_cs/ops/linalg.py``) and the float cast (``Tensor.to``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -52,6 +52,31 @@ def _matmul_args(draw, kind):
 for _kind in ("vector", "matrix", "batched", "broadcast batch"):
     register(f"matmul[{_kind}]", lambda a, b: a @ b, reference=_einsum_matmul,
              inputs=_matmul_args(_kind), covers=L.Matmul)
+
+
+def _linear_reference(x, w, b=None):
+    """x W^T + b with einsum (independent of np.matmul and of the op's reshapes)."""
+    out = np.einsum("...i,oi->...o", x, w)
+    return out if b is None else out + b
+
+
+@st.composite
+def _linear_args(draw, lead, bias):
+    """``(x, w[, b])``: x of shape lead + (in,), w (out, in), b (out,)."""
+    n_in, n_out = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    sides = tuple(draw(st.integers(1, 3)) for _ in range(lead))
+    args = [draw(arrays(sides + (n_in,), contiguous=True)),
+            draw(arrays((n_out, n_in), contiguous=True))]
+    if bias:
+        args.append(draw(arrays((n_out,), contiguous=True)))
+    return tuple(args)
+
+
+for _lead, _kind in ((1, "matrix"), (0, "vector"), (2, "batched")):
+    register(f"linear[{_kind}]", lambda x, w, b: L.linear(x, w, b), reference=_linear_reference,
+             inputs=_linear_args(_lead, True), covers=L.Linear, forward_rtol=1e-12)
+register("linear[no bias]", lambda x, w: L.linear(x, w), reference=_linear_reference,
+         inputs=_linear_args(1, False), covers=L.Linear, forward_rtol=1e-12)
 
 # float64 -> float32 -> float64: linear, so a coarse step is exact up to float32 rounding.
 register("cast", lambda a: a.to(dtypes.float32).to(dtypes.float64),
