@@ -6,13 +6,31 @@
 * shape modules: ``Identity``, ``Flatten``, ``Unflatten``;
 * ``init`` (Kaiming, Xavier, orthogonal, ...), ``utils`` (gradient clipping);
 * ``functional`` (the stateless ops, as ``torch.nn.functional``) and ``scalar``
-  (micrograd's ``Neuron`` / ``Layer`` / ``MLP`` built on ``tg.Value``).
+  (micrograd's ``Neuron`` / ``Layer`` / ``MLP`` built on ``tg.Value``);
+* layers: ``Linear``, ``Embedding``, ``Dropout`` / ``Dropout2d`` / ``DropConnect``, the
+  activations (``ReLU``, ``GELU``, ``Softmax``, ...);
+* recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their cells ``RNNCell``, ``LSTMCell``,
+  ``GRUCell``;
+* losses (``CrossEntropyLoss``, ``MSELoss``, ...) and ``regularization.l2_penalty``.
 """
-from . import functional, init, scalar, utils
+from . import functional, init, regularization, scalar, utils
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .basic import Flatten, Identity, Unflatten
 from .containers import ModuleDict, ModuleList, Sequential
+from .dropout import DropConnect, Dropout, Dropout2d
+from .embedding import Embedding
+from .linear import Linear
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                   MSELoss, MultiMarginLoss, NLLLoss, SmoothL1Loss)
 from .module import Module
 from .parameter import Parameter
+from .rnn import GRU, LSTM, RNN, RNNBase
+from .rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 
-__all__ = ["Flatten", "Identity", "Module", "ModuleDict", "ModuleList", "Parameter",
-           "Sequential", "Unflatten", "functional", "init", "scalar", "utils"]
+__all__ = ["ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "DropConnect",
+           "Dropout", "Dropout2d", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss",
+           "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
+           "ModuleList", "MultiMarginLoss", "NLLLoss", "Parameter", "ReLU", "Sequential",
+           "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional",
+           "init", "regularization", "scalar", "utils"]
+__all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]

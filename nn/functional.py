@@ -8,15 +8,77 @@ Shapes: every activation maps ``(*)`` to ``(*)`` elementwise; ``softmax`` and
 
 ``inplace=True`` is accepted for compatibility but the result is always a new
 tensor: the graph keeps the input for backward, so it is never overwritten.
+
+Defined in their own files and re-exported here: the hot ops of the engine
+(``conv1d``/``conv2d``/``conv_transpose2d``, the pooling ops and ``interpolate``, the
+norms, ``lstm_cell``: Numba kernels in ``tinygrad_cs.kernels``), ``linear`` (``ops.linalg``), ``gelu``
+(``nn.gelu``), ``dropout`` / ``dropout2d`` (``nn.dropout``), ``embedding`` (``nn.embedding``)
+and the losses (``nn.functional_losses``).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from .. import ops
+from ..ops.conv import conv1d, conv2d, conv_transpose2d
+from ..ops.linalg import linear
+from ..ops.normalization import batch_norm, group_norm, instance_norm, layer_norm
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
+from ..ops.rnn import lstm_cell
+from .dropout import dropout, dropout2d
+from .embedding import embedding
+from .functional_losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    multi_margin_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from .gelu import gelu
 
-__all__ = ["elu", "leaky_relu", "log_softmax", "pad", "relu", "sigmoid", "softmax",
-           "softplus", "tanh"]
+__all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
+    "cross_entropy",
+    "dropout",
+    "dropout2d",
+    "elu",
+    "embedding",
+    "gelu",
+    "group_norm",
+    "huber_loss",
+    "instance_norm",
+    "interpolate",
+    "kl_div",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "lstm_cell",
+    "max_pool2d",
+    "mse_loss",
+    "multi_margin_loss",
+    "nll_loss",
+    "pad",
+    "relu",
+    "sigmoid",
+    "smooth_l1_loss",
+    "softmax",
+    "softplus",
+    "tanh",
+]
 
 
 def relu(input: Any, inplace: bool = False) -> Any:
