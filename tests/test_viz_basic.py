@@ -6,13 +6,13 @@ import re
 import pytest
 
 import tinygrad_cs as tg
-from tinygrad_cs import viz
-from tinygrad_cs.viz import draw_graph, render
+from tinygrad_cs.viz import available_formats, backend, draw_graph, render
 
 
 def _nodes(source: str) -> dict[str, str]:
-    """node id -> label, parsed from DOT source."""
-    return dict(re.findall(r'^\s*(n\d+(?:_op)?) \[label=("[^"]*"|\S+)', source, re.MULTILINE))
+    """node id -> label, parsed from DOT source (quoted, HTML-like or bare labels)."""
+    return dict(re.findall(r'^\s*(n\d+(?:_op)?) \[label=("[^"]*"|<.*?>(?= \w+=|\])|\S+)',
+                           source, re.MULTILINE))
 
 
 def _edges(source: str) -> list[tuple[str, str]]:
@@ -44,6 +44,7 @@ def test_value_graph_records_and_op_nodes():
     assert sorted(edges) == sorted([("n0", "n2_op"), ("n1", "n2_op"), ("n2_op", "n2"),
                                     ("n2", "n3_op"), ("n0", "n3_op"), ("n3_op", "n3")])
     assert 'shape=record' in source and source.isascii()
+    assert "rankdir=TB" in source
 
 
 def test_record_label_escapes_structure_characters():
@@ -53,27 +54,35 @@ def test_record_label_escapes_structure_characters():
     assert r"x\|\<y\>\{z\}" in source
 
 
-def test_tensor_graph_labels_shapes_and_scopes():
+def test_tensor_graph_labels_shapes_and_dtypes():
     x = tg.randn(4, 3)
     W = tg.randn(3, 2, requires_grad=True)
     W.name = "W"
-    with tg.scope("fc"):
-        h = (x @ W).relu()
+    h = (x @ W).relu()
     h.name = "h"
     loss = h.sum()
     graph = tg.Graph(loss)
-    source = draw_graph(loss).source
+    source = draw_graph(loss, rankdir="LR").source
     nodes = _nodes(source)
     assert len(nodes) == len(graph.nodes) == 5
     assert len(_edges(source)) == len(graph.edges) == 4
-    labels = list(nodes.values())
-    assert '"leaf\\n(4, 3) float32"' in labels
-    assert '"W\\n(3, 2) float32"' in labels
-    assert any(lab.startswith('"Matmul\\n(4, 2) float32\\n[fc]') for lab in labels)
-    assert any(lab.startswith('"h = ReLU\\n(4, 2) float32\\n[fc]') for lab in labels)
-    assert any(lab.startswith('"Sum\\n() float32') for lab in labels)
-    # only the leaf that requires grad is shaded
+    small = '<BR/><FONT POINT-SIZE="9">'
+    assert set(nodes.values()) == {
+        f"<<B>leaf</B>{small}(4, 3) float32</FONT>>",
+        f"<<B>W</B>{small}(3, 2) float32</FONT>>",
+        f"<<B>Matmul</B>{small}(4, 2) float32</FONT>>",
+        f"<<B>h = ReLU</B>{small}(4, 2) float32</FONT>>",
+        f"<<B>Sum</B>{small}() float32</FONT>>"}
+    # only the leaf that requires grad is shaded blue; the output has a bold border
     assert source.count("fillcolor=lightblue") == 1
+    assert re.search(r"n4 \[label=.*penwidth=2", source)
+    assert "rankdir=LR" in source
+
+
+def test_show_shapes_false_leaves_only_titles():
+    x = tg.randn(2, 2, requires_grad=True)
+    source = draw_graph(x.exp().sum(), show_shapes=False).source
+    assert "float32" not in source and "<B>Exp</B>" in source
 
 
 def test_multiple_roots_share_one_graph():
@@ -96,14 +105,51 @@ def test_render_writes_real_images(tmp_path, fmt, magic):
         assert data.startswith(magic)
 
 
-def test_render_rejects_pdf(tmp_path):
-    with pytest.raises(ValueError, match="svg"):
-        render(draw_graph(tg.Value(1.0) * 2.0), tmp_path / "g.pdf", format="pdf")
+def test_render_takes_the_format_from_the_suffix(tmp_path):
+    out = render(draw_graph(tg.Value(1.0) * 2.0), tmp_path / "g.png")
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_pdf_needs_the_system_graphviz(tmp_path):
+    dot = draw_graph(tg.Value(1.0) * 2.0)
+    if "pdf" in available_formats():
+        assert render(dot, tmp_path / "g.pdf").read_bytes().startswith(b"%PDF")
+    else:
+        with pytest.raises(ValueError, match="graphviz-pure writes only 'svg' and 'png'"):
+            render(dot, tmp_path / "g.pdf")
+
+
+def test_render_rejects_unknown_formats(tmp_path):
+    with pytest.raises(ValueError, match="'svg', 'png' or 'pdf'"):
+        render(draw_graph(tg.Value(1.0) * 2.0), tmp_path / "g.jpg")
+
+
+def test_jupyter_display_is_svg():
+    dot = draw_graph(_value_expression())
+    bundle = dot._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"]
+    assert bundle["image/svg+xml"].rstrip().endswith("</svg>")
+    assert ">Mul<" in dot._repr_svg_()
+
+
+def _no_dot(tmp_path, monkeypatch):
+    monkeypatch.setattr(backend.shutil, "which", lambda name: None)
+    monkeypatch.setattr(backend, "_SCRIPT_DIRS", [str(tmp_path)])
 
 
 def test_render_without_any_dot_names_both_options(tmp_path, monkeypatch):
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
-    monkeypatch.setattr(viz, "_SCRIPT_DIRS", [str(tmp_path)])
+    _no_dot(tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="graphviz-pure") as info:
         render(draw_graph(tg.Value(1.0) * 2.0), tmp_path / "g.svg")
-    assert "dot" in str(info.value) and "PATH" in str(info.value)
+    assert "`dot` is on PATH" in str(info.value) and "apt install graphviz" in str(info.value)
+    assert available_formats() == ()
+
+
+def test_building_dot_needs_no_binary_but_display_explains(tmp_path, monkeypatch):
+    _no_dot(tmp_path, monkeypatch)
+    dot = draw_graph(_value_expression())          # no error: DOT source only
+    assert "n3_op -> n3" in dot.source
+    with pytest.raises(RuntimeError, match="graphviz-pure"):
+        dot._repr_mimebundle_()
+    with pytest.raises(RuntimeError, match="graphviz-pure"):
+        dot.pipe(format="svg")
