@@ -34,3 +34,12 @@ __all__ = ["ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "D
            "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional",
            "init", "regularization", "scalar", "utils"]
 __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
+
+from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .normalization import (BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d,
+                            LayerNorm)
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample
+
+__all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d",
+            "ConvTranspose2d", "GroupNorm", "InstanceNorm2d", "LayerNorm", "MaxPool2d",
+            "Upsample"]
