@@ -24,6 +24,7 @@ else:  # run as a script
     from benchmarks.common import environment, markdown_table
 
 BENCHMARKS = [("dispatch", "bench_dispatch"), ("scalar", "bench_scalar"), ("mlp", "bench_mlp"),
+              ("resnet8", "bench_resnet8"), ("lstm_layer", "bench_lstm_layer"),
               *bench_kernels.MODULES]
 ON_REQUEST = [bench_kernels.JIT]
 

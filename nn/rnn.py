@@ -19,9 +19,10 @@ output at t is its state after reading x_t. Parameters, as PyTorch names them (s
 ``_reverse`` for the backward direction; G = 4 (LSTM gates i, f, g, o), 3 (GRU r, z, n),
 1 (RNN). Init: every one ~ U(-1/sqrt(H), 1/sqrt(H)). Cell equations: ``rnn_cells``.
 
-Each layer and direction is one op over the whole sequence (``rnn_sequence``): one GEMM
-for the input products of all steps, then per step the recurrent GEMM and the pointwise
-math; the output sequence and final states are views of the op's stacked states.
+Each layer and direction is one op over the whole sequence (``tinygrad_cs.ops.rnn.lstm``
+for the LSTM, ``rnn_sequence`` for RNN and GRU): one GEMM for the input products of all
+steps, then per step the recurrent GEMM and the pointwise math, and one GEMM per weight
+gradient; the output sequence and final states are views of the op's stacked states.
 """
 from __future__ import annotations
 
@@ -32,17 +33,19 @@ import numpy as np
 
 from tinygrad_cs import Tensor, ops
 from tinygrad_cs.ops._util import shape_of
+from tinygrad_cs.ops.rnn import lstm
 
 from . import init
 from .dropout import dropout as _dropout
 from .module import Module
 from .parameter import Parameter
 from .rnn_cells import _dtype
-from .rnn_sequence import GRUSequence, LSTMSequence, RNNSequence
+from .rnn_sequence import GRUSequence, RNNSequence
 
 __all__ = ["GRU", "LSTM", "RNN", "RNNBase"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+_FLIP = slice(None, None, -1)  # time reversed (a view)
 
 
 class RNNBase(Module):
@@ -96,6 +99,14 @@ class RNNBase(Module):
         bound = 1.0 / math.sqrt(self.hidden_size)
         for weight in self.parameters():
             init.uniform_(weight, -bound, bound)
+
+    @property
+    def all_weights(self) -> list[list[Tensor]]:
+        """The parameters of each layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...]."""
+        return [[self._parameters[n] for n in names] for names in self._names]
+
+    def flatten_parameters(self) -> None:
+        """A no-op, for code written for PyTorch (which packs cuDNN weights there)."""
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -154,12 +165,10 @@ class RNNBase(Module):
     def _layer(self, x, states: list, k: int, reverse: bool) -> tuple:
         """One layer and direction: (output (L, N, H), h_n, c_n or None)."""
         weights = [self._parameters[n] for n in self._names[k]]
-        if self.mode == "LSTM":
-            out = LSTMSequence.apply(x, states[0][k], states[1][k], *weights, reverse=reverse)
-            h_index, c_index = (x.shape[0], 0), (x.shape[0], 1)
-            seq = (slice(x.shape[0], 0, -1), 0) if reverse else (slice(1, None), 0)
-            return (ops.getitem(out, seq), ops.getitem(out, h_index),
-                    ops.getitem(out, c_index))
+        if self.mode == "LSTM":  # the engine's op runs forward in time: flip for reverse
+            out, h, c = lstm(ops.getitem(x, _FLIP) if reverse else x, states[0][k],
+                             states[1][k], *weights)
+            return (ops.getitem(out, _FLIP) if reverse else out), h, c
         if self.mode == "GRU":
             out = GRUSequence.apply(x, states[0][k], *weights, reverse=reverse)
         else:
@@ -236,7 +245,7 @@ class GRU(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory layers (gates i, f, g, o; equations in ``rnn_sequence``).
+    """Long short-term memory layers, gates i, f, g, o (equations in ``rnn_cells``).
 
     ``LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
     dropout=0.0, bidirectional=False)``; ``forward(input, hx=None)`` with ``hx = (h0, c0)``

@@ -1,40 +1,35 @@
-"""Whole-sequence recurrent ops: one graph node per layer and direction, BPTT inside.
+"""Whole-sequence RNN and GRU ops: one graph node per layer and direction, BPTT inside.
 
-``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` run each layer (and direction) as one ``Function``
-over the whole sequence, not as a chain of per-step cells, because that is where the time
-goes: with per-step ops the engine pays its bookkeeping ~10 times per step, and the weight
+``nn.RNN`` and ``nn.GRU`` run each layer (and direction) as one ``Function`` over the
+whole sequence, not as a chain of per-step cells, because that is where the time goes:
+with per-step ops the engine pays its bookkeeping ~10 times per step, and the weight
 gradients come out as T small outer products (K = batch) summed one by one. Here:
 
 * the input projection of every step is one GEMM:  X (T*N, I) @ W_ih^T -> (T, N, G*H);
-* each step adds the recurrent GEMM  h_{t-1} @ W_hh^T  and runs the cell's pointwise math
-  (for the LSTM, the fused Numba kernel of ``tinygrad_cs.kernels.lstm``);
+* each step adds the recurrent GEMM  h_{t-1} @ W_hh^T  and runs the cell's pointwise math;
 * backward walks the steps in reverse for the gradients of the gate pre-activations dA_t
   (T, N, G*H) and of the state, then gets every weight gradient with one GEMM each:
   dW_ih = dA^T X,  dW_hh = dA^T H_prev,  db = sum_t,n dA,  dX = dA W_ih.
 
-Shapes (time-major, as PyTorch's default): x (T, N, I), h0 and c0 (N, H), W_ih (G*H, I),
-W_hh (G*H, H), biases (G*H,), with G = 4 (LSTM, gates i, f, g, o), 3 (GRU, r, z, n),
-1 (RNN). ``reverse=True`` runs the steps from t = T-1 down to 0 (the backward direction of
-a bidirectional layer).
+``nn.LSTM`` does the same with the engine's LSTM layer op (``tinygrad_cs.ops.rnn.lstm``,
+whose pointwise step is a fused Numba kernel).
 
-An op has one output, so each returns all its states, in processing order (step p is time
-p, or T-1-p when reversed), with the initial state in front:
+Shapes (time-major, as PyTorch's default): x (T, N, I), h0 (N, H), W_ih (G*H, I),
+W_hh (G*H, H), biases (G*H,), with G = 3 (GRU, gates r, z, n) or 1 (RNN). ``reverse=True``
+runs the steps from t = T-1 down to 0 (the backward direction of a bidirectional layer).
 
-* RNN, GRU:  states (T+1, N, H) with states[0] = h0 and states[p+1] = h after step p;
-* LSTM:      states (T+1, 2, N, H), states[p] = (h, c), laid out so that each step's
-  (h, c) pair is one contiguous block, as the kernel writes it.
-
-The layer's output sequence, h_n and c_n are views of it (``states[1:]`` etc.); their
-gradients meet again in the gradient of ``states``. The backward is plain numpy and
-kernels, so these ops have no double backward (``once_differentiable``); the cells of
-``rnn_cells`` (composed of differentiable ops) do.
+An op has one output, so each returns all its states, states (T+1, N, H), in processing
+order (step p is time p, or T-1-p when reversed), with the initial state in front:
+states[0] = h0 and states[p+1] = h after step p. The layer's output sequence and h_n are
+views of it (``states[1:]``, ``states[T]``); their gradients meet again in the gradient of
+``states``. The backward is plain numpy, so these ops have no double backward
+(``once_differentiable``); the cells of ``rnn_cells`` (composed of differentiable ops) do.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from tinygrad_cs.function import Function
-from tinygrad_cs.kernels import lstm as K
 
 
 def _dtype(op: str, *arrays) -> np.dtype:
@@ -88,7 +83,7 @@ def _weight_grads(ctx, d_in: np.ndarray, xs: np.ndarray, w_ih, d_rec: np.ndarray
     """[dx, dW_ih, dW_hh, db_ih, db_hh] from the per-step gradients, one GEMM each.
 
     d_in (T, N, G*H): gradient of the input pre-activations (of x W_ih^T + b_ih);
-    d_rec: the same for h W_hh^T + b_hh (the same array, except in the GRU);
+    d_rec: the same for h W_hh^T + b_hh (the same array in the RNN, not in the GRU);
     h_prev (T*N, H): the state each step started from. ``first`` is the position of
     W_ih among the op's arguments (dx is computed only when x needs a gradient).
     """
@@ -106,7 +101,7 @@ def _weight_grads(ctx, d_in: np.ndarray, xs: np.ndarray, w_ih, d_rec: np.ndarray
     db_ih = flat_in.sum(axis=0) if has_bias and needs[first + 2] else None
     db_hh = None
     if has_bias and needs[first + 3]:
-        # the same sum when the two parts share one gradient (RNN, LSTM): copy, not redo
+        # the same sum when the two parts share one gradient (RNN): copy, not redo
         same = d_rec is d_in and db_ih is not None
         db_hh = db_ih.copy() if same else flat_rec.sum(axis=0)
     return [dx, dw_ih, dw_hh, db_ih, db_hh]
@@ -254,62 +249,3 @@ def _sigmoid_(a: np.ndarray) -> None:
     np.tanh(a, out=a)
     a *= 0.5
     a += 0.5
-
-
-class LSTMSequence(Function):
-    """LSTM over a sequence, PyTorch's gate order i, f, g, o::
-
-        [i, f, g, o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh      (N, 4H)
-        c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g)    h_t = sigmoid(o) tanh(c_t)
-
-    (x (T, N, I), h0, c0 (N, H), W_ih (4H, I), W_hh (4H, H)[, b_ih, b_hh (4H,)]) -> states
-    (T+1, 2, N, H). The pointwise part of each step, forward and backward, is the fused
-    kernel of ``tinygrad_cs.kernels.lstm`` (formulas there); the forward keeps its
-    activations (T, N, 5H) for the backward, which walks the steps in reverse with
-    dh_{t-1} = d(gates_t) W_hh and dc_{t-1} from the kernel.
-    """
-    once_differentiable = True
-
-    @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
-        seq, n, hidden = _check("lstm", x, h0, w_ih, w_hh, 4)
-        if np.shape(c0) != (n, hidden):
-            raise RuntimeError(f"lstm: c0 {np.shape(c0)} does not fit: expected ({n}, {hidden})")
-        dtype = _dtype("lstm", x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-        w_ih, w_hh = np.asarray(w_ih, dtype), np.asarray(w_hh, dtype)
-        xs = _in_order(x, reverse, dtype)
-        gates = _project(xs, w_ih, _sum_biases(b_ih, b_hh, dtype), seq)
-        states = np.empty((seq + 1, 2, n, hidden), dtype)
-        states[0, 0], states[0, 1] = h0, c0
-        acts = np.empty((seq, n, 5 * hidden), dtype)
-        w_hh_t, rec, step = _transposed(w_hh), np.empty((n, 4 * hidden), dtype), K.lstm_forward
-        for t in range(seq):
-            g = gates[t]
-            np.add(g, np.matmul(states[t, 0], w_hh_t, out=rec), out=g)
-            step(g, states[t, 1], states[t + 1], acts[t])  # all contiguous: the fast path
-        ctx.reverse = reverse
-        ctx.save_for_backward(xs, states, acts, w_ih, w_hh)
-        return states
-
-    @staticmethod
-    def backward(ctx, grad):
-        xs, states, acts, w_ih, w_hh = ctx.saved_tensors
-        seq, _, n, hidden = states.shape
-        seq -= 1
-        dtype = acts.dtype
-        d_gates = np.empty((seq, n, 4 * hidden), dtype)
-        dh, dc_prev = np.empty((n, hidden), dtype), np.empty((n, hidden), dtype)
-        dc = np.array(grad[seq, 1], dtype)
-        back, step = np.zeros((n, hidden), dtype), K.lstm_backward
-        for t in range(seq - 1, -1, -1):
-            np.add(grad[t + 1, 0], back, out=dh)
-            step(acts[t], states[t, 1], dh, dc, d_gates[t], dc_prev)
-            np.matmul(d_gates[t], w_hh, out=back)
-            np.add(dc_prev, grad[t, 1], out=dc)  # grad[t, 1]: c_t used outside the op
-        needs = ctx.needs_input_grad
-        dh0 = back + grad[0, 0] if needs[1] else None
-        dc0 = dc if needs[2] else None
-        h_prev = states[:seq, 0].reshape(-1, hidden)
-        dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(ctx, d_gates, xs, w_ih, d_gates,
-                                                       h_prev, 3)
-        return dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh

@@ -1,8 +1,8 @@
-"""The fused LSTM cell: kernels against the numpy reference, gradients, PyTorch parity.
+"""The fused LSTM cell and layer: kernels against the numpy reference, gradients, parity.
 
 Oracles: ``kernels/lstm_reference.py`` (numpy's exact tanh) for both kernels, float64
-central differences through 5 time steps of ``lstm_cell``, and ``torch.nn.LSTMCell`` when
-installed.
+central differences through 5 time steps of ``lstm_cell`` and of ``lstm``, ``lstm_cell``
+unrolled for ``lstm``, and ``torch.nn.LSTMCell`` / ``torch.nn.LSTM`` when installed.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import tinygrad_cs as tg
 from tinygrad_cs.kernels import lstm as K
 from tinygrad_cs.kernels import lstm_reference as R
-from tinygrad_cs.ops.rnn import LSTMCellPointwise, lstm_cell
+from tinygrad_cs.ops.rnn import LSTMCellPointwise, lstm, lstm_cell
 from tinygrad_cs.testing import gradcheck
 from tinygrad_cs.testing.strategies import arrays, floats
 
@@ -177,3 +177,57 @@ def test_matches_torch_lstm_cell_over_steps(dtype):
     np.testing.assert_allclose(c.data, tc.detach().numpy(), **tol)
     for ours, p in zip(weights, (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)):
         np.testing.assert_allclose(ours.grad.data, p.grad.numpy(), **tol)
+
+
+def test_layer_gradcheck_through_five_time_steps():
+    inputs = _lstm_inputs(np.random.default_rng(6))
+    assert gradcheck(lambda *args: lstm(*args), inputs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_equals_the_unrolled_cell(dtype):
+    rng = np.random.default_rng(7)
+    raw = [a.data.astype(dtype) for a in _lstm_inputs(rng, steps=6, n=3, n_in=4, hidden=5)]
+    ours = [tg.Tensor(a, requires_grad=True) for a in raw]
+    cell = [tg.Tensor(a, requires_grad=True) for a in raw]
+    out, h, c = lstm(*ours)
+    out2, c2 = _unroll(6)(*cell)
+    seed = rng.standard_normal(out.shape).astype(dtype)
+    ((out * seed).sum() + 0.5 * h.sum() + 0.25 * c.sum()).backward()
+    ((out2 * seed).sum() + 0.5 * out2[-1].sum() + 0.25 * c2.sum()).backward()
+    tol = TOL[dtype] if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-6}
+    np.testing.assert_allclose(out.data, out2.data, **tol)
+    np.testing.assert_allclose(h.data, out2.data[-1], **tol)
+    np.testing.assert_allclose(c.data, c2.data, **tol)
+    for a, b in zip(ours, cell):
+        np.testing.assert_allclose(a.grad.data, b.grad.data, **tol)
+
+
+def test_layer_rejects_bad_shapes_and_half_the_biases():
+    x, h, c, w_ih, w_hh, b_ih, _ = _lstm_inputs(np.random.default_rng(8))
+    with pytest.raises(RuntimeError, match=r"lstm: input \(5, 2, 3\), h0 \(2, 3\)"):
+        lstm(x, tg.zeros(2, 3), c, w_ih, w_hh)
+    with pytest.raises(ValueError, match="both biases"):
+        lstm(x, h, c, w_ih, w_hh, b_ih)
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch not installed")
+def test_layer_matches_torch_lstm():
+    rng = np.random.default_rng(9)
+    steps, n, n_in, hidden = 7, 3, 4, 5
+    layer = torch.nn.LSTM(n_in, hidden).double()
+    params = (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0)
+    weights = [tg.Tensor(p.detach().numpy().copy(), requires_grad=True) for p in params]
+    x = rng.standard_normal((steps, n, n_in))
+    h0, c0 = rng.standard_normal((n, hidden)), rng.standard_normal((n, hidden))
+    out, h, c = lstm(x, h0, c0, *weights)
+    tout, (th, tc) = layer(torch.from_numpy(x),
+                           (torch.from_numpy(h0)[None], torch.from_numpy(c0)[None]))
+    seed = rng.standard_normal(out.shape)
+    ((out * seed).sum() + c.sum()).backward()
+    ((tout * torch.from_numpy(seed)).sum() + tc.sum()).backward()
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), **TOL[np.float64])
+    np.testing.assert_allclose(h.data, th[0].detach().numpy(), **TOL[np.float64])
+    np.testing.assert_allclose(c.data, tc[0].detach().numpy(), **TOL[np.float64])
+    for ours, p in zip(weights, params):
+        np.testing.assert_allclose(ours.grad.data, p.grad.numpy(), rtol=1e-12, atol=1e-13)

@@ -218,14 +218,14 @@ def test_the_fused_ops_refuse_double_backward_by_name():
     lstm = nn.LSTM(2, 3).double()
     x = tg.tensor(np.ones((2, 1, 2)), requires_grad=True)
     out, _ = lstm(x)
-    with pytest.raises(RuntimeError, match="LSTMSequence.*double backward"):
+    with pytest.raises(RuntimeError, match="LSTMLayer.*double backward"):
         tg.grad(out.sum(), x, create_graph=True)
 
 
 def test_each_layer_and_direction_is_one_op_in_the_module_scope():
     model = nn.Sequential(nn.LSTM(2, 3, num_layers=2, bidirectional=True))
     out, _ = model(tg.randn(4, 1, 2))
-    ops = [n for n in tg.Graph(out).nodes if n.op == "LSTMSequence"]
+    ops = [n for n in tg.Graph(out).nodes if n.op == "LSTMLayer"]
     assert len(ops) == 4 and {n.scope for n in ops} == {"0"}
 
 
@@ -275,6 +275,10 @@ def test_parameter_names_and_shapes_are_torchs(kind):
     ours = {k: v.shape for k, v in getattr(nn, kind)(**kwargs).state_dict().items()}
     theirs = {k: tuple(v.shape) for k, v in getattr(torch.nn, kind)(**kwargs).state_dict().items()}
     assert list(ours.items()) == list(theirs.items())
+    module = getattr(nn, kind)(**kwargs)
+    module.flatten_parameters()  # ported code calls it; nothing to do here
+    assert [[tuple(p.shape) for p in ps] for ps in module.all_weights] == [
+        [tuple(p.shape) for p in ps] for ps in getattr(torch.nn, kind)(**kwargs).all_weights]
     cell = {k: v.shape for k, v in getattr(nn, kind + "Cell")(5, 7).state_dict().items()}
     torch_cell = getattr(torch.nn, kind + "Cell")(5, 7).state_dict().items()
     assert list(cell.items()) == [(k, tuple(v.shape)) for k, v in torch_cell]

@@ -8,6 +8,11 @@ One step, as ``torch.nn.LSTMCell`` (gate order i, f, g, o)::
 An op has one output, so ``LSTMCellPointwise`` returns h' and c' stacked, (2, N, H), and
 ``lstm_cell`` takes them apart with two ``getitem`` views; their gradients meet again in
 the stacked gradient (zeros where one of the two is unused). Formulas: ``kernels/lstm.py``.
+
+``lstm`` runs a whole sequence as one op (``LSTMLayer``), as ``torch.nn.LSTM`` does: the
+input products of all T steps are one GEMM (T N, in) x (in, 4H), and so are the weight
+gradients, dW = dG^T [X | H_prev] over all T N rows, instead of 2 T small GEMMs plus T
+gradient accumulations; only h W_hh^T and dG W_hh stay per step (they are recurrent).
 """
 from __future__ import annotations
 
@@ -48,6 +53,99 @@ class LSTMCellPointwise(Function):
         acts, c_prev = ctx.saved_tensors
         dgates, dc_prev = K.backward(acts, c_prev, grad[0], grad[1])
         return dgates, (dc_prev if ctx.needs_input_grad[1] else None)
+
+
+def _step_kernels(n: int, hidden: int) -> tuple:
+    if n * hidden >= K.PARALLEL_MIN:
+        return K.lstm_forward, K.lstm_backward
+    return K.lstm_forward_serial, K.lstm_backward_serial
+
+
+class LSTMLayer(Function):
+    """(x (T, N, in), h0, c0 (N, H), w_ih (4H, in), w_hh (4H, H)[, b_ih, b_hh (4H,)])
+    -> hc (T, 2, N, H): hc[t, 0] = h_t+1, hc[t, 1] = c_t+1 (the state after step t).
+
+    Backward through time, from g = dhc: per step (latest first), with dh_next, dc_next
+    the gradients coming back from step t+1 (zero after the last),
+        dG_t, dc_t = kernel backward(g[t, 0] + dh_next, g[t, 1] + dc_next),
+        dh_next = dG_t W_hh;
+    then dx = dG W_ih, dW_ih = dG^T X, dW_hh = dG^T H_prev, db = sum dG (over T and N),
+    dh0 = dh_next, dc0 = dc_next. The backward is raw kernels and GEMMs (no double backward).
+    """
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
+        shapes = [np.shape(a) for a in (x, h0, c0, w_ih, w_hh)]
+        if len(shapes[0]) != 3 or len(shapes[1]) != 2 or shapes[1] != shapes[2] or (
+                shapes[3] != (4 * shapes[1][1], shapes[0][2])) or (
+                shapes[4] != (4 * shapes[1][1], shapes[1][1])) or shapes[0][1] != shapes[1][0] or (
+                shapes[0][0] < 1):
+            raise RuntimeError(f"lstm: input {shapes[0]}, h0 {shapes[1]}, c0 {shapes[2]}, w_ih "
+                               f"{shapes[3]}, w_hh {shapes[4]} do not fit: expected (T, N, in), "
+                               "(N, H), (N, H), (4H, in), (4H, H), T >= 1")
+        steps, n, n_in = shapes[0]
+        hidden = shapes[1][1]
+        dtype = np.result_type(x, h0, c0, w_ih, w_hh)
+        if dtype not in (np.float32, np.float64):
+            raise TypeError(f"lstm: expected float32 or float64 tensors, got {dtype}")
+        x, h0, c0, w_ih, w_hh = (np.asarray(a, dtype=dtype) for a in (x, h0, c0, w_ih, w_hh))
+        xw = np.reshape(x, (steps * n, n_in)) @ w_ih.T  # the input products: one GEMM
+        for b in (b_ih, b_hh):
+            if b is not None:
+                xw += b
+        xw = xw.reshape(steps, n, 4 * hidden)
+        hc = np.empty((steps, 2, n, hidden), dtype)
+        acts = np.empty((steps, n, 5 * hidden), dtype)
+        gates = np.empty((n, 4 * hidden), dtype)
+        step, _ = _step_kernels(n, hidden)
+        h, c = h0, c0
+        for t in range(steps):
+            np.matmul(h, w_hh.T, out=gates)
+            gates += xw[t]
+            step(gates, c, hc[t], acts[t])
+            h, c = hc[t, 0], hc[t, 1]
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, hc, acts)
+        return hc
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, h0, c0, w_ih, w_hh, hc, acts = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        steps, n, n_in = x.shape
+        hidden = h0.shape[1]
+        _, step = _step_kernels(n, hidden)
+        dgates = np.empty((steps, n, 4 * hidden), acts.dtype)
+        dh_next = np.zeros((n, hidden), acts.dtype)
+        dc_next, dc_prev = np.zeros_like(dh_next), np.empty_like(dh_next)
+        for t in range(steps - 1, -1, -1):
+            c_prev = c0 if t == 0 else hc[t - 1, 1]
+            step(acts[t], c_prev, grad[t, 0] + dh_next, grad[t, 1] + dc_next, dgates[t],
+                 dc_prev)
+            dc_next, dc_prev = dc_prev, dc_next
+            np.matmul(dgates[t], w_hh, out=dh_next)
+        dg = dgates.reshape(steps * n, 4 * hidden)
+        h_prev = np.empty((steps, n, hidden), acts.dtype)
+        h_prev[0], h_prev[1:] = h0, hc[:-1, 0]
+        dx = (dg @ w_ih).reshape(x.shape) if needs[0] else None
+        dw_ih = dg.T @ x.reshape(steps * n, n_in) if needs[3] else None
+        dw_hh = dg.T @ h_prev.reshape(steps * n, hidden) if needs[4] else None
+        db = dg.sum(axis=0) if any(needs[5:]) else None
+        return (dx, dh_next if needs[1] else None, dc_next if needs[2] else None, dw_ih,
+                dw_hh, *([db] * (len(needs) - 5)))
+
+
+def lstm(input, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None) -> tuple:
+    """One LSTM layer over a sequence: ``(output (T, N, H), h_T (N, H), c_T (N, H))``.
+
+    input (T, N, in) (sequence first, as ``torch.nn.LSTM``), initial state hx, cx (N, H),
+    weights as ``lstm_cell``. The same result as ``lstm_cell`` applied T times, in one op.
+    """
+    if (b_ih is None) != (b_hh is None):
+        raise ValueError("lstm: give both biases b_ih and b_hh, or neither")
+    biases = () if b_ih is None else (b_ih, b_hh)
+    hc = LSTMLayer.apply(input, hx, cx, w_ih, w_hh, *biases)
+    return getitem(hc, (slice(None), 0)), getitem(hc, (-1, 0)), getitem(hc, (-1, 1))
 
 
 def lstm_cell(x, hx, cx, w_ih, w_hh, b_ih=None, b_hh=None) -> tuple:
