@@ -6,10 +6,10 @@ gradients, runs the module, and backpropagates a fixed gradient of the whole out
 (50, 32, 256), i.e. computes the gradients of the four parameters. Both modules hold the
 same weights, and the gradients are checked to agree before timing.
 
-* ours: ``tinygrad_cs.nn.LSTM``: one op for the layer (``nn/rnn_sequence.py``): one GEMM
-  for the input products of all 50 steps, then per step the recurrent GEMM (BLAS) and the
-  fused pointwise kernel (Numba); backward per step the kernel and one GEMM, then one GEMM
-  per weight gradient;
+* ours: ``tinygrad_cs.nn.LSTM``, i.e. the engine's layer op ``tinygrad_cs.ops.rnn.lstm``:
+  one GEMM for the input products of all 50 steps, then per step the recurrent GEMM (BLAS)
+  and the fused pointwise kernel (Numba); backward per step the kernel and one GEMM, then
+  one GEMM per weight gradient;
 * PyTorch: ``torch.nn.LSTM`` on the CPU (its fused implementation).
 
 PyTorch 2.13 CPU on this machine measured 18.2 ms. Goal: ours / PyTorch <= 1.5.
@@ -159,12 +159,14 @@ def profile(repeats: int = 20) -> dict[str, float]:
     def input_gemm():
         xs @ w_ih.T
 
-    w_hh_t = np.ascontiguousarray(w_hh.T)  # as the op does: a plain (NN) product per step
     rec, back = np.empty((n, 4 * hidden), np.float32), np.empty((n, hidden), np.float32)
+    serial = n * hidden < K.PARALLEL_MIN  # as the op chooses its kernels
+    forward = K.lstm_forward_serial if serial else K.lstm_forward
+    backward = K.lstm_backward_serial if serial else K.lstm_backward
 
     def recurrent_gemms():  # forward h W_hh^T and backward dgates W_hh, every step
         for t in range(seq):
-            np.matmul(states[t, 0], w_hh_t, out=rec)
+            np.matmul(states[t, 0], w_hh.T, out=rec)
             np.matmul(gates[t], w_hh, out=back)
 
     def weight_gemms():
@@ -174,10 +176,9 @@ def profile(repeats: int = 20) -> dict[str, float]:
 
     def kernels():
         for t in range(seq):
-            K.lstm_forward(gates[t], states[t, 1], states[t + 1], acts[t])
+            forward(gates[t], states[t, 1], states[t + 1], acts[t])
         for t in range(seq):
-            K.lstm_backward(acts[t], states[t, 1], states[t, 0], states[t, 1], gates[t],
-                            dc_prev)
+            backward(acts[t], states[t, 1], states[t, 0], states[t, 1], gates[t], dc_prev)
 
     tiny, _ = _ours(*_data(seq, 1, 1, 1))  # the same 50 steps with next to no arithmetic
 
