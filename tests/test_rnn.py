@@ -248,7 +248,7 @@ def test_dropout_acts_between_layers_in_training_only():
     np.testing.assert_array_equal(lstm(x1)[0].numpy(), plain(x1)[0].numpy())
 
 
-def test_dropout_half_scales_kept_values_and_changes_the_result():
+def test_dropout_draws_a_fresh_mask_per_call_and_none_in_eval():
     tg.manual_seed(9)
     gru = nn.GRU(3, 4, num_layers=2, dropout=0.5).double()
     x = tg.tensor(np.random.default_rng(2).standard_normal((5, 2, 3)))
