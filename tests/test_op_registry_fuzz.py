@@ -22,32 +22,14 @@ from hypothesis import strategies as st
 
 import tinygrad_cs as tg
 from tinygrad_cs.testing import gradcheck, gradgradcheck, registry, strategies
-from tinygrad_cs.testing.strategies import layouts, relayout
+from tinygrad_cs.testing.fuzz import as_inputs as _as_inputs
+from tinygrad_cs.testing.fuzz import draw_args as _draw_args
+from tinygrad_cs.testing.strategies import relayout
 
 ENTRIES = registry.entries()
 SECOND_ORDER = [e for e in ENTRIES if e.second_order]
 # Half the profile's budget per (op, check): ~85 entries x 3 checks share one run.
 EXAMPLES = max(5, settings().max_examples // 2)
-
-
-def _draw_args(data, entry) -> tuple:
-    """The entry's arguments, each float array re-laid out (transposed, strided, ...)."""
-    args = data.draw(entry.inputs, label="args")
-    out = []
-    for i, a in enumerate(args):
-        if isinstance(a, np.ndarray) and a.ndim:
-            a = relayout(a, data.draw(layouts(), label=f"layout of arg {i}"))
-        out.append(a)
-    return tuple(out)
-
-
-def _is_float_array(a) -> bool:
-    return isinstance(a, np.ndarray) and a.dtype == np.float64
-
-
-def _as_inputs(args: tuple) -> tuple:
-    """float64 arrays -> Tensors that require grad; everything else unchanged."""
-    return tuple(tg.Tensor(a, requires_grad=True) if _is_float_array(a) else a for a in args)
 
 
 def _as_tuple(x) -> tuple:

@@ -10,8 +10,8 @@ that names its leaves), or a ``(module, input)`` pair, which is run for you::
 
 Builders register when the module that defines them is imported. The registry
 imports every module listed in ``PROVIDERS`` on first use: today the examples
-in ``viz/examples.py``; the model zoo adds an adapter module there (``nn`` must
-not import ``viz``, so the adapter lives on this side).
+in ``viz/examples.py`` and every model of the zoo (``viz/zoo.py``: ``nn`` must not
+import ``viz``, so the adapter lives on this side).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 __all__ = ["PROVIDERS", "Sample", "get_model", "list_models", "register_model"]
 
-PROVIDERS = ["tinygrad_cs.viz.examples"]
+PROVIDERS = ["tinygrad_cs.viz.examples", "tinygrad_cs.viz.zoo"]
 
 
 class Sample(NamedTuple):
@@ -43,10 +43,14 @@ _loaded: list[str] = []
 
 
 def register_model(name: str, build: Callable[[], Any] | None = None, *,
-                   description: str = "", depth: int | None = None):
-    """Register ``build`` under ``name`` (or use as a decorator when ``build`` is None)."""
+                   description: str = "", depth: int | None = None, replace: bool = True):
+    """Register ``build`` under ``name`` (or use as a decorator when ``build`` is None).
+
+    With ``replace=False`` a name that is already registered keeps its first builder.
+    """
     def add(fn: Callable[[], Any]) -> Callable[[], Any]:
-        _MODELS[name] = _Entry(fn, description or (fn.__doc__ or "").strip(), depth)
+        if replace or name not in _MODELS:
+            _MODELS[name] = _Entry(fn, description or (fn.__doc__ or "").strip(), depth)
         return fn
     return add if build is None else add(build)
 

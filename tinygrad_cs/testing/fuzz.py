@@ -1,0 +1,131 @@
+"""Fuzz gradients with Hypothesis outside pytest: one registered op, or any model.
+
+The property suite (``tests/test_op_registry_fuzz.py``) and ``tgcs gradcheck`` share these::
+
+    for entry in find_entries("conv2d"):        # conv2d[dense], conv2d[grouped], ...
+        fuzz_op(entry, max_examples=50)         # gradcheck (+ gradgradcheck) per example
+    fuzz_model(lambda: (model, x), max_examples=5)   # every parameter, central differences
+
+Each drawn example must pass ``gradcheck`` (float64 central differences, the CS231n relative
+error per input); the first failure is shrunk by Hypothesis to the smallest input and raised
+as ``GradcheckError`` (its report names the input and the worst element).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ..random import manual_seed
+from ..tensor import Tensor
+from .gradcheck import gradcheck, gradgradcheck
+from .registry import OpEntry, entries
+from .strategies import layouts, relayout
+
+__all__ = ["FuzzReport", "as_inputs", "draw_args", "find_entries", "fuzz_model", "fuzz_op"]
+
+
+class FuzzReport(NamedTuple):
+    """What a fuzz run checked: how many examples, and the worst relative error seen."""
+    target: str
+    examples: int
+    max_rel_error: float
+
+    def __str__(self) -> str:
+        return (f"{self.target}: {self.examples} examples passed, worst relative error "
+                f"{self.max_rel_error:.2e}")
+
+
+def draw_args(data: Any, entry: OpEntry) -> tuple:
+    """The entry's arguments drawn from ``data``, each float array in a random memory layout."""
+    args = data.draw(entry.inputs, label="args")
+    out = []
+    for i, a in enumerate(args):
+        if isinstance(a, np.ndarray) and a.ndim:
+            a = relayout(a, data.draw(layouts(), label=f"layout of arg {i}"))
+        out.append(a)
+    return tuple(out)
+
+
+def as_inputs(args: tuple) -> tuple:
+    """float64 arrays -> Tensors that require grad; everything else unchanged."""
+    return tuple(Tensor(a, requires_grad=True)
+                 if isinstance(a, np.ndarray) and a.dtype == np.float64 else a for a in args)
+
+
+def find_entries(name: str) -> list[OpEntry]:
+    """The registry entries of op ``name``: ``"conv2d"`` gives ``conv2d[dense]``, ... and
+    ``"conv2d[dense]"`` that variant alone. ``KeyError`` listing close names when none match."""
+    known = entries()
+    found = [e for e in known if e.name == name or e.name.startswith(name + "[")]
+    if not found:
+        close = sorted({e.name.split("[")[0] for e in known if name in e.name}) or sorted(
+            {e.name.split("[")[0] for e in known})
+        raise KeyError(f"no registered op called {name!r}; known: {', '.join(close)}")
+    return found
+
+
+def _settings(max_examples: int) -> settings:
+    return settings(max_examples=max_examples, deadline=None, database=None, print_blob=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def fuzz_op(entry: OpEntry, max_examples: int = 50,
+            second_order: bool | None = None) -> FuzzReport:
+    """Check ``entry``'s gradient (and second derivative) on ``max_examples`` drawn inputs.
+
+    ``second_order=None`` follows the entry's own ``second_order`` flag.
+    """
+    second = entry.second_order if second_order is None else second_order
+    worst = [0.0]
+
+    @_settings(max_examples)
+    @given(data=st.data())
+    def check(data: Any) -> None:
+        inputs = as_inputs(draw_args(data, entry))
+        result = gradcheck(entry.fn, inputs, eps=entry.eps, atol=entry.atol, rtol=entry.rtol)
+        worst[0] = max(worst[0], result.max_rel_error)
+        if second:
+            gradgradcheck(entry.fn, inputs, eps=entry.eps, atol=entry.atol, rtol=entry.rtol)
+
+    check()
+    return FuzzReport(entry.name, max_examples, worst[0])
+
+
+def _outputs(out: Any) -> tuple:
+    """A model's output as a tuple of Tensors (dicts and nested tuples flattened)."""
+    if isinstance(out, dict):
+        out = tuple(out.values())
+    if isinstance(out, (tuple, list)):
+        return tuple(t for part in out for t in _outputs(part))
+    return (out,) if isinstance(out, Tensor) else ()
+
+
+def fuzz_model(make: Callable[[], tuple[Any, Any]], max_examples: int = 5,
+               name: str = "model", atol: float = 1e-5, rtol: float = 1e-3) -> FuzzReport:
+    """Gradcheck every parameter of ``make()``'s model, for ``max_examples`` seeds.
+
+    ``make()`` returns ``(model, example_input)``; Hypothesis draws a seed, the model and its
+    input are made under ``tg.manual_seed(seed)`` and cast to float64, and the gradients of all
+    the model's floating-point outputs with respect to every parameter are compared with
+    central differences. Integer inputs (token ids) are passed unchanged.
+    """
+    worst = [0.0]
+
+    @_settings(max_examples)
+    @given(seed=st.integers(0, 2**31 - 1))
+    def check(seed: int) -> None:
+        manual_seed(seed)
+        model, x = make()
+        model.double()
+        if isinstance(x, Tensor) and x.dtype.kind == "f":
+            x = x.double()
+        params = tuple(p for p in model.parameters() if p.requires_grad)
+        result = gradcheck(lambda *_: _outputs(model(x)), params, atol=atol, rtol=rtol)
+        worst[0] = max(worst[0], result.max_rel_error)
+
+    check()
+    return FuzzReport(name, max_examples, worst[0])
