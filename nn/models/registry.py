@@ -23,8 +23,11 @@ from typing import Any
 
 __all__ = ["ZooEntry", "get", "names", "register"]
 
-# The modules whose import registers the zoo's models (see ``nn/models/__init__.py``).
-PROVIDERS: list[str] = []
+# The modules whose import registers the zoo's models: loaded on the first look-up, so a
+# process (e.g. a spawned search worker) that only imports the registry still sees them all.
+PROVIDERS: list[str] = [f"tinygrad_cs.nn.models.{name}" for name in (
+    "perceptron", "mlp", "linear_classifiers", "vgg", "googlenet", "mobilenet", "resnet",
+    "resnext", "fpn", "char_rnn", "dcgan")]
 
 _ZOO: dict[str, ZooEntry] = {}
 
