@@ -25,7 +25,7 @@ from .gradcheck import gradcheck, gradgradcheck
 from .registry import OpEntry, entries
 from .strategies import layouts, relayout
 
-__all__ = ["FuzzReport", "as_inputs", "directional_check", "draw_args", "find_entries",
+__all__ = ["FuzzReport", "as_inputs", "directional_check", "draw_args", "find_entries", "flatten_outputs",
            "fuzz_model", "fuzz_op"]
 
 
@@ -96,12 +96,12 @@ def fuzz_op(entry: OpEntry, max_examples: int = 50,
     return FuzzReport(entry.name, max_examples, worst[0])
 
 
-def _outputs(out: Any) -> tuple:
+def flatten_outputs(out: Any) -> tuple:
     """A model's output as a tuple of Tensors (dicts and nested tuples flattened)."""
     if isinstance(out, dict):
         out = tuple(out.values())
     if isinstance(out, (tuple, list)):
-        return tuple(t for part in out for t in _outputs(part))
+        return tuple(t for part in out for t in flatten_outputs(part))
     return (out,) if isinstance(out, Tensor) else ()
 
 
@@ -116,12 +116,12 @@ def directional_check(fn: Callable[[], Any], params: tuple, rng: np.random.Gener
     extra forwards instead of two per parameter element). Raises ``GradcheckError``-like
     ``AssertionError`` naming both numbers when ``|a - n| > atol + rtol |n|``.
     """
-    outputs = _outputs(fn())
+    outputs = flatten_outputs(fn())
     weights = [rng.standard_normal(t.shape) for t in outputs]
 
     def loss() -> Any:
         total = None
-        for t, w in zip(_outputs(fn()), weights):
+        for t, w in zip(flatten_outputs(fn()), weights):
             term = (t * Tensor(w)).sum()
             total = term if total is None else total + term
         return total
@@ -178,7 +178,7 @@ def fuzz_model(make: Callable[[], tuple[Any, Any]], max_examples: int = 5,
             x = x.double()
         params = tuple(p for p in model.parameters() if p.requires_grad)
         if full:
-            result = gradcheck(lambda *_: _outputs(model(x)), params, atol=atol, rtol=rtol)
+            result = gradcheck(lambda *_: flatten_outputs(model(x)), params, atol=atol, rtol=rtol)
             worst[0] = max(worst[0], result.max_rel_error)
             return
         rng = np.random.default_rng(seed)
