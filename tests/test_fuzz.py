@@ -45,13 +45,13 @@ def test_find_entries_takes_every_variant_of_an_op():
 
 def test_fuzz_op_passes_a_correct_op_and_reports_its_error():
     report = fuzz_op(find_entries("tanh")[0], max_examples=5)
-    assert report.examples == 5 and report.max_rel_error < 1e-6
+    assert report.examples == 5 and report.max_rel_error < 1e-4
 
 
 @pytest.mark.parametrize("full", [False, True])
 def test_fuzz_model_passes_a_correct_model(full):
     report = fuzz_model(lambda: (_Net(False), tg.randn(4, 3)), max_examples=3, full=full)
-    assert report.max_rel_error < 1e-6
+    assert report.max_rel_error < 1e-4
 
 
 @pytest.mark.parametrize("full", [False, True])
