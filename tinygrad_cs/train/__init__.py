@@ -1,0 +1,35 @@
+"""``tinygrad_cs.train``: the CS231n training recipe as code.
+
+* ``fit(model, train_loader, val_loader, loss_fn=..., optimizer=..., epochs=...)``: the loop,
+  with tqdm bars, a ``History``, a checkpoint per epoch (``run_dir/checkpoint.npz``), exact
+  resume, curves (``curves.png``) and ``TrainingDiverged`` naming the step and layer on a
+  NaN/Inf loss; ``evaluate`` for loss and accuracy on a loader;
+* sanity checks before a long run: ``check_initial_loss`` (ln C for softmax, (C-1)/C for
+  ``MultiMarginLoss``), ``check_overfit`` (20 examples to 100% training accuracy),
+  ``run_sanity_checks``, each a ``CheckResult`` that prints as one pass/fail line;
+* ``lr_find``: the learning-rate range test (Smith 2015), an ``LRFinderResult`` with a
+  suggested learning rate and a plot;
+* ``plot_curves(history, path)``: loss and accuracy per epoch as a PNG;
+* hyper-parameter search: ``random_search`` / ``coarse_to_fine`` over a space of
+  ``LogUniform`` / ``Uniform`` / ``Choice`` dimensions, trials in spawned worker processes or
+  on a Dask cluster, reports with ``save_search`` (CSV, markdown, scatter plot);
+* ``Recipe`` / ``prepare``: a run described by names (zoo model, data set, optimizer), what
+  ``tgcs train`` and ``classifier_trial`` build.
+"""
+from .curves import plot_curves
+from .divergence import TrainingDiverged
+from .fit import evaluate, fit
+from .history import History
+from .lr_finder import LRFinderResult, lr_find
+from .recipe import Recipe, prepare
+from .sanity import CheckResult, check_initial_loss, check_overfit, run_sanity_checks
+from .search import (CoarseToFine, SearchResult, Trial, coarse_to_fine, plot_search,
+                     random_search, save_search)
+from .search_space import Choice, LogUniform, Uniform, refine, sample_configs
+from .trials import classifier_trial, softmax_trial
+
+__all__ = ["CheckResult", "History", "LRFinderResult", "TrainingDiverged", "check_initial_loss",
+           "check_overfit", "evaluate", "fit", "lr_find", "plot_curves", "run_sanity_checks"]
+__all__ += ["Choice", "CoarseToFine", "LogUniform", "Recipe", "SearchResult", "Trial",
+            "Uniform", "classifier_trial", "coarse_to_fine", "plot_search", "prepare",
+            "random_search", "refine", "sample_configs", "save_search", "softmax_trial"]
