@@ -41,7 +41,9 @@ setup(
         "test": ["pytest>=7.0", "scikit-learn>=1.2"],
         "data": ["scikit-learn>=1.2"],
         "plot": ["matplotlib>=3.6"],
+        "dask": ["dask[distributed]>=2024.1"],
     },
+    entry_points={"console_scripts": ["tgcs = tinygrad_cs.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Intended Audience :: Education",

@@ -1,0 +1,170 @@
+"""``tgcs``: each command does its job on small data, and user mistakes end in one-line errors.
+
+Runs go to ``tmp_path``; small models on the spiral set or digits keep each test to seconds.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_cs as tg
+from tinygrad_cs.cli import main
+from tinygrad_cs.cli import train as cli_train
+
+pytest.importorskip("sklearn", reason="the digits come with scikit-learn")
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _train(tmp_path, *options: str) -> int:
+    return main(["train", "--runs-dir", str(tmp_path), "--no-progress", *options])
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    return err
+
+
+# -- usage errors -----------------------------------------------------------------------------
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "train" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("options", [["--epochs", "zero"], ["--epochs", "0"],
+                                     ["--data", "no-such-data"], ["--optimizer", "lbfgs"]])
+def test_bad_option_is_a_usage_error_not_a_traceback(capsys, options):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", *options])
+    assert stop.value.code == 2
+    err = _one_line_error(capsys)
+    assert "usage: tgcs train" in err and options[0] in err
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--model", "no-such-net"], ["no-such-net", "resnet8"]),
+    (["--model", "resnet20", "--data", "iris"], ["resnet20", "iris", "(4,)"]),
+    (["--model", "char_lstm", "--data", "digits"], ["char_lstm", "digits"]),
+])
+def test_names_that_do_not_fit_end_in_one_line(tmp_path, capsys, options, words):
+    assert _train(tmp_path, *options) == 2
+    err = _one_line_error(capsys)
+    assert err.startswith("tgcs train: error:") and len(err.splitlines()) == 1
+    for word in words:
+        assert word in err
+
+
+def test_console_script_is_installed_and_reports_errors_without_traceback(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tinygrad_cs.cli", "train", "--model", "nope",
+                           "--runs-dir", str(tmp_path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "nope" in done.stderr
+
+
+# -- train, resume ----------------------------------------------------------------------------
+def _params(run_dir):
+    state = tg.load(run_dir / "checkpoint.npz")["model"]
+    return {k: np.asarray(v) for k, v in state.items()}
+
+
+def _interrupt_after(monkeypatch, epoch: int) -> None:
+    """Make the next ``tgcs train`` stop as if Ctrl-C came after ``epoch``'s checkpoint."""
+    real_fit = cli_train.fit
+
+    def stop(row):
+        if row["epoch"] == epoch:
+            raise KeyboardInterrupt
+
+    def fit(*args, **kwargs):
+        monkeypatch.setattr(cli_train, "fit", real_fit)
+        return real_fit(*args, callbacks=[stop], **kwargs)
+
+    monkeypatch.setattr(cli_train, "fit", fit)
+
+
+def test_train_writes_the_run_and_resume_continues_it_exactly(tmp_path, capsys, monkeypatch):
+    options = ["--model", "mlp", "--data", "spiral", "--epochs", "6", "--batch-size", "16",
+               "--lr", "0.03"]
+    _interrupt_after(monkeypatch, 3)
+    assert _train(tmp_path, *options, "--name", "split", "--no-graph") == 130
+    assert len(list(csv.DictReader((tmp_path / "split" / "history.csv").open()))) == 3
+    assert _train(tmp_path, "--resume", "--name", "split") == 0
+    assert _train(tmp_path, *options, "--name", "whole") == 0
+    split, whole = tmp_path / "split", tmp_path / "whole"
+    rows = list(csv.DictReader((split / "history.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    a, b = _params(split), _params(whole)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    assert json.loads((split / "recipe.json").read_text())["epochs"] == 6
+    assert float(rows[-1]["val_acc"]) > 0.9          # the CS231n spiral: a 2-layer net fits it
+    assert (whole / "curves.png").read_bytes().startswith(PNG)
+    assert (whole / "graph.svg").read_text().rstrip().endswith("</svg>")
+
+
+def test_resume_refuses_a_changed_recipe_and_keeps_the_checkpoint(tmp_path, capsys):
+    assert _train(tmp_path, "--model", "mlp", "--data", "spiral", "--epochs", "1",
+                  "--name", "r", "--no-graph") == 0
+    before = (tmp_path / "r" / "checkpoint.npz").read_bytes()
+    assert _train(tmp_path, "--resume", "--name", "r", "--lr", "0.5") == 2
+    assert "lr=0.5" in _one_line_error(capsys)
+    assert _train(tmp_path, "--resume", "--name", "r", "--epochs", "3") == 2
+    assert "epochs=3" in _one_line_error(capsys)
+    assert (tmp_path / "r" / "checkpoint.npz").read_bytes() == before
+    assert _train(tmp_path, "--model", "mlp", "--data", "spiral", "--name", "r") == 2
+    assert "--resume" in _one_line_error(capsys)
+
+
+# -- the other commands -----------------------------------------------------------------------
+def test_sanity_passes_for_a_softmax_classifier(capsys):
+    assert main(["sanity", "--model", "softmax", "--data", "digits"]) == 0
+    out = capsys.readouterr().out
+    assert "initial loss" in out.lower() and "overfit" in out.lower()
+    assert "2.30" in out                      # ln 10
+
+
+def test_lr_find_writes_a_plot_and_suggests_a_rate(tmp_path, capsys):
+    out_png = tmp_path / "lr.png"
+    assert main(["lr-find", "--model", "mlp", "--data", "spiral", "--iters", "60",
+                 "-o", str(out_png)]) == 0
+    line = capsys.readouterr().out
+    suggestion = float(line.split("suggested lr:")[1].split()[0])
+    assert 1e-5 < suggestion < 10
+    assert out_png.read_bytes().startswith(PNG)
+
+
+def test_search_writes_tables_and_plots(tmp_path, capsys):
+    assert main(["search", "--model", "softmax", "--data", "digits", "--trials", "3",
+                 "--fine-trials", "2", "--workers", "0", "-o", str(tmp_path)]) == 0
+    for stage in ("coarse", "fine"):
+        rows = list(csv.DictReader((tmp_path / stage / "search.csv").open()))
+        assert len(rows) == (3 if stage == "coarse" else 2)
+        assert all(1e-4 <= float(r["lr"]) <= 1.0 for r in rows)
+        assert (tmp_path / stage / "search.png").read_bytes().startswith(PNG)
+
+
+def test_search_checks_its_ranges(capsys):
+    assert main(["search", "--lr-range", "1", "0.1", "--workers", "0"]) == 2
+    assert "--lr-range" in _one_line_error(capsys)
+
+
+def test_graph_draws_a_zoo_model(tmp_path, capsys):
+    out = tmp_path / "r20.svg"
+    assert main(["graph", "resnet20", "-o", str(out)]) == 0
+    svg = out.read_text()
+    assert svg.rstrip().endswith("</svg>") and "layer1" in svg
+
+
+def test_gradcheck_fuzzes_an_op_and_a_model(capsys):
+    assert main(["gradcheck", "tanh", "--examples", "5"]) == 0
+    assert main(["gradcheck", "mlp", "--examples", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "tanh: 5 examples passed" in out and "mlp: 2 examples passed" in out
+    assert main(["gradcheck", "no-such-op"]) == 2
+    assert "no-such-op" in _one_line_error(capsys)

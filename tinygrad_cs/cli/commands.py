@@ -1,0 +1,36 @@
+"""The table of ``tgcs`` commands: name -> (help, add_options, run)."""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from .checks import add_lr_find_options, add_sanity_options, run_lr_find, run_sanity
+from .gradcheck import add_gradcheck_options, run_gradcheck
+from .search import add_search_options, run_search
+from .train import add_train_options, run_train
+
+
+def _add_graph_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("viz_args", nargs=argparse.REMAINDER,
+                   help="MODEL [-o FILE] [--depth K] [--grads] ... (see tgcs graph --help)")
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from ..viz.__main__ import main as viz_main
+    return viz_main(args.viz_args)
+
+
+COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
+    "train": ("train a zoo model on a data set; curves, checkpoint and graph to runs/NAME/",
+              add_train_options, run_train),
+    "sanity": ("CS231n sanity checks: the initial loss, overfitting a small sample",
+               add_sanity_options, run_sanity),
+    "lr-find": ("learning-rate range test: plot and a suggested learning rate",
+                add_lr_find_options, run_lr_find),
+    "search": ("coarse-to-fine random search over learning rate and weight decay",
+               add_search_options, run_search),
+    "graph": ("draw a zoo model's computation graph (python -m tinygrad_cs.viz's options)",
+              _add_graph_options, run_graph),
+    "gradcheck": ("fuzz an op's or a zoo model's gradients with Hypothesis",
+                  add_gradcheck_options, run_gradcheck),
+}

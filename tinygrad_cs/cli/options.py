@@ -1,0 +1,103 @@
+"""The options every training-like command shares (``--model``, ``--data``, ``--lr``, ...).
+
+They default to ``None`` so that a command can tell what the user set: unset options keep
+the ``Recipe``'s defaults, or, on ``--resume``, the run's own recipe.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import fields
+from pathlib import Path
+
+from ..data import DATASETS
+from ..train.recipe import OPTIMIZERS, SCHEDULES, Prepared, Recipe, RecipeError, prepare
+
+__all__ = ["UsageError", "add_recipe_options", "prepare_or_fail", "recipe_from_args"]
+
+# option name -> Recipe field, for the options that map one to one
+_FIELDS = {"model": "model", "data": "data", "epochs": "epochs", "lr": "lr",
+           "optimizer": "optimizer", "batch_size": "batch_size",
+           "weight_decay": "weight_decay", "lr_schedule": "lr_schedule", "augment": "augment",
+           "seed": "seed", "seq_len": "seq_len", "loader_workers": "num_workers"}
+
+
+class UsageError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def add_recipe_options(p: argparse.ArgumentParser) -> None:
+    """The model/data/optimizer options (see ``tinygrad_cs.train.recipe.Recipe``)."""
+    d = Recipe()
+    p.add_argument("--model", help=f"zoo model name (default {d.model}; see "
+                   "`tgcs gradcheck --list-models`)")
+    p.add_argument("--data", choices=DATASETS, help=f"default {d.data}")
+    p.add_argument("--epochs", type=_positive_int, help=f"default {d.epochs}")
+    p.add_argument("--lr", type=_positive_float, help="learning rate (default: the "
+                   "optimizer's: " + ", ".join(f"{k} {v[1]:g}" for k, v in OPTIMIZERS.items())
+                   + ")")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help=f"default {d.optimizer}")
+    p.add_argument("--batch-size", type=_positive_int, help=f"default {d.batch_size}")
+    p.add_argument("--weight-decay", type=float, help=f"L2 weight decay (default "
+                   f"{d.weight_decay:g})")
+    p.add_argument("--lr-schedule", choices=SCHEDULES, help=f"default {d.lr_schedule}")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="the data set's usual augmentation (digits: small affine jitter; "
+                   "fashion-mnist: random crop + flip; default on)")
+    p.add_argument("--seed", type=int, help=f"default {d.seed}")
+    p.add_argument("--seq-len", type=_positive_int, help=f"text: characters per training "
+                   f"window (default {d.seq_len})")
+    p.add_argument("--loader-workers", type=int, help="data-loading worker processes "
+                   "(spawn); default 0: load in the training process")
+
+
+def recipe_from_args(args: argparse.Namespace, base: Recipe | None = None) -> Recipe:
+    """``base`` (default: ``Recipe()``) with every option the user set applied."""
+    values = (base or Recipe()).to_dict()
+    for option, field in _FIELDS.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            values[field] = value
+    return Recipe(**values)
+
+
+def explicit_options(args: argparse.Namespace) -> dict:
+    """The recipe fields the user set on the command line."""
+    return {field: getattr(args, option) for option, field in _FIELDS.items()
+            if getattr(args, option, None) is not None}
+
+
+def read_recipe(path: Path) -> Recipe:
+    """The recipe saved in a run directory's ``recipe.json``."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read the run's recipe {path}: {error}") from None
+    known = {f.name for f in fields(Recipe)}
+    return Recipe(**{k: v for k, v in saved.items() if k in known})
+
+
+def prepare_or_fail(recipe: Recipe) -> Prepared:
+    """``prepare(recipe)``, with the user's mistakes turned into ``UsageError``."""
+    try:
+        return prepare(recipe)
+    except (RecipeError, KeyError) as error:
+        raise UsageError(error.args[0] if error.args else str(error)) from None
+    except FileNotFoundError as error:             # e.g. Fashion-MNIST not installed
+        raise UsageError(str(error)) from None
+    except ImportError as error:                   # e.g. scikit-learn missing
+        raise UsageError(str(error)) from None

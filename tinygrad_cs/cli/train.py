@@ -1,0 +1,120 @@
+"""``tgcs train``: train a zoo model, write curves, a checkpoint and its graph to ``runs/<name>/``.
+
+A run directory holds ``recipe.json`` (the options, so ``--resume`` rebuilds the same run),
+``checkpoint.npz`` (after every epoch: model, optimizer, schedule, loader and RNG state),
+``history.csv`` / ``history.json``, ``curves.png`` (train and validation loss and accuracy)
+and ``graph.svg`` (the model's graph on a few validation samples, collapsed by module and
+coloured by gradient flow).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from ..train import fit
+from ..train.recipe import Prepared
+from .options import (
+    UsageError,
+    add_recipe_options,
+    explicit_options,
+    prepare_or_fail,
+    read_recipe,
+    recipe_from_args,
+)
+
+__all__ = ["add_train_options", "run_train", "write_graph"]
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    add_recipe_options(p)
+    p.add_argument("--name", help="run name: its files go to RUNS_DIR/NAME "
+                   "(default MODEL-DATA-TIME)")
+    p.add_argument("--runs-dir", default="runs", help="folder of run directories (default runs)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run NAME (default: the newest run in RUNS_DIR) from its "
+                   "last checkpoint, exactly as if it had not stopped; options must not change "
+                   "(--epochs may, with --lr-schedule none)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-graph", action="store_true", help="do not draw the model's graph")
+
+
+def _newest_run(runs_dir: Path) -> Path:
+    runs = [p for p in runs_dir.glob("*/recipe.json")] if runs_dir.is_dir() else []
+    if not runs:
+        raise UsageError(f"--resume: no run to resume in {runs_dir}/ (give --name)")
+    return max(runs, key=lambda p: p.stat().st_mtime).parent
+
+
+def _run_dir_and_recipe(args: argparse.Namespace):
+    runs_dir = Path(args.runs_dir)
+    if not args.resume:
+        recipe = recipe_from_args(args)
+        name = args.name or f"{recipe.model}-{recipe.data}-{time.strftime('%Y%m%d-%H%M%S')}"
+        return runs_dir / name, recipe
+    run_dir = runs_dir / args.name if args.name else _newest_run(runs_dir)
+    if not (run_dir / "recipe.json").is_file():
+        raise UsageError(f"--resume: {run_dir} has no recipe.json (not a tgcs run directory)")
+    saved = read_recipe(run_dir / "recipe.json")
+    # a schedule planned over the epochs cannot stretch: only a constant rate may run longer
+    extendable = {"epochs"} if saved.lr_schedule == "none" else set()
+    changed = {k: v for k, v in explicit_options(args).items()
+               if k not in extendable and getattr(saved, k) != v}
+    if changed:
+        raise UsageError(f"--resume: {', '.join(f'{k}={v!r}' for k, v in changed.items())} "
+                         f"differ from the run's recipe in {run_dir}/recipe.json")
+    return run_dir, recipe_from_args(args, base=saved)
+
+
+def write_graph(run: Prepared, path: Path, samples: int = 4) -> Path:
+    """Draw the model's graph on ``samples`` validation examples, collapsed by module
+    (depth 1), coloured by the gradient flowing back from the loss; returns the file."""
+    from ..viz import capture_grads, draw_graph, render
+
+    x, y = next(iter(run.val_loader))[:2]
+    model = run.model
+    was_training = model.training
+    model.eval()                       # no BatchNorm statistics update, no dropout noise
+    try:
+        with capture_grads() as flow:
+            loss = run.loss_fn(model(x[:samples]), y[:samples])
+            loss.backward()
+        dot = draw_graph(loss, params=model, depth=1, grads=flow, name=run.recipe.model)
+        return render(dot, path)
+    finally:
+        model.zero_grad()
+        model.train(was_training)
+
+
+def _summary(history: Any) -> str:
+    last = history.rows[-1] if history.rows else {}
+    parts = [f"{k} {last[k]:.4f}" for k in ("train_loss", "val_loss", "val_acc")
+             if last.get(k) is not None]
+    return f"epoch {last.get('epoch', 0)}: " + ", ".join(parts)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    run_dir, recipe = _run_dir_and_recipe(args)
+    if not args.resume and (run_dir / "checkpoint.npz").exists():
+        raise UsageError(f"{run_dir} already holds a run: pass --resume to continue it, "
+                         f"or another --name")
+    run = prepare_or_fail(recipe)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n",
+                                         encoding="utf-8")
+    n_params = sum(p.numel() for p in run.model.parameters())
+    print(f"{'resuming' if args.resume else 'training'} {recipe.model} ({n_params:,} "
+          f"parameters) on {recipe.data} ({len(run.splits.train)} train / "
+          f"{len(run.splits.test)} held out) -> {run_dir}/")
+    history = fit(run.model, run.train_loader, run.val_loader, loss_fn=run.loss_fn,
+                  optimizer=run.optimizer, scheduler=run.scheduler,
+                  scheduler_interval=run.scheduler_interval, epochs=recipe.epochs,
+                  run_dir=run_dir, resume=args.resume, progress=not args.no_progress)
+    print(_summary(history))
+    written = ["recipe.json", "checkpoint.npz", "history.csv", "curves.png"]
+    if not args.no_graph:
+        written.append(write_graph(run, run_dir / "graph.svg").name)
+    print(f"wrote {', '.join(w for w in written if (run_dir / w).exists())} in {run_dir}/")
+    return 0
