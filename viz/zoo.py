@@ -12,8 +12,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..nn.models import registry as zoo
 from ..creation import randn
+from ..nn.models import registry as zoo
 from ..random import manual_seed
 from ..tensor import Tensor
 from .registry import Sample, register_model
