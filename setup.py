@@ -38,7 +38,7 @@ setup(
         "tqdm>=4.64",
     ],
     extras_require={
-        "test": ["pytest>=7.0", "scikit-learn>=1.2"],
+        "test": ["pytest>=7.0", "scikit-learn>=1.2", "dask[distributed]>=2024.1"],
         "data": ["scikit-learn>=1.2"],
         "plot": ["matplotlib>=3.6"],
         "dask": ["dask[distributed]>=2024.1"],
