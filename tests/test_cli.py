@@ -121,6 +121,17 @@ def test_resume_refuses_a_changed_recipe_and_keeps_the_checkpoint(tmp_path, caps
     assert "--resume" in _one_line_error(capsys)
 
 
+def test_train_a_character_lstm_on_a_text_file(tmp_path, capsys):
+    text = tmp_path / "abc.txt"
+    text.write_text("the cat sat on the mat. " * 200, encoding="utf-8")
+    assert _train(tmp_path, "--model", "char_lstm", "--data", "text", "--text-file", str(text),
+                  "--seq-len", "16", "--epochs", "2", "--batch-size", "16", "--name", "lm",
+                  "--no-graph") == 0
+    rows = list(csv.DictReader((tmp_path / "lm" / "history.csv").open()))
+    # a repeating 24-character phrase: far below the unigram entropy (~2.2 nats) quickly
+    assert float(rows[-1]["val_loss"]) < 1.0 and float(rows[-1]["val_acc"]) > 0.6
+
+
 # -- the other commands -----------------------------------------------------------------------
 def test_sanity_passes_for_a_softmax_classifier(capsys):
     assert main(["sanity", "--model", "softmax", "--data", "digits"]) == 0

@@ -19,7 +19,8 @@ __all__ = ["UsageError", "add_recipe_options", "prepare_or_fail", "recipe_from_a
 _FIELDS = {"model": "model", "data": "data", "epochs": "epochs", "lr": "lr",
            "optimizer": "optimizer", "batch_size": "batch_size",
            "weight_decay": "weight_decay", "lr_schedule": "lr_schedule", "augment": "augment",
-           "seed": "seed", "seq_len": "seq_len", "loader_workers": "num_workers"}
+           "seed": "seed", "seq_len": "seq_len", "text_file": "text_file",
+           "loader_workers": "num_workers"}
 
 
 class UsageError(Exception):
@@ -61,6 +62,8 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
     p.add_argument("--seq-len", type=_positive_int, help=f"text: characters per training "
                    f"window (default {d.seq_len})")
+    p.add_argument("--text-file", help="text: train on this file (default: the Python "
+                   "standard library's own source)")
     p.add_argument("--loader-workers", type=int, help="data-loading worker processes "
                    "(spawn); default 0: load in the training process")
 

@@ -71,6 +71,7 @@ class Recipe:
     augment: bool = True
     seed: int = 0
     seq_len: int = 64
+    text_file: str | None = None
     num_workers: int = 0
 
     @classmethod
@@ -189,7 +190,8 @@ def prepare(recipe: Recipe) -> Prepared:
         raise RecipeError(f"epochs ({recipe.epochs}) and batch size ({recipe.batch_size}) "
                           f"must be positive")
     manual_seed(recipe.seed)
-    extra = {"seq_len": recipe.seq_len} if recipe.data == "text" else {}
+    extra = ({"seq_len": recipe.seq_len, "path": recipe.text_file} if recipe.data == "text"
+             else {})
     splits = load_dataset(recipe.data, seed=recipe.seed, **extra)
     model, loss_fn = _build_model(recipe, splits)
     transform = augmentation(splits) if recipe.augment else None
