@@ -37,8 +37,10 @@ def _assert_same(a, b):
     assert [t.status for t in a.trials] == [t.status for t in b.trials]
     assert [t.error for t in a.trials] == [t.error for t in b.trials]
     for x, y in zip(a.trials, b.trials, strict=True):
-        for key in ("val_acc", "val_loss", "train_loss"):
-            assert y.metrics.get(key) == pytest.approx(x.metrics.get(key), rel=1e-5, abs=1e-7)
+        keys = {"val_acc", "val_loss", "train_loss"} & set(x.metrics)   # none for a failure
+        assert keys == {"val_acc", "val_loss", "train_loss"} & set(y.metrics)
+        for key in keys:
+            assert y.metrics[key] == pytest.approx(x.metrics[key], rel=1e-5, abs=1e-7)
 
 
 def test_dask_cluster_by_address_reproduces_the_inline_run(cluster, inline):
