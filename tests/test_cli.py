@@ -15,6 +15,7 @@ import pytest
 import tinygrad_cs as tg
 from tinygrad_cs.cli import main
 from tinygrad_cs.cli import train as cli_train
+from tinygrad_cs.train import Recipe, fit, prepare
 
 pytest.importorskip("sklearn", reason="the digits come with scikit-learn")
 
@@ -67,6 +68,20 @@ def test_console_script_is_installed_and_reports_errors_without_traceback(tmp_pa
 
 
 # -- train, resume ----------------------------------------------------------------------------
+def test_the_default_run_reaches_98_percent_on_held_out_digits():
+    """``tgcs train`` with no options: ResNet-8 (75K parameters) on digits, AdamW (lr 0.01,
+    weight decay 0.05) on a one-cycle schedule, batch 64, 15 epochs, affine augmentation.
+    Held-out accuracy over seeds 0-2: 99.16, 99.16, 99.44% (about 7 s each on 2 cores)."""
+    run = prepare(Recipe(seed=0))
+    assert (run.recipe.model, run.recipe.data) == ("resnet8", "digits")
+    history = fit(run.model, run.train_loader, run.val_loader, loss_fn=run.loss_fn,
+                  optimizer=run.optimizer, scheduler=run.scheduler,
+                  scheduler_interval=run.scheduler_interval, epochs=run.recipe.epochs,
+                  progress=False)
+    assert history[-1]["val_acc"] >= 0.98
+
+
+
 def _params(run_dir):
     state = tg.load(run_dir / "checkpoint.npz")["model"]
     return {k: np.asarray(v) for k, v in state.items()}

@@ -7,24 +7,14 @@ import numpy as np
 import pytest
 
 import tinygrad_cs as tg
+from tinygrad_cs.data import spiral
 from tinygrad_cs.nn.scalar import MLP, Layer, Neuron
 
 
 def make_spiral(n_per_class: int, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """CS231n's spiral: class j is an arm r in [0, 1], theta in [4j, 4(j+1)] + N(0, 0.2^2) noise.
-
-    Returns X (n_per_class * n_classes, 2) and integer labels y in [0, n_classes).
-    """
-    rng = np.random.default_rng(seed)
-    X = np.zeros((n_per_class * n_classes, 2))
-    y = np.zeros(n_per_class * n_classes, dtype=np.int64)
-    for j in range(n_classes):
-        rows = slice(n_per_class * j, n_per_class * (j + 1))
-        r = np.linspace(0.0, 1.0, n_per_class)
-        t = np.linspace(4.0 * j, 4.0 * (j + 1), n_per_class) + rng.standard_normal(n_per_class) * 0.2
-        X[rows] = np.c_[r * np.sin(t), r * np.cos(t)]
-        y[rows] = j
-    return X, y
+    """CS231n's spiral (``tinygrad_cs.data.spiral``) in float64, the precision of a Value."""
+    X, y = spiral(n_per_class=n_per_class, n_classes=n_classes, seed=seed)
+    return X.astype(np.float64), y
 
 
 def test_neuron_is_relu_of_affine_map():
