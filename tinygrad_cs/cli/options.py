@@ -58,7 +58,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-schedule", choices=SCHEDULES, help=f"default {d.lr_schedule}")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="the data set's usual augmentation (digits: small affine jitter; "
-                   "fashion-mnist: random crop + flip; default on)")
+                   "fashion-mnist: horizontal flips; default on)")
     p.add_argument("--seed", type=int, help=f"default {d.seed}")
     p.add_argument("--seq-len", type=_positive_int, help=f"text: characters per training "
                    f"window (default {d.seq_len})")
