@@ -1,6 +1,7 @@
 """Proof: a DCGAN learns scikit-learn's 8x8 digits, judged by a separately trained classifier.
 
-Run: ``python -m benchmarks.proof_gan [--epochs 150] [--seed 0] [--png samples.png]``.
+Run: ``python -m benchmarks.proof_gan [--epochs 150] [--seed 0] [--png samples.png]
+[--run-dir runs/proof-gan]``.
 
 1. A small CNN (``tests/test_cnn_digits.py``'s recipe) is trained on a seeded stratified 80%
    of the real digits; its accuracy on the held-out 20% must be >= 95%.
@@ -30,7 +31,11 @@ import numpy as np
 
 import tinygrad_cs as tg
 from tinygrad_cs import nn, optim
+from tinygrad_cs.data import DataLoader, TensorDataset
 from tinygrad_cs.nn.models.dcgan import DCGAN
+from tinygrad_cs.train.gan import fit_gan, save_image
+
+SAMPLE_SEED = 123  # the fixed noise judged during and after training
 
 
 def digits(seed: int = 0):
@@ -80,45 +85,6 @@ def judge(classifier: nn.Module, images: np.ndarray) -> dict:
             "IS": float(np.exp(kl.mean())), "counts": counts.tolist()}
 
 
-def train_gan(gan: DCGAN, X: np.ndarray, epochs: int, seed: int = 0, batch: int = 64,
-              lr: float = 2e-4, lr_d: float | None = None, cosine: bool = False,
-              log_every: int = 0, classifier: nn.Module | None = None) -> None:
-    """Alternating DCGAN updates over ``epochs`` passes of ``X`` (see the module docstring);
-    ``cosine`` anneals both learning rates to 0 over the run."""
-    rng = np.random.default_rng(seed)
-    opt_g = optim.Adam(gan.generator.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = optim.Adam(gan.discriminator.parameters(), lr=lr_d or lr, betas=(0.5, 0.999))
-    schedulers = [optim.lr_scheduler.CosineAnnealingLR(o, T_max=epochs)
-                  for o in (opt_g, opt_d)] if cosine else []
-    bce = nn.BCEWithLogitsLoss()
-    ones, zeros = tg.ones(batch), tg.zeros(batch)
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        perm = rng.permutation(len(X))
-        for s in range(0, len(perm) - batch + 1, batch):
-            fake = gan.generator(gan.generator.noise(batch))
-            d_loss = (bce(gan.discriminator(tg.tensor(X[perm[s:s + batch]])), ones)
-                      + bce(gan.discriminator(fake.detach()), zeros))
-            opt_d.zero_grad()
-            d_loss.backward()
-            opt_d.step()
-            g_loss = bce(gan.discriminator(fake), ones)  # flipped labels: -log D(G(z))
-            opt_g.zero_grad()
-            g_loss.backward()
-            opt_g.step()
-        for scheduler in schedulers:
-            scheduler.step()
-        if log_every and (epoch + 1) % log_every == 0:
-            line = (f"epoch {epoch + 1:3d}  {time.perf_counter() - start:6.1f} s  "
-                    f"D loss {d_loss.item():.3f}  G loss {g_loss.item():.3f}")
-            if classifier is not None:
-                s = judge(classifier, gan.eval().sample(500, seed=123).numpy())
-                gan.train()
-                line += (f"  confident {s['confident']:.3f}  classes {s['classes']}  "
-                         f"balanced {s['balanced']:.3f}  IS {s['IS']:.2f}")
-            print(line, flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=150)
@@ -133,6 +99,8 @@ def main() -> None:
     parser.add_argument("--cosine", action=argparse.BooleanOptionalAction, default=True,
                         help="cosine-anneal both learning rates to 0 over the run")
     parser.add_argument("--png", default=None, help="write a grid of 100 samples here")
+    parser.add_argument("--run-dir", default=None, help="fit_gan's run directory: checkpoint, "
+                        "history, curves.png, samples.png (default: none written)")
     args = parser.parse_args()
 
     X_train, X_test, y_train, y_test = digits(args.seed)
@@ -146,14 +114,18 @@ def main() -> None:
     tg.manual_seed(args.seed)
     gan = DCGAN(args.nz, args.ngf, args.ndf, nc=1, image_size=8, n_extra_layers=args.extra)
     rows = {"real held-out": judge(classifier, X_test),
-            "untrained G": judge(classifier, gan.eval().sample(500, seed=123).numpy())}
-    gan.train()
+            "untrained G": judge(classifier, gan.eval().sample(500, seed=SAMPLE_SEED).numpy())}
+    loader = DataLoader(TensorDataset(X_train, y_train), batch_size=64, shuffle=True,
+                        drop_last=True, seed=args.seed)
+
+    def scalar_judge(images: np.ndarray) -> dict:
+        return {k: v for k, v in judge(classifier, images).items() if k != "counts"}
+
     t = time.perf_counter()
-    train_gan(gan, X_train, args.epochs, args.seed, lr=args.lr, lr_d=args.lr_d,
-              cosine=args.cosine, log_every=10,
-              classifier=classifier)
+    fit_gan(gan, loader, epochs=args.epochs, lr=args.lr, lr_d=args.lr_d, cosine=args.cosine,
+            judge=scalar_judge, judge_samples=500, seed=SAMPLE_SEED, run_dir=args.run_dir)
     seconds = time.perf_counter() - t
-    samples = gan.eval().sample(500, seed=123).numpy()
+    samples = gan.eval().sample(500, seed=SAMPLE_SEED).numpy()
     rows["trained G"] = judge(classifier, samples)
     print(f"GAN: {args.epochs} epochs in {seconds:.1f} s")
     print(f"{'':15s} {'confident':>9s} {'classes':>7s} {'balanced':>8s} {'IS':>6s}  "
@@ -162,14 +134,7 @@ def main() -> None:
         print(f"{name:15s} {s['confident']:9.3f} {s['classes']:7d} {s['balanced']:8.3f} "
               f"{s['IS']:6.2f}  {s['counts']}")
     if args.png:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        tiles = np.pad(samples[:100, 0], ((0, 0), (1, 1), (1, 1)), constant_values=-1)
-        grid = tiles.reshape(10, 10, 10, 10).transpose(0, 2, 1, 3).reshape(100, 100)
-        grid = np.kron(grid, np.ones((4, 4)))  # 400 x 400 pixels
-        plt.imsave(args.png, grid, cmap="gray_r", vmin=-1, vmax=1)
+        save_image(samples[:100], args.png, nrow=10)
         print(f"wrote {args.png}")
 
 

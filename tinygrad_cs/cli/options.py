@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from ..data import DATASETS
-from ..train.recipe import OPTIMIZERS, SCHEDULES, Prepared, Recipe, RecipeError, prepare
+from ..train.recipe import OPTIMIZERS, SCHEDULES, Recipe, RecipeError, prepare
 
 __all__ = ["UsageError", "add_recipe_options", "prepare_or_fail", "recipe_from_args"]
 
@@ -94,13 +96,10 @@ def read_recipe(path: Path) -> Recipe:
     return Recipe(**{k: v for k, v in saved.items() if k in known})
 
 
-def prepare_or_fail(recipe: Recipe) -> Prepared:
-    """``prepare(recipe)``, with the user's mistakes turned into ``UsageError``."""
+def prepare_or_fail(recipe: Recipe, prepare: Callable[[Recipe], Any] = prepare) -> Any:
+    """``prepare(recipe)`` (or ``prepare_gan``), with the user's mistakes turned into
+    ``UsageError``: names that do not fit, a data set that is not installed, a missing extra."""
     try:
         return prepare(recipe)
-    except (RecipeError, KeyError) as error:
+    except (RecipeError, KeyError, FileNotFoundError, ImportError) as error:
         raise UsageError(error.args[0] if error.args else str(error)) from None
-    except FileNotFoundError as error:             # e.g. Fashion-MNIST not installed
-        raise UsageError(str(error)) from None
-    except ImportError as error:                   # e.g. scikit-learn missing
-        raise UsageError(str(error)) from None

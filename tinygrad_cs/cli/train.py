@@ -5,6 +5,11 @@ A run directory holds ``recipe.json`` (the options, so ``--resume`` rebuilds the
 ``history.csv`` / ``history.json``, ``curves.png`` (train and validation loss and accuracy)
 and ``graph.svg`` (the model's graph on a few validation samples, collapsed by module and
 coloured by gradient flow).
+
+A generative model (``--model dcgan``) trains with ``fit_gan`` on the training images (pixels
+mapped to [-1, 1]), with the DCGAN example's defaults (``default_recipe``); its run directory
+holds ``curves.png`` of the D/G losses and D's outputs, and ``samples.png``, a grid of
+generated images, instead of a graph.
 """
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ..train import fit
-from ..train.recipe import Prepared
+from ..train.gan import fit_gan
+from ..train.recipe import Prepared, default_recipe, is_generative, prepare_gan
 from .options import (
     UsageError,
     add_recipe_options,
@@ -51,7 +57,7 @@ def _newest_run(runs_dir: Path) -> Path:
 def _run_dir_and_recipe(args: argparse.Namespace):
     runs_dir = Path(args.runs_dir)
     if not args.resume:
-        recipe = recipe_from_args(args)
+        recipe = recipe_from_args(args, base=default_recipe(args.model))
         name = args.name or f"{recipe.model}-{recipe.data}-{time.strftime('%Y%m%d-%H%M%S')}"
         return runs_dir / name, recipe
     run_dir = runs_dir / args.name if args.name else _newest_run(runs_dir)
@@ -95,15 +101,21 @@ def _summary(history: Any) -> str:
     return f"epoch {last.get('epoch', 0)}: " + ", ".join(parts)
 
 
+def _write_recipe(run_dir: Path, recipe: Any) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n",
+                                         encoding="utf-8")
+
+
 def run_train(args: argparse.Namespace) -> int:
     run_dir, recipe = _run_dir_and_recipe(args)
     if not args.resume and (run_dir / "checkpoint.npz").exists():
         raise UsageError(f"{run_dir} already holds a run: pass --resume to continue it, "
                          f"or another --name")
+    if is_generative(recipe.model):
+        return _run_train_gan(args, run_dir, recipe)
     run = prepare_or_fail(recipe)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n",
-                                         encoding="utf-8")
+    _write_recipe(run_dir, recipe)
     n_params = sum(p.numel() for p in run.model.parameters())
     print(f"{'resuming' if args.resume else 'training'} {recipe.model} ({n_params:,} "
           f"parameters) on {recipe.data} ({len(run.splits.train)} train / "
@@ -116,5 +128,24 @@ def run_train(args: argparse.Namespace) -> int:
     written = ["recipe.json", "checkpoint.npz", "history.csv", "curves.png"]
     if not args.no_graph:
         written.append(write_graph(run, run_dir / "graph.svg").name)
+    print(f"wrote {', '.join(w for w in written if (run_dir / w).exists())} in {run_dir}/")
+    return 0
+
+
+def _run_train_gan(args: argparse.Namespace, run_dir: Path, recipe: Any) -> int:
+    """``tgcs train`` for a generative model: ``prepare_gan`` + ``fit_gan``."""
+    run = prepare_or_fail(recipe, prepare_gan)
+    _write_recipe(run_dir, recipe)
+    n_params = sum(p.numel() for p in run.model.parameters())
+    print(f"{'resuming' if args.resume else 'training'} {recipe.model} ({n_params:,} "
+          f"parameters) on the {len(run.train_loader.dataset)} {recipe.data} training images "
+          f"-> {run_dir}/")
+    history = fit_gan(run.model, run.train_loader, epochs=recipe.epochs, run_dir=run_dir,
+                      resume=args.resume, progress=not args.no_progress, **run.fit_kwargs)
+    last = history.last or {}
+    print(f"epoch {last.get('epoch', 0)}: " + ", ".join(
+        f"{k} {last[k]:.4f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")
+        if last.get(k) is not None))
+    written = ["recipe.json", "checkpoint.npz", "history.csv", "curves.png", "samples.png"]
     print(f"wrote {', '.join(w for w in written if (run_dir / w).exists())} in {run_dir}/")
     return 0

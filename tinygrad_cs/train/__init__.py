@@ -10,15 +10,18 @@
 * ``lr_find``: the learning-rate range test (Smith 2015), an ``LRFinderResult`` with a
   suggested learning rate and a plot;
 * ``plot_curves(history, path)``: loss and accuracy per epoch as a PNG;
+* ``fit_gan``: the DCGAN loop (alternating D and G updates, checkpoints, exact resume, a
+  ``samples.png`` grid), what ``tgcs train --model dcgan`` runs;
 * hyper-parameter search: ``random_search`` / ``coarse_to_fine`` over a space of
   ``LogUniform`` / ``Uniform`` / ``Choice`` dimensions, trials in spawned worker processes or
   on a Dask cluster, reports with ``save_search`` (CSV, markdown, scatter plot);
 * ``Recipe`` / ``prepare``: a run described by names (zoo model, data set, optimizer), what
   ``tgcs train`` and ``classifier_trial`` build.
 """
-from .curves import plot_curves
+from .curves import plot_columns, plot_curves
 from .divergence import TrainingDiverged
 from .fit import evaluate, fit
+from .gan import fit_gan, save_image
 from .history import History
 from .lr_finder import LRFinderResult, lr_find
 from .recipe import Recipe, prepare
@@ -30,6 +33,7 @@ from .trials import classifier_trial, softmax_trial
 
 __all__ = ["CheckResult", "History", "LRFinderResult", "TrainingDiverged", "check_initial_loss",
            "check_overfit", "evaluate", "fit", "lr_find", "plot_curves", "run_sanity_checks"]
+__all__ += ["fit_gan", "plot_columns", "save_image"]
 __all__ += ["Choice", "CoarseToFine", "LogUniform", "Recipe", "SearchResult", "Trial",
             "Uniform", "classifier_trial", "coarse_to_fine", "plot_search", "prepare",
             "random_search", "refine", "sample_configs", "save_search", "softmax_trial"]

@@ -13,6 +13,11 @@ every epoch and holds one dict::
                       (a DataLoader's shuffle seed and epoch counter)
     rng               tg.get_rng_state()   (dropout masks, seeds drawn later)
     history           the History rows so far
+    loop              "fit", or "fit_gan" (absent in older files: "fit")
+
+``optimizer`` and ``scheduler`` may also be dicts of named objects (``fit_gan``'s
+``{"generator": ..., "discriminator": ...}``): their states are then saved and restored
+name by name.
 
 Restoring loads the model first: its ``load_state_dict`` checks every key and shape before
 copying anything, so a checkpoint of another architecture raises naming the key, before
@@ -32,33 +37,53 @@ FORMAT, VERSION = "tinygrad_cs.train", 1
 
 
 def _state(obj: Any) -> Any:
-    """``obj.state_dict()`` when ``obj`` has one (loaders are duck-typed), else ``None``."""
+    """``obj.state_dict()`` when ``obj`` has one (loaders are duck-typed), else ``None``; a
+    dict of named objects gives the dict of their states."""
+    if isinstance(obj, dict):
+        return {name: _state(item) for name, item in obj.items()}
     get = getattr(obj, "state_dict", None)
     return get() if callable(get) else None
 
 
+def _load_state(obj: Any, state: Any, what: str, path: str | os.PathLike) -> None:
+    """``obj.load_state_dict(state)``, name by name for a dict of named objects."""
+    if isinstance(obj, dict):
+        if not isinstance(state, dict) or set(state) != set(obj):
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{os.fspath(path)}: the {what} state holds {got}, this run has "
+                             f"{sorted(obj)}")
+        for name, item in obj.items():
+            _load_state(item, state[name], f"{what} {name!r}", path)
+    else:
+        obj.load_state_dict(state)
+
+
 def save_checkpoint(path: str | os.PathLike, *, model: Any, optimizer: Any, scheduler: Any,
                     loaders: dict[str, Any], history: list[dict], epoch: int,
-                    global_step: int) -> None:
+                    global_step: int, loop: str = "fit") -> None:
     """Write the checkpoint dict described above to ``path`` (atomically)."""
-    tg.save({"format": FORMAT, "version": VERSION, "epoch": epoch, "global_step": global_step,
-             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "scheduler": _state(scheduler),
+    tg.save({"format": FORMAT, "version": VERSION, "loop": loop, "epoch": epoch,
+             "global_step": global_step, "model": model.state_dict(),
+             "optimizer": _state(optimizer), "scheduler": _state(scheduler),
              "loaders": {name: _state(loader) for name, loader in loaders.items()},
              "rng": tg.get_rng_state(), "history": list(history)}, path)
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and check a training checkpoint; ``FileNotFoundError`` / ``ValueError`` name it."""
+def load_checkpoint(path: str | os.PathLike, loop: str = "fit") -> dict[str, Any]:
+    """Read and check a training checkpoint written by ``loop``; ``FileNotFoundError`` /
+    ``ValueError`` name it."""
     if not os.path.exists(path):
-        raise FileNotFoundError(f"fit: cannot resume: no checkpoint at {os.fspath(path)}")
+        raise FileNotFoundError(f"{loop}: cannot resume: no checkpoint at {os.fspath(path)}")
     ckpt = tg.load(path)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise ValueError(f"fit: {os.fspath(path)} is a tinygrad_cs file but not a training "
-                         f"checkpoint written by fit (no format {FORMAT!r})")
+        raise ValueError(f"{loop}: {os.fspath(path)} is a tinygrad_cs file but not a training "
+                         f"checkpoint written by {loop} (no format {FORMAT!r})")
     if ckpt.get("version") != VERSION:
-        raise ValueError(f"fit: {os.fspath(path)} is training-checkpoint version "
+        raise ValueError(f"{loop}: {os.fspath(path)} is training-checkpoint version "
                          f"{ckpt.get('version')!r}; this version reads {VERSION}")
+    if ckpt.get("loop", "fit") != loop:
+        raise ValueError(f"{loop}: {os.fspath(path)} is a checkpoint of "
+                         f"{ckpt.get('loop')}, not of {loop}")
     return ckpt
 
 
@@ -66,12 +91,12 @@ def restore(ckpt: dict[str, Any], *, model: Any, optimizer: Any, scheduler: Any,
             loaders: dict[str, Any], path: str | os.PathLike = "checkpoint") -> None:
     """Load every state of ``ckpt`` into the live objects (model first: see module doc)."""
     model.load_state_dict(ckpt["model"])
-    optimizer.load_state_dict(ckpt["optimizer"])
+    _load_state(optimizer, ckpt["optimizer"], "optimizer", path)
     if scheduler is not None:
         if ckpt["scheduler"] is None:
             raise ValueError(f"fit: {os.fspath(path)} was saved without a scheduler, but "
                              f"this run has a {type(scheduler).__name__}")
-        scheduler.load_state_dict(ckpt["scheduler"])
+        _load_state(scheduler, ckpt["scheduler"], "scheduler", path)
     for name, loader in loaders.items():
         state = ckpt["loaders"].get(name)
         if state is not None and callable(getattr(loader, "load_state_dict", None)):

@@ -1,15 +1,17 @@
-"""Training curves as a PNG: loss (left) and accuracy (right) against the epoch.
+"""Training curves as a PNG: loss (left) and accuracy (right) against the epoch
+(``plot_curves``), or any columns of a history (``plot_columns``).
 
 matplotlib is an optional extra (``pip install -e '.[plot]'``); it is imported only when a
 plot is drawn, with the non-interactive Agg backend, so training never opens a window.
 """
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["plot_curves", "pyplot"]
+__all__ = ["plot_columns", "plot_curves", "pyplot"]
 
 INSTALL_HINT = "pip install -e '.[plot]'  (or: pip install matplotlib)"
 
@@ -32,6 +34,10 @@ def _column(rows: list[dict], key: str) -> tuple[list[int], list[float]]:
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+# one marker per line of a panel (fit's train "-o" and val "-s" as before)
+_STYLES = ("-o", "-s", "-^", "-v", "-D", "-x")
+
+
 def plot_curves(history: Iterable[dict[str, Any]], path: str | os.PathLike,
                 title: str | None = None) -> str | os.PathLike:
     """Write train/val loss and accuracy per epoch to the PNG file ``path``; return ``path``.
@@ -39,15 +45,33 @@ def plot_curves(history: Iterable[dict[str, Any]], path: str | os.PathLike,
     ``history`` is a ``History`` or any iterable of its rows (dicts with ``epoch``,
     ``train_loss``, ``val_loss``, ``train_acc``, ``val_acc``; ``None`` values are skipped).
     """
+    return plot_columns(history, path, [("loss", {"train_loss": "train", "val_loss": "val"}),
+                                        ("accuracy", {"train_acc": "train", "val_acc": "val"})],
+                        title)
+
+
+def plot_columns(history: Iterable[dict[str, Any]], path: str | os.PathLike,
+                 panels: Sequence[tuple[str, dict[str, str]]],
+                 title: str | None = None) -> str | os.PathLike:
+    """Write any columns of ``history`` against the epoch to the PNG file ``path``.
+
+    ``panels``: one ``(y label, {column: legend label})`` per plot, up to 3 in a row, e.g.
+    ``[("loss", {"d_loss": "D", "g_loss": "G"})]``; rows where a column is ``None`` (or
+    missing) are skipped. Returns ``path``.
+    """
     plt = pyplot()
     rows = list(history)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ncols = min(len(panels), 3)                  # wrap: at most 3 plots side by side
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
     try:
-        for ax, metric, label in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
-            for split, style in (("train", "-o"), ("val", "-s")):
-                epochs, values = _column(rows, f"{split}_{metric}")
+        for ax, (label, columns) in zip(axes.flat, panels):
+            for (column, legend), style in zip(columns.items(), itertools.cycle(_STYLES)):
+                epochs, values = _column(rows, column)
                 if epochs:
-                    ax.plot(epochs, values, style, markersize=3, label=split)
+                    ax.plot(epochs, values, style, markersize=3, label=legend)
             ax.set_xlabel("epoch")
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.set_ylabel(label)

@@ -11,13 +11,17 @@ and into JSON as is)::
     lr            param group 0's learning rate at the epoch's last optimizer step
     seconds       wall time of the epoch (training and validation)
     images_per_s  training samples per second (first dim of the inputs)
+
+These are ``fit``'s ``COLUMNS``, the default. Another loop passes its own ``columns`` (e.g.
+``fit_gan``'s ``d_loss``, ``g_loss``, ...); with ``columns=None`` they are the keys of the
+first row, in order (how a resumed run gets them back from its checkpoint's rows).
 """
 from __future__ import annotations
 
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 __all__ = ["COLUMNS", "History"]
@@ -27,16 +31,26 @@ COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "sec
 
 
 class History:
-    """The rows of a run, in epoch order. ``history["val_acc"]`` gives one column."""
+    """The rows of a run, in epoch order. ``history["val_acc"]`` gives one column.
 
-    def __init__(self, rows: Iterable[dict[str, Any]] = ()) -> None:
+    ``columns``: the row keys kept, in order (default ``COLUMNS``, fit's); ``None`` takes them
+    from the first row.
+    """
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (),
+                 columns: Sequence[str] | None = COLUMNS) -> None:
         self.rows: list[dict[str, Any]] = [dict(r) for r in rows]
+        if columns is None and self.rows:
+            columns = tuple(self.rows[0])
+        self.columns: tuple[str, ...] | None = None if columns is None else tuple(columns)
 
     def append(self, row: dict[str, Any]) -> None:
-        missing = [c for c in COLUMNS if c not in row]
+        if self.columns is None:
+            self.columns = tuple(row)
+        missing = [c for c in self.columns if c not in row]
         if missing:
             raise KeyError(f"History.append: the row lacks {missing}")
-        self.rows.append({c: _plain(row[c]) for c in COLUMNS})
+        self.rows.append({c: _plain(row[c]) for c in self.columns})
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -46,8 +60,9 @@ class History:
 
     def __getitem__(self, key: int | str) -> Any:
         if isinstance(key, str):
-            if key not in COLUMNS:
-                raise KeyError(f"History: no column {key!r}; columns: {', '.join(COLUMNS)}")
+            if key not in (self.columns or ()):
+                raise KeyError(f"History: no column {key!r}; columns: "
+                               f"{', '.join(self.columns or ())}")
             return [r[key] for r in self.rows]
         return self.rows[key]
 
@@ -66,7 +81,7 @@ class History:
     def to_csv(self, path: str | os.PathLike) -> None:
         """Write the rows as CSV with a header (``None`` is an empty cell)."""
         with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer = csv.DictWriter(f, fieldnames=self.columns or ())
             writer.writeheader()
             for row in self.rows:
                 writer.writerow({k: "" if v is None else v for k, v in row.items()})
@@ -74,7 +89,7 @@ class History:
     def to_json(self, path: str | os.PathLike) -> None:
         """Write ``{"columns": [...], "rows": [...]}`` (``None`` as null)."""
         with open(path, "w", encoding="utf-8") as f:
-            json.dump({"columns": list(COLUMNS), "rows": self.rows}, f, indent=1)
+            json.dump({"columns": list(self.columns or ()), "rows": self.rows}, f, indent=1)
 
     def save(self, run_dir: str | os.PathLike) -> None:
         """``history.csv`` and ``history.json`` in ``run_dir``."""
@@ -84,7 +99,8 @@ class History:
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> History:
         with open(path, encoding="utf-8") as f:
-            return cls(json.load(f)["rows"])
+            saved = json.load(f)
+        return cls(saved["rows"], columns=saved.get("columns") or None)
 
     def __repr__(self) -> str:
         return f"History({len(self.rows)} epochs, last={self.last})"
