@@ -12,8 +12,10 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -26,3 +28,20 @@ settings.register_profile(
 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI")
                                                                else "dev"))
+
+
+def _limit_blas_threads():
+    """A context with one BLAS thread (a no-op without threadpoolctl, which scikit-learn brings)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+@pytest.fixture
+def one_blas_thread():
+    """``with one_blas_thread(): ...`` runs small-GEMM training loops on one BLAS thread: no
+    slower on a quiet machine, and on a busy one OpenBLAS' spinning threads make them many
+    times slower. Results do not depend on it."""
+    return _limit_blas_threads

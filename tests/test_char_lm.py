@@ -8,7 +8,6 @@ held-out text's unigram entropy (the best any context-free model can do).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
@@ -22,16 +21,6 @@ from tinygrad_cs.data.text import STDLIB_FILES, CharCorpus, char_splits, windows
 from tinygrad_cs.nn.models import registry
 from tinygrad_cs.nn.models.char_rnn import CharRNN, char_lstm
 from tinygrad_cs.testing import gradcheck
-
-
-def _one_blas_thread():
-    """Small GEMMs run no slower on one BLAS thread, and a busy machine makes OpenBLAS' spinning
-    threads many times slower; the result does not depend on it."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +186,7 @@ def test_sampling_with_a_corpus_returns_text(tmp_path):
 
 
 # -- it learns -----------------------------------------------------------------------------
-def test_small_lstm_beats_the_unigram_entropy_on_held_out_text(small_corpus):
+def test_small_lstm_beats_the_unigram_entropy_on_held_out_text(small_corpus, one_blas_thread):
     """100 Adam steps of 32 windows x 32 characters on the first 50k characters; held-out
     loss on the next 10k: 2.2 +- 0.05 nats against a unigram entropy of 3.04 (seeds 0-3)."""
     split, vocab = 50_000, len(small_corpus.vocab)
@@ -209,7 +198,7 @@ def test_small_lstm_beats_the_unigram_entropy_on_held_out_text(small_corpus):
     model = CharRNN(vocab, embed_dim=16, hidden_size=64)
     opt = optim.Adam(model.parameters(), lr=1e-2)
     loss_fn = nn.CrossEntropyLoss()
-    with _one_blas_thread():
+    with one_blas_thread():
         for _ in range(100):
             batch = rng.integers(0, len(x), 32)
             loss = loss_fn(model(tg.tensor(x[batch])).reshape(-1, vocab),
@@ -218,7 +207,7 @@ def test_small_lstm_beats_the_unigram_entropy_on_held_out_text(small_corpus):
             loss.backward()
             opt.step()
     model.eval()
-    with tg.no_grad(), _one_blas_thread():
+    with tg.no_grad(), one_blas_thread():
         held_out = loss_fn(model(tg.tensor(xv)).reshape(-1, vocab),
                            tg.tensor(yv.reshape(-1))).item()
     assert 2.5 < baseline < 3.5  # Python source, in nats per character
