@@ -21,7 +21,8 @@ from typing import Any
 
 from ..train import fit
 from ..train.gan import fit_gan
-from ..train.recipe import Prepared, default_recipe, is_generative, prepare_gan
+from ..train.gan_recipe import prepare_gan
+from ..train.recipe import Prepared, default_recipe, is_generative
 from .options import (
     UsageError,
     add_recipe_options,
