@@ -11,31 +11,14 @@ from hypothesis import strategies as st
 
 import tinygrad_cs as tg
 from tinygrad_cs import nn, optim
+from tinygrad_cs.data import DataLoader, TensorDataset
 from tinygrad_cs.train import LRFinderResult, fit, lr_find
 from tinygrad_cs.train.lr_finder import _suggest
 
 
-class Loader:
-    """Shuffled batches; ``state_dict`` as ``DataLoader`` (so lr_find must put it back)."""
-
-    def __init__(self, x, y, batch_size=32, seed=0):
-        self.x, self.y, self.batch_size, self.seed, self.epoch = x, y, batch_size, seed, 0
-
-    def __len__(self):
-        return math.ceil(len(self.x) / self.batch_size)
-
-    def __iter__(self):
-        epoch, self.epoch = self.epoch, self.epoch + 1
-        order = np.random.default_rng([self.seed, epoch]).permutation(len(self.x))
-        for i in range(0, len(order), self.batch_size):
-            idx = order[i:i + self.batch_size]
-            yield tg.tensor(self.x[idx]), tg.tensor(self.y[idx])
-
-    def state_dict(self):
-        return {"epoch": self.epoch, "seed": self.seed}
-
-    def load_state_dict(self, state):
-        self.epoch, self.seed = state["epoch"], state["seed"]
+def _loader(x, y, batch_size=32, seed=0):
+    """Shuffled batches of 32; its ``state_dict`` must be put back by lr_find."""
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True, seed=seed)
 
 
 def blobs(n=600, noise=1.5, seed=0):
@@ -53,7 +36,7 @@ def test_sweep_is_exponential_smoothed_and_restores_everything():
     tg.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.2), nn.Linear(8, 3))
     opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    loader = Loader(x, y)
+    loader = _loader(x, y)
     fit(model, loader, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=1, progress=False)
     params = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     opt_state, rng, loader_state = opt.state_dict(), tg.get_rng_state(), loader.state_dict()
@@ -93,11 +76,11 @@ def test_suggestion_trains_well_and_sits_far_below_divergence():
 
     def val_acc(lr):
         model, opt = fresh(lr)
-        return fit(model, Loader(x, y), Loader(x, y), loss_fn=loss_fn, optimizer=opt,
+        return fit(model, _loader(x, y), _loader(x, y), loss_fn=loss_fn, optimizer=opt,
                    epochs=2, progress=False).last["val_acc"]
 
     model, opt = fresh(0.1)
-    r = lr_find(model, Loader(x, y), loss_fn, opt, start_lr=1e-5, end_lr=1e4, num_iter=100)
+    r = lr_find(model, _loader(x, y), loss_fn, opt, start_lr=1e-5, end_lr=1e4, num_iter=100)
     assert isinstance(r, LRFinderResult) and r.diverged_at is not None
     assert len(r.lrs) < 100  # stopped early, at diverge_th x the best smoothed loss
     assert r.diverged_at >= 100 * r.suggestion, (r.suggestion, r.diverged_at)
