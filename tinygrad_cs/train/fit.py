@@ -106,15 +106,10 @@ def fit(model: Any, train_loader: Iterable, val_loader: Iterable | None = None, 
                                    else row["val_loss"])
                 else:
                     scheduler.step()
-            row["seconds"] = time.perf_counter() - row.pop("_start")
-            history.append(row)
-            if run_dir is not None:
-                save_checkpoint(os.path.join(run_dir, CHECKPOINT), model=model,
-                                optimizer=optimizer, scheduler=scheduler, loaders=loaders,
-                                history=history.rows, epoch=epoch, global_step=step)
-            if progress:
-                print(summary_line(history.last, epochs), file=sys.stdout, flush=True)
-            if _callbacks_stop(callbacks, history.last):
+            checkpoint = {"model": model, "optimizer": optimizer, "scheduler": scheduler,
+                          "loaders": loaders, "epoch": epoch, "global_step": step}
+            if finish_epoch(history, row, callbacks, run_dir=run_dir, checkpoint=checkpoint,
+                            summary=summary_line if progress else None, epochs=epochs):
                 break
     finally:
         if run_dir is not None:
@@ -199,6 +194,21 @@ def evaluate(model: Any, loader: Iterable, loss_fn: Callable) -> tuple[float, fl
     if seen == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     return total / seen, (hits / counted if counted else None)
+
+
+def finish_epoch(history: History, row: dict, callbacks: Sequence[Any], *,
+                 run_dir: str | os.PathLike | None, checkpoint: dict[str, Any],
+                 summary: Callable[[dict, int], str] | None, epochs: int) -> bool:
+    """The end of an epoch, for ``fit`` and ``fit_gan``: time and record ``row``, write the
+    checkpoint (``save_checkpoint(**checkpoint)`` plus the history) when there is a
+    ``run_dir``, print ``summary(row, epochs)``, and return whether a callback asks to stop."""
+    row["seconds"] = time.perf_counter() - row.pop("_start")
+    history.append(row)
+    if run_dir is not None:
+        save_checkpoint(os.path.join(run_dir, CHECKPOINT), history=history.rows, **checkpoint)
+    if summary is not None:
+        print(summary(history.last, epochs), file=sys.stdout, flush=True)
+    return _callbacks_stop(callbacks, history.last)
 
 
 def _callbacks_stop(callbacks: Sequence[Any], row: dict) -> bool:

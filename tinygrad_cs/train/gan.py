@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -46,10 +45,10 @@ import numpy as np
 import tinygrad_cs as tg
 from tinygrad_cs import Tensor, nn, optim
 
-from .checkpoint import CHECKPOINT, load_checkpoint, restore, save_checkpoint
+from .checkpoint import CHECKPOINT, load_checkpoint, restore
 from .curves import plot_columns, pyplot
 from .divergence import TrainingDiverged, diverged
-from .fit import _callbacks_stop
+from .fit import finish_epoch
 from .history import History
 from .progress import EpochBar
 from .steps import as_tensor
@@ -131,15 +130,11 @@ def fit_gan(gan: Any, loader: Iterable, *, epochs: int, lr: float = 2e-4,
                 row.update(_judged(judge, _generate(g, fixed[:judge_samples])))
             for scheduler in (scheds or {}).values():
                 scheduler.step()
-            row["seconds"] = time.perf_counter() - row.pop("_start")
-            history.append(row)
-            if run_dir is not None:
-                save_checkpoint(os.path.join(run_dir, CHECKPOINT), model=gan, optimizer=opts,
-                                scheduler=scheds, loaders=loaders, history=history.rows,
-                                epoch=epoch, global_step=step, loop="fit_gan")
-            if progress:
-                print(summary_line(history.last, epochs), file=sys.stdout, flush=True)
-            if _callbacks_stop(callbacks, history.last):
+            checkpoint = {"model": gan, "optimizer": opts, "scheduler": scheds,
+                          "loaders": loaders, "epoch": epoch, "global_step": step,
+                          "loop": "fit_gan"}
+            if finish_epoch(history, row, callbacks, run_dir=run_dir, checkpoint=checkpoint,
+                            summary=summary_line if progress else None, epochs=epochs):
                 break
     finally:
         if run_dir is not None:
