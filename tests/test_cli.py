@@ -181,6 +181,8 @@ def test_search_checks_its_ranges(capsys):
 
 
 def test_graph_draws_a_zoo_model(tmp_path, capsys):
+    assert main(["graph", "--list"]) == 0
+    assert "resnet20" in capsys.readouterr().out
     out = tmp_path / "r20.svg"
     assert main(["graph", "resnet20", "-o", str(out)]) == 0
     svg = out.read_text()

@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``tgcs`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["graph"]:      # argparse's REMAINDER would stop at a leading --option
+        from ..viz.__main__ import main as graph_main
+        return graph_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -15,7 +15,8 @@ from typing import Any
 from ..data import DATASETS
 from ..train.recipe import OPTIMIZERS, SCHEDULES, Recipe, RecipeError, prepare
 
-__all__ = ["UsageError", "add_recipe_options", "prepare_or_fail", "recipe_from_args"]
+__all__ = ["UsageError", "add_recipe_options", "explicit_options", "prepare_or_fail",
+           "read_recipe", "recipe_from_args"]
 
 # option name -> Recipe field, for the options that map one to one
 _FIELDS = {"model": "model", "data": "data", "epochs": "epochs", "lr": "lr",
@@ -47,7 +48,7 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     """The model/data/optimizer options (see ``tinygrad_cs.train.recipe.Recipe``)."""
     d = Recipe()
     p.add_argument("--model", help=f"zoo model name (default {d.model}; see "
-                   "`tgcs gradcheck --list-models`)")
+                   "`tgcs gradcheck --list`)")
     p.add_argument("--data", choices=DATASETS, help=f"default {d.data}")
     p.add_argument("--epochs", type=_positive_int, help=f"default {d.epochs}")
     p.add_argument("--lr", type=_positive_float, help="learning rate (default: the "
