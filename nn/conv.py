@@ -14,8 +14,6 @@ Only ``padding_mode='zeros'`` is supported.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from tinygrad_cs import Tensor, dtypes
@@ -74,11 +72,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's default: kaiming_uniform_(a=sqrt(5)); bias ~ U(+-1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.weight.shape[2:])
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         n = self._nd

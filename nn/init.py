@@ -186,3 +186,14 @@ def orthogonal_(tensor: Tensor, gain: float = 1,
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def _default_layer_init(weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch's default for ``Linear`` and the convolutions: ``kaiming_uniform_(weight,
+    a=sqrt(5))`` (bound ``1/sqrt(fan_in)``) and ``bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))``,
+    fan_in = ``weight.shape[1] * prod(weight.shape[2:])``."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)

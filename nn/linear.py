@@ -12,8 +12,6 @@ call ``nn.init.kaiming_normal_`` yourself for deep ReLU stacks.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from tinygrad_cs import Tensor, dtypes
@@ -45,10 +43,7 @@ class Linear(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's default: W ~ kaiming_uniform_(a=sqrt(5)), b ~ U(+-1/sqrt(fan_in))."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return linear(input, self.weight, self.bias)
