@@ -32,6 +32,7 @@ from ..linear import Linear
 from ..module import Module
 from ..normalization import BatchNorm2d
 from ..pooling import AdaptiveAvgPool2d
+from ._init import he_init_
 from .registry import ZooEntry, register
 
 __all__ = ["DepthwiseSeparable", "MobileNetV1", "mobilenet_v1", "mobilenet_v1_small"]
@@ -93,12 +94,7 @@ class MobileNetV1(Module):
     def _init_weights(self) -> None:
         # He init for the ReLU convs (torchvision's MobileNets: fan_out); the classifier
         # N(0, 0.01^2) keeps the first logits small (initial loss ~ ln C)
-        for m in self.modules():
-            if isinstance(m, Conv2d):
-                init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, BatchNorm2d):
-                init.ones_(m.weight)
-                init.zeros_(m.bias)
+        he_init_(self)
         init.normal_(self.fc.weight, 0.0, 0.01)
         init.zeros_(self.fc.bias)
 

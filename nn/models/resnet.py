@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 
 from tinygrad_cs import Tensor, randn
 
-from .. import init
 from ..basic import Flatten
 from ..containers import Sequential
 from ..conv import Conv2d
@@ -34,6 +33,7 @@ from ..linear import Linear
 from ..module import Module
 from ..normalization import BatchNorm2d
 from ..pooling import AdaptiveAvgPool2d, MaxPool2d
+from ._init import he_init_
 from .registry import ZooEntry, register
 from .resnet_blocks import BasicBlock, Bottleneck, PadShortcut, conv1x1, conv3x3
 
@@ -47,12 +47,7 @@ Block = type[BasicBlock] | type[Bottleneck]
 def _init_weights(model: Module, zero_init_residual: bool) -> None:
     """torchvision's init: conv ~ kaiming_normal(fan_out, relu), BN scale 1 / shift 0; with
     ``zero_init_residual`` each block's last BN scale is 0, so every block starts as identity."""
-    for m in model.modules():
-        if isinstance(m, Conv2d):
-            init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, BatchNorm2d):
-            init.ones_(m.weight)
-            init.zeros_(m.bias)
+    he_init_(model)
     if zero_init_residual:
         for m in model.modules():
             if isinstance(m, (BasicBlock, Bottleneck)):

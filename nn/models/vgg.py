@@ -37,6 +37,7 @@ from ..linear import Linear
 from ..module import Module
 from ..normalization import BatchNorm2d
 from ..pooling import AdaptiveAvgPool2d, MaxPool2d
+from ._init import he_init_
 from .registry import ZooEntry, register
 
 __all__ = ["VGG", "cfgs", "make_layers", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
@@ -102,15 +103,9 @@ class VGG(Module):
             self._init_weights()
 
     def _init_weights(self) -> None:
+        he_init_(self)
         for m in self.modules():
-            if isinstance(m, Conv2d):
-                init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    init.zeros_(m.bias)
-            elif isinstance(m, BatchNorm2d):
-                init.ones_(m.weight)
-                init.zeros_(m.bias)
-            elif isinstance(m, Linear):
+            if isinstance(m, Linear):
                 init.normal_(m.weight, 0.0, 0.01)
                 init.zeros_(m.bias)
 
