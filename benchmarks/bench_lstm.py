@@ -79,7 +79,8 @@ def _ours_layer(x, weights, g):
     return step, lambda: [p.grad.data for p in params]
 
 
-def _torch(x, weights, g):
+def torch_lstm(x, weights, g):
+    """PyTorch's nn.LSTM with ``weights`` (w_ih, w_hh, b_ih, b_hh): (fwd+bwd step, grads)."""
     n_in = x.shape[2]
     lstm = torch.nn.LSTM(n_in, g.shape[2])
     with torch.no_grad():
@@ -144,7 +145,7 @@ def run(quick: bool = False) -> list[Row]:
     data = _data(seq, n, n_in, hidden)
     sides = {"ours": _ours(*data), "layer": _ours_layer(*data), "numpy": _numpy(*data)}
     if torch is not None:
-        sides["torch"] = _torch(*data)
+        sides["torch"] = torch_lstm(*data)
     sides["numpy"][0]()
     for name, (step, grads) in sides.items():
         step()

@@ -25,8 +25,10 @@ import numba
 import numpy as np
 
 if __package__:
+    from .bench_lstm import torch_lstm
     from .common import Row, markdown_table, timeit_round_robin, torch
 else:  # run as a script: python benchmarks/bench_lstm_layer.py
+    from bench_lstm import torch_lstm
     from common import Row, markdown_table, timeit_round_robin, torch
 
 import tinygrad_cs as tg
@@ -55,21 +57,6 @@ def _ours(x, weights, g):
     lstm.load_state_dict(dict(zip(NAMES, weights)))
     params = list(lstm.parameters())
     xt, seed = tg.tensor(x), tg.tensor(g)
-
-    def step():
-        for p in params:
-            p.grad = None
-        out, _ = lstm(xt)
-        out.backward(seed)
-
-    return step, lambda: [p.grad.numpy() for p in params]
-
-
-def _torch(x, weights, g):
-    lstm = torch.nn.LSTM(x.shape[2], g.shape[2])
-    lstm.load_state_dict({k: torch.from_numpy(w) for k, w in zip(NAMES, weights)})
-    params = list(lstm.parameters())
-    xt, seed = torch.from_numpy(x), torch.from_numpy(g)
 
     def step():
         for p in params:
@@ -125,7 +112,7 @@ def run(quick: bool = False) -> list[Row]:
     ours()
     candidates = {"ours": ours}
     if torch is not None:
-        ref, ref_grads = _torch(*data)
+        ref, ref_grads = torch_lstm(*data)
         ref()
         _check(ours_grads(), ref_grads())
         candidates["torch"] = ref
