@@ -21,8 +21,10 @@ from typing import Any
 
 from ..train import fit
 from ..train.gan import fit_gan
+from ..train.gan import summary_line as gan_summary_line
 from ..train.gan_recipe import prepare_gan
-from ..train.recipe import Prepared, default_recipe, is_generative
+from ..train.progress import summary_line
+from ..train.recipe import Prepared, default_recipe, is_generative, prepare
 from .options import (
     UsageError,
     add_recipe_options,
@@ -95,13 +97,6 @@ def write_graph(run: Prepared, path: Path, samples: int = 4) -> Path:
         model.train(was_training)
 
 
-def _summary(history: Any) -> str:
-    last = history.rows[-1] if history.rows else {}
-    parts = [f"{k} {last[k]:.4f}" for k in ("train_loss", "val_loss", "val_acc")
-             if last.get(k) is not None]
-    return f"epoch {last.get('epoch', 0)}: " + ", ".join(parts)
-
-
 def _write_recipe(run_dir: Path, recipe: Any) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n",
@@ -113,40 +108,30 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.resume and (run_dir / "checkpoint.npz").exists():
         raise UsageError(f"{run_dir} already holds a run: pass --resume to continue it, "
                          f"or another --name")
-    if is_generative(recipe.model):
-        return _run_train_gan(args, run_dir, recipe)
-    run = prepare_or_fail(recipe)
+    gan = is_generative(recipe.model)
+    run = prepare_or_fail(recipe, prepare_gan if gan else prepare)
     _write_recipe(run_dir, recipe)
     n_params = sum(p.numel() for p in run.model.parameters())
+    data = (f"the {len(run.train_loader.dataset)} {recipe.data} training images" if gan else
+            f"{recipe.data} ({len(run.splits.train)} train / {len(run.splits.test)} held out)")
     print(f"{'resuming' if args.resume else 'training'} {recipe.model} ({n_params:,} "
-          f"parameters) on {recipe.data} ({len(run.splits.train)} train / "
-          f"{len(run.splits.test)} held out) -> {run_dir}/")
-    history = fit(run.model, run.train_loader, run.val_loader, loss_fn=run.loss_fn,
-                  optimizer=run.optimizer, scheduler=run.scheduler,
-                  scheduler_interval=run.scheduler_interval, epochs=recipe.epochs,
-                  run_dir=run_dir, resume=args.resume, progress=not args.no_progress)
-    print(_summary(history))
+          f"parameters) on {data} -> {run_dir}/")
+    progress = not args.no_progress
     written = ["recipe.json", "checkpoint.npz", "history.csv", "curves.png"]
-    if not args.no_graph:
-        written.append(write_graph(run, run_dir / "graph.svg").name)
-    print(f"wrote {', '.join(w for w in written if (run_dir / w).exists())} in {run_dir}/")
-    return 0
-
-
-def _run_train_gan(args: argparse.Namespace, run_dir: Path, recipe: Any) -> int:
-    """``tgcs train`` for a generative model: ``prepare_gan`` + ``fit_gan``."""
-    run = prepare_or_fail(recipe, prepare_gan)
-    _write_recipe(run_dir, recipe)
-    n_params = sum(p.numel() for p in run.model.parameters())
-    print(f"{'resuming' if args.resume else 'training'} {recipe.model} ({n_params:,} "
-          f"parameters) on the {len(run.train_loader.dataset)} {recipe.data} training images "
-          f"-> {run_dir}/")
-    history = fit_gan(run.model, run.train_loader, epochs=recipe.epochs, run_dir=run_dir,
-                      resume=args.resume, progress=not args.no_progress, **run.fit_kwargs)
-    last = history.last or {}
-    print(f"epoch {last.get('epoch', 0)}: " + ", ".join(
-        f"{k} {last[k]:.4f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")
-        if last.get(k) is not None))
-    written = ["recipe.json", "checkpoint.npz", "history.csv", "curves.png", "samples.png"]
+    if gan:
+        history = fit_gan(run.model, run.train_loader, epochs=recipe.epochs, run_dir=run_dir,
+                          resume=args.resume, progress=progress, **run.fit_kwargs)
+        summary = gan_summary_line
+        written.append("samples.png")
+    else:
+        history = fit(run.model, run.train_loader, run.val_loader, loss_fn=run.loss_fn,
+                      optimizer=run.optimizer, scheduler=run.scheduler,
+                      scheduler_interval=run.scheduler_interval, epochs=recipe.epochs,
+                      run_dir=run_dir, resume=args.resume, progress=progress)
+        summary = summary_line
+        if not args.no_graph:
+            written.append(write_graph(run, run_dir / "graph.svg").name)
+    if not progress and history.rows:        # with progress, the loop printed every epoch
+        print(summary(history.last, recipe.epochs))
     print(f"wrote {', '.join(w for w in written if (run_dir / w).exists())} in {run_dir}/")
     return 0
