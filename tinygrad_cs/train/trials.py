@@ -35,18 +35,14 @@ def _settings(config: dict[str, Any], defaults: dict[str, Any], trial: str) -> d
 
 @lru_cache(maxsize=4)
 def _digits(data_seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Digits as (X_train (N, 64) float32, y_train int64, X_val, y_val): a stratified 80/20
-    split, pixels / 16 then standardised with the training mean and std of each pixel."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    """Digits as (X_train (N, 64) float32, y_train int64, X_val, y_val): ``load_dataset``'s
+    seeded stratified 80/20 split, standardised with the training statistics, flattened.
+    Cached: a worker process runs many trials on the same data."""
+    from tinygrad_cs.data import load_dataset
 
-    X, y = load_digits(return_X_y=True)
-    X_train, X_val, y_train, y_val = train_test_split(X / 16.0, y, test_size=0.2,
-                                                      random_state=data_seed, stratify=y)
-    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
-    std[std == 0] = 1.0   # pixels that are 0 in every training image stay unscaled
-    return (((X_train - mean) / std).astype(np.float32), y_train.astype(np.int64),
-            ((X_val - mean) / std).astype(np.float32), y_val.astype(np.int64))
+    splits = load_dataset("digits", seed=data_seed)
+    (x_train, y_train), (x_val, y_val) = splits.train.tensors, splits.test.tensors
+    return x_train.reshape(len(x_train), -1), y_train, x_val.reshape(len(x_val), -1), y_val
 
 
 def softmax_trial(config: dict[str, Any]) -> dict[str, float]:
