@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..train import check_initial_loss, check_overfit, lr_find
+from ..train import lr_find, run_sanity_checks
 from .options import add_recipe_options, prepare_or_fail, recipe_from_args
 
 __all__ = ["add_lr_find_options", "add_sanity_options", "run_lr_find", "run_sanity"]
@@ -35,12 +35,10 @@ def add_lr_find_options(p: argparse.ArgumentParser) -> None:
 
 def run_sanity(args: argparse.Namespace) -> int:
     run = prepare_or_fail(recipe_from_args(args))
-    batch = next(iter(run.train_loader))
-    results = [check_initial_loss(run.model, batch, run.loss_fn, run.splits.num_classes),
-               check_overfit(run.model, run.splits.train, n=args.samples, steps=args.steps,
-                             lr=args.overfit_lr, loss_fn=run.loss_fn)]
-    for result in results:
-        print(result)
+    results = run_sanity_checks(run.model, run.splits.train, run.loss_fn,
+                                run.splits.num_classes, batch_size=run.recipe.batch_size,
+                                n=args.samples, steps=args.steps, lr=args.overfit_lr,
+                                seed=run.recipe.seed)
     return 0 if all(r.passed for r in results) else 1
 
 
