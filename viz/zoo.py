@@ -1,8 +1,9 @@
 """Every model of the zoo (``tinygrad_cs.nn.models``) in the drawing registry.
 
 ``tgcs graph resnet18`` and ``python -m tinygrad_cs.viz resnet18`` draw the zoo's models:
-image models in their standard layout on one 3x32x32 image (every zoo CNN, ImageNet layouts
-included, reduces 32x32 to at least 1x1), in eval mode; the others (vector, language and GAN
+image classifiers in their standard layout on one 32x32 image with the builder's default
+channels (every zoo CNN, ImageNet layouts included, reduces 32x32 to at least 1x1), in eval
+mode; the others (vector, language and GAN
 models) in their tiny configuration. Models with several outputs (FPN's pyramid, the GAN
 pair) are drawn from the sum of their outputs' means, so every output is in the picture.
 Names the viz examples already use (``mlp``) keep the example.
@@ -38,11 +39,11 @@ def _root(out: Any) -> Any:
 def _builder(entry: zoo.ZooEntry):
     def build() -> Sample:
         manual_seed(0)
-        if "in_channels" in inspect.signature(entry.build).parameters:
+        channels = inspect.signature(entry.build).parameters.get("in_channels")
+        if entry.task == "classify" and channels is not None:
             model = entry.build()
-            channels = inspect.signature(entry.build).parameters["in_channels"].default
-            channels = channels if isinstance(channels, int) else 3
-            x = randn(1, channels, IMAGE_SIZE, IMAGE_SIZE)
+            c = channels.default if isinstance(channels.default, int) else 3
+            x = randn(1, c, IMAGE_SIZE, IMAGE_SIZE)
         else:
             model, x = entry.tiny()
         model.eval()
