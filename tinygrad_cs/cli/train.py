@@ -25,6 +25,7 @@ from ..train.gan import summary_line as gan_summary_line
 from ..train.gan_recipe import prepare_gan
 from ..train.progress import summary_line
 from ..train.recipe import Prepared, default_recipe, is_generative, prepare
+from ..train.steps import batch_loss
 from .options import (
     UsageError,
     add_recipe_options,
@@ -88,7 +89,7 @@ def write_graph(run: Prepared, path: Path, samples: int = 4) -> Path:
     model.eval()                       # no BatchNorm statistics update, no dropout noise
     try:
         with capture_grads() as flow:
-            loss = run.loss_fn(model(x[:samples]), y[:samples])
+            loss = batch_loss(run.loss_fn, model(x[:samples]), y[:samples])
             loss.backward()
         dot = draw_graph(loss, params=model, depth=1, grads=flow, name=run.recipe.model)
         return render(dot, path)

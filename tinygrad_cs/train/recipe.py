@@ -14,7 +14,8 @@ How the names meet (``prepare``):
   ``in_features=C*H*W``;
 * vector data ``(D,)``: ``in_features=D``; CNNs are refused with a message naming both;
 * ``text``: a ``"language"`` model with ``vocab_size``; its ``(N, T, V)`` logits are scored
-  by ``SequenceCrossEntropyLoss`` (cross-entropy per character).
+  by ``CrossEntropyLoss`` per character (the training loops flatten sequence outputs, see
+  ``train.steps.batch_loss``).
 
 A ``"generate"`` model (``dcgan``) goes through ``prepare_gan`` instead, and trains with
 ``fit_gan``; ``default_recipe("dcgan")`` holds its defaults (see there).
@@ -31,8 +32,8 @@ from ..data import transforms as T
 from ..nn.models import registry as zoo
 from ..optim import lr_scheduler
 
-__all__ = ["OPTIMIZERS", "Prepared", "Recipe", "RecipeError", "SequenceCrossEntropyLoss",
-           "check_sizes", "default_recipe", "is_generative", "prepare"]
+__all__ = ["OPTIMIZERS", "Prepared", "Recipe", "RecipeError", "check_sizes", "default_recipe",
+           "is_generative", "prepare"]
 
 #: name -> (class, tgcs's default lr, extra keyword arguments); SGD is CS231n's momentum SGD
 #: (Nesterov). AdamW's 1e-2 is the peak of the default one-cycle schedule.
@@ -100,19 +101,6 @@ class Prepared(NamedTuple):
     scheduler_interval: str
 
 
-class SequenceCrossEntropyLoss(nn.CrossEntropyLoss):
-    """Cross-entropy per position of a sequence: logits ``(N, T, V)``, targets ``(N, T)``.
-
-    ``loss = mean over n, t of -log softmax(logits[n, t])[y[n, t]]``; the same number as
-    ``CrossEntropyLoss`` on ``logits.reshape(N*T, V)`` and ``y.reshape(N*T)``.
-    """
-
-    def forward(self, input: Any, target: Any) -> Any:
-        if input.ndim == 3:
-            input = input.transpose(1, 2)          # (N, V, T): the class dimension second
-        return super().forward(input, target)
-
-
 def augmentation(splits: Any) -> T.Compose | None:
     """The usual augmentation for ``splits``' data set, or None when it has none.
 
@@ -134,11 +122,11 @@ def augmentation(splits: Any) -> T.Compose | None:
 
 def _build_model(recipe: Recipe, splits: Any) -> tuple[nn.Module, Any]:
     """The zoo model for ``splits`` and its loss: the model's own ``loss`` method when it has
-    one (the linear SVM's hinge), else cross-entropy (per character for text)."""
+    one (the linear SVM's hinge), else cross-entropy."""
     model = _build_bare_model(recipe, splits)
     if callable(getattr(model, "loss", None)):
         return model, model.loss
-    return model, SequenceCrossEntropyLoss() if splits.name == "text" else nn.CrossEntropyLoss()
+    return model, nn.CrossEntropyLoss()
 
 
 def _build_bare_model(recipe: Recipe, splits: Any) -> nn.Module:
