@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +92,7 @@ def read_recipe(path: Path) -> Recipe:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot read the run's recipe {path}: {error}") from None
-    known = {f.name for f in fields(Recipe)}
-    return Recipe(**{k: v for k, v in saved.items() if k in known})
+    return Recipe.from_dict(saved)
 
 
 def prepare_or_fail(recipe: Recipe, prepare: Callable[[Recipe], Any] = prepare) -> Any:
