@@ -60,7 +60,7 @@ def _ours(x, w, b, g, groups):
         xt.grad = wt.grad = bt.grad = None
         conv2d(xt, wt, bt, padding=1, groups=groups).backward(seed)
 
-    return step, lambda: (xt.grad.data, wt.grad.data, bt.grad.data)
+    return step, lambda: (xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy())
 
 
 def _torch(x, w, b, g, groups):

@@ -122,7 +122,7 @@ def _side(lib, state: dict[str, np.ndarray], batches, double: bool = False):
         opt = optim.SGD(model.parameters(), **SGD_ARGS)
         data = [(tg.Tensor(x.astype(dtype)), tg.Tensor(y)) for x, y in batches]
         loss_fn = CrossEntropyLoss()
-        params = lambda: [p.data.copy() for p in model.parameters()]
+        params = lambda: [p.numpy().copy() for p in model.parameters()]
     position = [0]
 
     def run(k: int) -> None:
@@ -154,7 +154,7 @@ def run(quick: bool = False, full: bool = False, repeats: int = 7) -> list[Row]:
 
     ``full``: whole epochs instead of sampled steps; ``repeats``: timed rounds per side."""
     tg.manual_seed(0)
-    state = {k: np.asarray(v.data).copy()
+    state = {k: v.numpy().copy()
              for k, v in resnet8(in_channels=1, num_classes=10).state_dict().items()}
     batches, source = _batches(4 if quick else 2 * CHUNK)  # the steps cycle over them
     sides = {"ours": _side(tg, state, batches)}

@@ -62,7 +62,7 @@ def _ours(x, weights, g):
             outs.append(h)
         tg.stack(outs).backward(seed)
 
-    return step, lambda: [p.grad.data for p in params]
+    return step, lambda: [p.grad.numpy() for p in params]
 
 
 def _ours_layer(x, weights, g):
@@ -76,7 +76,7 @@ def _ours_layer(x, weights, g):
         out, _, _ = lstm(x, zeros, zeros, *params)
         out.backward(seed)
 
-    return step, lambda: [p.grad.data for p in params]
+    return step, lambda: [p.grad.numpy() for p in params]
 
 
 def torch_lstm(x, weights, g):

@@ -63,7 +63,7 @@ def _layers(lib, weights):
 def _ours(x, y, weights):
     model = _layers(tg, weights)
     for p, w in zip(model.parameters(), weights):
-        p.data[...] = w
+        p.numpy()[...] = w
     loss_fn, opt = nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     xt = tg.Tensor(x)
 
@@ -72,7 +72,7 @@ def _ours(x, y, weights):
         loss_fn(model(xt), y).backward()
         opt.step()
 
-    return step, lambda: [p.data.copy() for p in model.parameters()]
+    return step, lambda: [p.numpy().copy() for p in model.parameters()]
 
 
 def _torch(x, y, weights):
@@ -142,9 +142,9 @@ def _losses(seed=1):
         F.nll_loss(F.log_softmax(scores, 1), y).backward()
 
     fused()
-    first = scores.grad.data
+    first = scores.grad.numpy()
     composed()
-    if not np.allclose(first, scores.grad.data, atol=1e-6):
+    if not np.allclose(first, scores.grad.numpy(), atol=1e-6):
         raise AssertionError("MLP benchmark: fused and composed cross-entropy disagree")
     return {"fused": fused, "composed": composed}
 

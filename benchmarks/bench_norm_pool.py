@@ -55,7 +55,7 @@ def _ours_bn(x, g):
             t.grad = None
         normalization.batch_norm(leaves[0], rm, rv, leaves[1], leaves[2], training=True,
                                  eps=EPS).backward(seed)
-    return step, lambda: [t.grad.data for t in leaves]
+    return step, lambda: [t.grad.numpy() for t in leaves]
 
 
 def _torch_bn(x, g):
@@ -109,7 +109,7 @@ def _ours_pool(fn, x, g):
     def step():
         leaf.grad = None
         fn(leaf, 2).backward(seed)
-    return step, lambda: [leaf.grad.data]
+    return step, lambda: [leaf.grad.numpy()]
 
 
 def _torch_pool(fn, x, g):

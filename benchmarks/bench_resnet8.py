@@ -71,7 +71,7 @@ def _side(lib, state, x, y):
     else:
         model.load_state_dict({k: v.copy() for k, v in state.items()})
         opt_cls, xt, yt = optim.SGD, tg.Tensor(x), y
-        params = lambda: [p.data.copy() for p in model.parameters()]
+        params = lambda: [p.numpy().copy() for p in model.parameters()]
     loss_fn = lib.nn.CrossEntropyLoss()
     opt = opt_cls(model.parameters(), lr=LR, momentum=MOMENTUM)
 
@@ -89,7 +89,7 @@ def run(quick: bool = False) -> list[Row]:
     label = "ResNet-8 (16/32/64, BN), batch 32x3x32x32, CE + SGD momentum: train step"
     if torch is None:
         tg.manual_seed(0)
-        state = {k: np.asarray(v.data) for k, v in _resnet8(tg).state_dict().items()}
+        state = {k: v.numpy() for k, v in _resnet8(tg).state_dict().items()}
         step, _ = _side(tg, state, x, y)
         t = timeit_round_robin({"ours": step}, repeats=3 if quick else 11,
                                min_sample=0.002 if quick else 0.2)

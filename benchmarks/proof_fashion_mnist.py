@@ -86,7 +86,7 @@ def run(epochs: int = 8, lr: float = 0.1, batch_size: int = 128, seed: int = 0,
     rows = history.rows
     result = {
         "model": "resnet8(in_channels=1, num_classes=10)",
-        "parameters": sum(p.data.size for p in model.parameters()),
+        "parameters": sum(p.numel() for p in model.parameters()),
         "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed, "augment": augment,
         "test_acc": rows[-1]["val_acc"], "test_loss": rows[-1]["val_loss"],
         "train_acc": rows[-1]["train_acc"],

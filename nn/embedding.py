@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_cs import Tensor, dtypes
+from tinygrad_cs import Tensor, dtypes, no_grad
 from tinygrad_cs.function import Function
 from tinygrad_cs.ops import index_add
 from tinygrad_cs.ops._util import raw
@@ -123,7 +123,8 @@ class Embedding(Module):
         """N(0, 1) entries; the padding row (if any) zero."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            with no_grad():
+                self.weight[self.padding_idx] = 0
 
     def forward(self, input: Any) -> Tensor:
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,

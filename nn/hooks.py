@@ -106,7 +106,7 @@ def _as_tensor(grad: Any) -> Any:
 def _as_grad(grad: Any) -> Any:
     """A gradient returned by a hook, in the form the running backward pass uses."""
     if isinstance(grad, Tensor) and not is_grad_enabled():
-        return grad.data
+        return grad.numpy()
     return grad
 
 

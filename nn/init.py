@@ -1,7 +1,7 @@
 """``nn.init``: fill a tensor in place with PyTorch's initialisation schemes.
 
-Every function writes into ``tensor.data`` under ``no_grad`` (so it works on
-parameters), draws from the engine's seeded generator (``tg.manual_seed``) unless
+Every function writes into the tensor in place under ``no_grad`` (so it works on
+parameters; the tensor's version goes up, as in PyTorch), draws from the engine's seeded generator (``tg.manual_seed``) unless
 a numpy ``generator`` is given, and returns the tensor.
 
 Fans, for a weight of shape ``(out, in, *kernel)`` (Linear: ``(out, in)``; Conv2d:
@@ -75,11 +75,6 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _float_dtype(tensor: Tensor) -> np.dtype:
-    # draw directly in float32/float64 (the Generator supports both); other dtypes via float64
-    return tensor.dtype if tensor.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-
-
 def _fill(tensor: Tensor, values) -> Tensor:
     with no_grad():
         tensor.copy_(values)
@@ -89,17 +84,15 @@ def _fill(tensor: Tensor, values) -> Tensor:
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
              generator: np.random.Generator | None = None) -> Tensor:
     """Fill with U(a, b)."""
-    rng = generator or _global_generator()
-    u = rng.random(tensor.shape, dtype=_float_dtype(tensor))
-    return _fill(tensor, a + (b - a) * u)
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: np.random.Generator | None = None) -> Tensor:
     """Fill with N(mean, std^2)."""
-    rng = generator or _global_generator()
-    z = rng.standard_normal(tensor.shape, dtype=_float_dtype(tensor))
-    return _fill(tensor, mean + std * z)
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

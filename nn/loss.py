@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from tinygrad_cs import Tensor
-from tinygrad_cs.function import Node
 
 from . import functional_losses as F
 from .module import Module
@@ -21,7 +20,7 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLD
 def _as_buffer(value: Any) -> Tensor | None:
     if value is None or isinstance(value, Tensor):
         return value
-    return Tensor(value.data if isinstance(value, Node) else value)
+    return Tensor(value.numpy() if isinstance(value, Tensor) else value)
 
 
 class _Loss(Module):

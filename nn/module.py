@@ -395,15 +395,15 @@ class Module:
         """Convert floating parameters (and their grads) and buffers to ``dtype``, in place.
 
         The Tensor objects stay the same (an optimizer holding them keeps working);
-        only their ``.data`` arrays are replaced.
+        only their storage is replaced (``t.data = t.data.to(dtype)``, as PyTorch does).
         """
         for module in self.modules():
             for t in (*module._parameters.values(), *module._buffers.values()):
                 if t is None or t.dtype.kind != "f":
                     continue
-                t.data = t.data.astype(dtype, copy=False)
+                t.data = t.data.to(dtype)
                 if t.grad is not None:
-                    t.grad.data = t.grad.data.astype(dtype, copy=False)
+                    t.grad.data = t.grad.data.to(dtype)
         return self
 
     def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Module:
@@ -524,8 +524,8 @@ def _add_hook(hooks: OrderedDict, entry: Any, prepend: bool) -> RemovableHandle:
 
 def _as_array(value: Any) -> np.ndarray | None:
     """A state-dict value as a numeric numpy array, or None when it is not one."""
-    if isinstance(value, Node):
-        value = value.data
+    if isinstance(value, Tensor):
+        value = value.numpy()
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):

@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from tinygrad_cs import Tensor, dtypes
+from tinygrad_cs import Tensor, dtypes, no_grad
 from tinygrad_cs.ops.normalization import batch_norm, group_norm, instance_norm, layer_norm
 
 from . import init
@@ -79,9 +79,10 @@ class _NormBase(Module):
     def reset_running_stats(self) -> None:
         """running_mean <- 0, running_var <- 1, num_batches_tracked <- 0."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         """Running statistics reset; weight <- 1, bias <- 0."""
@@ -92,8 +93,9 @@ class _NormBase(Module):
         """The momentum of this step (counting the batch when training and tracking)."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            nbt = self.num_batches_tracked.data
-            np.add(nbt, 1, out=nbt)
+            nbt = self.num_batches_tracked
+            with no_grad():
+                nbt.add_(1)
             if self.momentum is None:
                 factor = 1.0 / float(nbt)
         return factor

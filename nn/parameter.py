@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from tinygrad_cs import Tensor, get_default_dtype
-from tinygrad_cs.function import Node
 
 _marked: dict[int, weakref.ref] = {}  # id(tensor) -> weak reference to it
 
@@ -55,5 +54,5 @@ class Parameter(metaclass=_ParameterType):
     def __new__(cls, data: Any = None, requires_grad: bool = True) -> Tensor:  # type: ignore[misc]
         if data is None:
             data = np.empty(0, dtype=get_default_dtype())
-        array = data.data if isinstance(data, Node) else data
+        array = data.numpy() if isinstance(data, Tensor) else data
         return mark(Tensor(array, requires_grad=requires_grad))

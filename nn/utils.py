@@ -47,7 +47,7 @@ def _vector_norm(x: np.ndarray, p: float) -> np.ndarray:
 def get_total_norm(tensors: TensorOrTensors, norm_type: float = 2.0,
                    error_if_nonfinite: bool = False) -> Tensor:
     """The p-norm of all ``tensors`` viewed as one vector (a 0-d tensor; 0.0 if none)."""
-    arrays = [t.data for t in _as_list(tensors)]
+    arrays = [t.numpy() for t in _as_list(tensors)]
     norm_type = float(norm_type)
     if not arrays:
         return Tensor(0.0)
@@ -69,7 +69,7 @@ def clip_grads_with_norm_(parameters: TensorOrTensors, max_norm: float,
     The scale is applied even when it is 1 (no data-dependent branch, as PyTorch).
     """
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    total = total_norm.numpy() if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)
     with no_grad():
         for g in grads:
@@ -127,5 +127,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     with no_grad():
         for p in params:
             n = p.numel()
-            p.copy_(vec.data[offset:offset + n].reshape(p.shape))
+            p.copy_(vec.numpy()[offset:offset + n].reshape(p.shape))
             offset += n

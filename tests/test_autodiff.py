@@ -17,7 +17,7 @@ def test_node_used_twice_accumulates():
     x = leaf([1.0, 2.0, 3.0])
     y = x * x + x          # x feeds three edges
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * x.data + 1)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 1)
 
 
 def test_broadcast_gradients_sum_back_to_input_shape():
@@ -25,8 +25,8 @@ def test_broadcast_gradients_sum_back_to_input_shape():
     b = leaf(np.arange(4.0))
     c = leaf(2.0)
     (a * b + c).sum().backward()
-    np.testing.assert_allclose(a.grad.numpy(), np.full((3, 1), b.data.sum()))
-    np.testing.assert_allclose(b.grad.numpy(), np.full(4, a.data.sum()))
+    np.testing.assert_allclose(a.grad.numpy(), np.full((3, 1), b.numpy().sum()))
+    np.testing.assert_allclose(b.grad.numpy(), np.full(4, a.numpy().sum()))
     assert c.grad.shape == () and c.grad.item() == 12.0
 
 
@@ -43,7 +43,7 @@ def test_repeated_backward_accumulates_on_leaves_like_pytorch():
 def test_leaf_grads_are_never_aliased():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     (a + b).sum().backward()   # Add passes the same array to both inputs
-    a.grad.data *= 10
+    a.grad.numpy()[:] *= 10
     np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
 
 
@@ -119,8 +119,8 @@ def test_grad_returns_gradients_without_touching_dot_grad():
     x = leaf([1.0, 2.0])
     w = leaf([3.0, 4.0])
     gx, gw = tg.grad((x * w).sum(), [x, w])
-    np.testing.assert_allclose(gx.numpy(), w.data)
-    np.testing.assert_allclose(gw.numpy(), x.data)
+    np.testing.assert_allclose(gx.numpy(), w.numpy())
+    np.testing.assert_allclose(gw.numpy(), x.numpy())
     assert x.grad is None and w.grad is None
 
 
@@ -136,16 +136,16 @@ def test_grad_with_respect_to_an_intermediate_node():
     x = leaf([1.0, 2.0])
     h = x * 3
     (gh,) = tg.grad((h * h).sum(), h)
-    np.testing.assert_allclose(gh.numpy(), 2 * h.data)
+    np.testing.assert_allclose(gh.numpy(), 2 * h.numpy())
 
 
 def test_second_derivative_closed_form():
     x = leaf([0.5, -1.0, 2.0])
     (g,) = tg.grad((x ** 3).sum(), x, create_graph=True)
-    np.testing.assert_allclose(g.numpy(), 3 * x.data ** 2)
+    np.testing.assert_allclose(g.numpy(), 3 * x.numpy() ** 2)
     assert g.requires_grad
     (h,) = tg.grad(g.sum(), x)
-    np.testing.assert_allclose(h.numpy(), 6 * x.data)
+    np.testing.assert_allclose(h.numpy(), 6 * x.numpy())
 
 
 def test_hessian_vector_product_matches_explicit_hessian():
@@ -157,7 +157,7 @@ def test_hessian_vector_product_matches_explicit_hessian():
     f = (x @ tg.tensor(sym) @ x) * 0.5 + (x.sin()).sum()
     (g,) = tg.grad(f, x, create_graph=True)
     (hv,) = tg.grad((g * tg.tensor(v)).sum(), x)
-    hessian = sym - np.diag(np.sin(x.data))
+    hessian = sym - np.diag(np.sin(x.numpy()))
     np.testing.assert_allclose(hv.numpy(), hessian @ v, rtol=1e-10)
 
 
@@ -175,19 +175,19 @@ def test_create_graph_uses_saved_output_as_a_node():
     x = leaf([0.3, -0.2])
     (g,) = tg.grad(x.exp().sum(), x, create_graph=True)     # Exp saves its output
     (h,) = tg.grad(g.sum(), x)
-    np.testing.assert_allclose(h.numpy(), np.exp(x.data))
+    np.testing.assert_allclose(h.numpy(), np.exp(x.numpy()))
     (g,) = tg.grad(x.tanh().sum(), x, create_graph=True)
     (h,) = tg.grad(g.sum(), x)
-    t = np.tanh(x.data)
+    t = np.tanh(x.numpy())
     np.testing.assert_allclose(h.numpy(), -2 * t * (1 - t * t))
 
 
 def test_create_graph_maps_saved_values_to_the_right_node_when_arrays_are_shared():
     x = leaf([1.5, 2.0])
-    c = tg.Tensor(x.data, requires_grad=True)   # another leaf on the *same* array object
-    assert c.data is x.data
+    c = tg.Tensor(x.numpy(), requires_grad=True)   # another leaf on the *same* array object
+    assert c.numpy() is x.numpy()
     (gx,) = tg.grad((c * x).sum(), x, create_graph=True)   # d/dx = c, as a node of c
-    np.testing.assert_allclose(gx.numpy(), c.data)
+    np.testing.assert_allclose(gx.numpy(), c.numpy())
     (hc,) = tg.grad(gx.sum(), c)
     np.testing.assert_allclose(hc.numpy(), [1.0, 1.0])
 
@@ -195,7 +195,7 @@ def test_create_graph_maps_saved_values_to_the_right_node_when_arrays_are_shared
 def test_gradient_of_a_detached_factor_is_a_constant():
     x = leaf([1.5, 2.0])
     (g,) = tg.grad((x * x.detach()).sum(), x, create_graph=True)
-    np.testing.assert_allclose(g.numpy(), x.data)
+    np.testing.assert_allclose(g.numpy(), x.numpy())
     assert not g.requires_grad
 
 
@@ -214,8 +214,8 @@ def test_hooks_see_and_replace_gradients():
     h.register_hook(lambda g: seen.append(g.numpy().copy()))
     handle = x.register_hook(lambda g: g * 10)
     (h * h).sum().backward()
-    np.testing.assert_allclose(seen[0], 2 * h.data)
-    np.testing.assert_allclose(x.grad.numpy(), 10 * 2 * 2 * h.data)
+    np.testing.assert_allclose(seen[0], 2 * h.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 10 * 2 * 2 * h.numpy())
     handle.remove()
     x.grad = None
     (x * 1).sum().backward()
@@ -227,7 +227,7 @@ def test_retain_grad_on_non_leaf():
     h = x * 3
     h.retain_grad()
     (h * h).sum().backward()
-    np.testing.assert_allclose(h.grad.numpy(), 2 * h.data)
+    np.testing.assert_allclose(h.grad.numpy(), 2 * h.numpy())
 
 
 def test_no_grad_and_enable_grad():
@@ -249,7 +249,7 @@ def test_detach_and_requires_grad_():
     assert d.is_leaf and not d.requires_grad
     d.requires_grad_()
     (d * d).sum().backward()
-    np.testing.assert_allclose(d.grad.numpy(), 2 * d.data)
+    np.testing.assert_allclose(d.grad.numpy(), 2 * d.numpy())
     assert x.grad is None
     with pytest.raises(RuntimeError, match="floating point"):
         tg.tensor([1, 2]).requires_grad_()
@@ -298,9 +298,9 @@ def test_custom_function_first_and_second_derivative():
     y = Cube.apply(x)
     assert y.grad_fn.name == "Cube"
     (g,) = tg.grad(y.sum(), x, create_graph=True)
-    np.testing.assert_allclose(g.numpy(), 3 * x.data ** 2)
+    np.testing.assert_allclose(g.numpy(), 3 * x.numpy() ** 2)
     (h,) = tg.grad(g.sum(), x)
-    np.testing.assert_allclose(h.numpy(), 6 * x.data)
+    np.testing.assert_allclose(h.numpy(), 6 * x.numpy())
 
 
 def test_custom_function_on_values():
@@ -367,8 +367,8 @@ def test_observe_gradients_sees_every_node_total_gradient_once():
     with tg.autodiff.observe_gradients(lambda node, g: seen.setdefault(id(node), []).append(g)):
         y.backward()
     assert all(len(v) == 1 for v in seen.values()) and len(seen) == 4   # y, h*h, h, x
-    np.testing.assert_allclose(seen[id(h)][0], 2 * h.data)
-    np.testing.assert_allclose(seen[id(x)][0], 18 * x.data)
+    np.testing.assert_allclose(seen[id(h)][0], 2 * h.numpy())
+    np.testing.assert_allclose(seen[id(x)][0], 18 * x.numpy())
     y2 = (x * 2).sum()
     y2.backward()                        # outside the block: no more calls
     assert len(seen) == 4

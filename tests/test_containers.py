@@ -48,8 +48,8 @@ def test_sequential_composes_in_order():
     seq = nn.Sequential(Scale(2.0), Linear(3, 2), Scale(-1.0))
     x = tg.tensor(np.arange(6.0).reshape(2, 3))
     lin = seq[1]
-    expected = -((2.0 * x.data) @ lin.weight.data.T + lin.bias.data)
-    assert np.array_equal(seq(x).data, expected)
+    expected = -((2.0 * x.numpy()) @ lin.weight.numpy().T + lin.bias.numpy())
+    assert np.array_equal(seq(x).numpy(), expected)
     assert len(seq) == 3 and list(seq) == [seq[0], seq[1], seq[2]] and seq[-1] is seq[2]
     assert keys(seq) == ["1.weight", "1.bias"]
 
@@ -173,18 +173,18 @@ def test_flatten_matches_numpy_and_passes_gradients_back():
     data = np.arange(120.0).reshape(2, 3, 4, 5)
     x = tg.tensor(data, requires_grad=True)
     assert nn.Flatten()(x).shape == (2, 60)
-    assert np.array_equal(nn.Flatten()(x).data, data.reshape(2, 60))
+    assert np.array_equal(nn.Flatten()(x).numpy(), data.reshape(2, 60))
     assert nn.Flatten(0, 2)(x).shape == (24, 5) and nn.Flatten(-3, -2)(x).shape == (2, 12, 5)
     weights = tg.tensor(np.arange(60.0))
     (nn.Flatten()(x) * weights).sum().backward()
-    assert np.array_equal(x.grad.data, np.broadcast_to(np.arange(60.0), (2, 60)).reshape(
+    assert np.array_equal(x.grad.numpy(), np.broadcast_to(np.arange(60.0), (2, 60)).reshape(
         2, 3, 4, 5))
 
 
 def test_unflatten_splits_a_dim_and_infers_minus_one():
     data = np.arange(24.0).reshape(2, 12)
     x = tg.tensor(data)
-    assert np.array_equal(nn.Unflatten(1, (3, 4))(x).data, data.reshape(2, 3, 4))
+    assert np.array_equal(nn.Unflatten(1, (3, 4))(x).numpy(), data.reshape(2, 3, 4))
     assert nn.Unflatten(-1, (2, -1))(x).shape == (2, 2, 6)
     assert nn.Unflatten(0, [1, 2])(x).shape == (1, 2, 12)
     with pytest.raises(RuntimeError, match=r"don't multiply up to the size of dim 1 \(12\)"):
@@ -203,4 +203,4 @@ def test_shape_modules_agree_with_pytorch():
              (nn.Unflatten(-1, (-1, 5)), torch.nn.Unflatten(-1, (-1, 5)))]
     for ours, theirs in pairs:
         assert repr(ours) == repr(theirs)
-        assert np.array_equal(ours(tg.tensor(data)).data, theirs(torch.from_numpy(data)).numpy())
+        assert np.array_equal(ours(tg.tensor(data)).numpy(), theirs(torch.from_numpy(data)).numpy())

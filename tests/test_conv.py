@@ -80,8 +80,8 @@ def _run(op, args, grad_seed, layout_x, layout_w):
     out = op(*leaves, *rest)
     g = np.random.default_rng(grad_seed).uniform(-1, 1, out.shape).astype(out.dtype)
     out.backward(tg.Tensor(g))
-    grads = [None if t is None else t.grad.data for t in leaves]
-    return out.data, g, grads
+    grads = [None if t is None else t.grad.numpy() for t in leaves]
+    return out.numpy(), g, grads
 
 
 def _check_conv2d(args, dtype, seed, lx, lw, path):
@@ -282,11 +282,11 @@ def test_results_are_fresh_arrays_not_scratch():
             groups = 4 if path == "direct" else 1
             y1 = conv2d(x1, w, padding=1, groups=groups)
             y1.sum().backward()
-            kept = [y1.data.copy(), x1.grad.data.copy(), w.grad.data.copy()]
+            kept = [y1.numpy().copy(), x1.grad.numpy().copy(), w.grad.numpy().copy()]
             w.grad = None
             y2 = conv2d(x2, w, padding=1, groups=groups)
             (y2 * 3.0).sum().backward()
-            for a, b in zip(kept, [y1.data, x1.grad.data]):
+            for a, b in zip(kept, [y1.numpy(), x1.grad.numpy()]):
                 np.testing.assert_array_equal(a, b)
 
 

@@ -64,7 +64,7 @@ def test_directional_check_restores_the_parameters():
     tg.manual_seed(0)
     model = _Net(False).double()
     x = tg.randn(4, 3, dtype=tg.float64)
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p.numpy().copy() for p in model.parameters()]
     directional_check(lambda: model(x), tuple(model.parameters()), np.random.default_rng(0))
     for p, b in zip(model.parameters(), before):
-        np.testing.assert_array_equal(p.data, b)
+        np.testing.assert_array_equal(p.numpy(), b)

@@ -64,14 +64,14 @@ def _check_step(ours, theirs, x, seed=1):
     xo = tg.Tensor(x.copy(), requires_grad=True)
     xt = torch.tensor(x.copy(), requires_grad=True)
     yo, yt = ours(xo), theirs(xt)
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), **TOL)
+    np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), **TOL)
     g = np.random.default_rng(seed).standard_normal(yo.shape)
     yo.backward(g)
     yt.backward(torch.tensor(g))
-    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), **TOL)
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), **TOL)
     params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.data, params[name].grad.numpy(), **TOL, err_msg=name)
+        np.testing.assert_allclose(p.grad.numpy(), params[name].grad.numpy(), **TOL, err_msg=name)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -118,14 +118,14 @@ def test_batchnorm_train_eval_running_stats_match_torch(case, kwargs):
     sd = theirs.state_dict()
     assert list(ours.state_dict()) == list(sd)
     for name, v in ours.state_dict().items():
-        np.testing.assert_allclose(np.asarray(v.data), sd[name].numpy(), **TOL, err_msg=name)
+        np.testing.assert_allclose(np.asarray(v.numpy()), sd[name].numpy(), **TOL, err_msg=name)
     if ours.track_running_stats:
-        assert int(ours.num_batches_tracked.data) == 3
+        assert int(ours.num_batches_tracked.numpy()) == 3
     ours.eval()
     theirs.eval()
     _check_step(ours, theirs, rng.standard_normal(shape), seed=9)
     for name, v in ours.state_dict().items():  # eval leaves the statistics alone
-        np.testing.assert_allclose(np.asarray(v.data), sd[name].numpy(), **TOL, err_msg=name)
+        np.testing.assert_allclose(np.asarray(v.numpy()), sd[name].numpy(), **TOL, err_msg=name)
 
 
 def test_batchnorm_momentum_none_is_cumulative_average():
@@ -135,8 +135,8 @@ def test_batchnorm_momentum_none_is_cumulative_average():
     for x in xs:
         bn(tg.Tensor(x.astype(np.float32)))
     want = np.mean([x.mean(axis=0) for x in xs], axis=0)
-    np.testing.assert_allclose(bn.running_mean.data, want, rtol=1e-5)
-    assert int(bn.num_batches_tracked.data) == 4
+    np.testing.assert_allclose(bn.running_mean.numpy(), want, rtol=1e-5)
+    assert int(bn.num_batches_tracked.numpy()) == 4
 
 
 def test_instancenorm_tracking_running_stats_matches_torch():
@@ -146,7 +146,7 @@ def test_instancenorm_tracking_running_stats_matches_torch():
         _check_step(ours, theirs, rng.standard_normal((2, 3, 4, 4)) + 1, seed=step)
     sd = theirs.state_dict()
     for name, v in ours.state_dict().items():
-        np.testing.assert_allclose(np.asarray(v.data), sd[name].numpy(), **TOL, err_msg=name)
+        np.testing.assert_allclose(np.asarray(v.numpy()), sd[name].numpy(), **TOL, err_msg=name)
     ours.eval()
     theirs.eval()
     _check_step(ours, theirs, rng.standard_normal((2, 3, 4, 4)), seed=5)
@@ -180,10 +180,10 @@ def test_groupnorm_rejects_indivisible_channels():
 def test_conv_default_init_bounds(make):
     tg.manual_seed(0)
     m = make()
-    w = m.weight.data
+    w = m.weight.numpy()
     fan_in = w.shape[1] * math.prod(w.shape[2:])
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=sqrt(5)) and the bias rule coincide
-    for a in (w, m.bias.data):
+    for a in (w, m.bias.numpy()):
         assert np.abs(a).max() <= bound
         assert np.abs(a).max() > 0.7 * bound  # really spread over the range
     assert abs(w.std() - bound / math.sqrt(3)) < 0.2 * bound
@@ -192,12 +192,12 @@ def test_conv_default_init_bounds(make):
 def test_norm_default_init():
     for m in (nn.BatchNorm2d(3), nn.GroupNorm(1, 3), nn.LayerNorm(3),
               nn.InstanceNorm2d(3, affine=True)):
-        np.testing.assert_array_equal(m.weight.data, 1)
-        np.testing.assert_array_equal(m.bias.data, 0)
+        np.testing.assert_array_equal(m.weight.numpy(), 1)
+        np.testing.assert_array_equal(m.bias.numpy(), 0)
     bn = nn.BatchNorm2d(3)
-    np.testing.assert_array_equal(bn.running_mean.data, 0)
-    np.testing.assert_array_equal(bn.running_var.data, 1)
-    assert bn.num_batches_tracked.data.dtype == np.int64
+    np.testing.assert_array_equal(bn.running_mean.numpy(), 0)
+    np.testing.assert_array_equal(bn.running_var.numpy(), 1)
+    assert bn.num_batches_tracked.numpy().dtype == np.int64
 
 
 def test_load_torch_state_dict_into_small_cnn():
@@ -215,7 +215,7 @@ def test_load_torch_state_dict_into_small_cnn():
     x = np.random.default_rng(0).standard_normal((2, 1, 8, 8))
     yo = ours(tg.Tensor(x.astype(np.float32)))
     yt = theirs(torch.tensor(x))
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(yo.numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_unbatched_inputs_match_torch():

@@ -53,11 +53,11 @@ def test_linear_matches_closed_form(case, dtype, data):
     out, gx, gw, gb = _closed_form(x, w, b, g)
     tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
     assert y.shape == out_shape and y.dtype == dtype
-    np.testing.assert_allclose(y.data, out, **tol)
-    np.testing.assert_allclose(xt.grad.data, gx, **tol)
-    np.testing.assert_allclose(wt.grad.data, gw, **tol)
+    np.testing.assert_allclose(y.numpy(), out, **tol)
+    np.testing.assert_allclose(xt.grad.numpy(), gx, **tol)
+    np.testing.assert_allclose(wt.grad.numpy(), gw, **tol)
     if b is not None:
-        np.testing.assert_allclose(bt.grad.data, gb, **tol)
+        np.testing.assert_allclose(bt.grad.numpy(), gb, **tol)
     np.testing.assert_array_equal(x, before)  # the in-place bias add never touches inputs
 
 
@@ -76,7 +76,7 @@ def test_linear_on_raw_arrays_and_without_grad():
     np.testing.assert_allclose(linear(x, w, b), expected)
     out = linear(tg.tensor(x), tg.tensor(w), tg.tensor(b))
     assert isinstance(out, tg.Tensor) and not out.requires_grad
-    np.testing.assert_allclose(out.data, expected)
+    np.testing.assert_allclose(out.numpy(), expected)
 
 
 def test_linear_promotes_a_wider_bias():
@@ -101,12 +101,12 @@ def test_linear_matches_pytorch(case):
     theirs = [torch.tensor(np.ascontiguousarray(a), requires_grad=True)
               for a in (x, w) + ((b,) if b is not None else ())]
     y, ty = linear(*ours), torch.nn.functional.linear(*theirs)
-    g = np.cos(np.arange(y.data.size)).reshape(y.shape)
+    g = np.cos(np.arange(y.numpy().size)).reshape(y.shape)
     y.backward(g)
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-12)
     for a, ta in zip(ours, theirs):
-        np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_matmul_2d_fast_backward_equals_the_general_formula():
@@ -115,12 +115,12 @@ def test_matmul_2d_fast_backward_equals_the_general_formula():
     g = rng.standard_normal((3, 5))
     at, bt = tg.Tensor(a, requires_grad=True), tg.Tensor(b, requires_grad=True)
     matmul(at, bt).backward(g)
-    np.testing.assert_allclose(at.grad.data, g @ b.T, rtol=1e-13)
-    np.testing.assert_allclose(bt.grad.data, a.T @ g, rtol=1e-13)
+    np.testing.assert_allclose(at.grad.numpy(), g @ b.T, rtol=1e-13)
+    np.testing.assert_allclose(bt.grad.numpy(), a.T @ g, rtol=1e-13)
     # only one side requires grad: the other gets none, and nothing breaks
     ct = tg.Tensor(b, requires_grad=True)
     matmul(a, ct).backward(g)
-    np.testing.assert_allclose(ct.grad.data, a.T @ g, rtol=1e-13)
+    np.testing.assert_allclose(ct.grad.numpy(), a.T @ g, rtol=1e-13)
 
 
 def test_matmul_second_order_through_the_2d_path():

@@ -173,10 +173,10 @@ def test_matches_torch_lstm_cell_over_steps(dtype):
     (tg.stack(outs) * seed).sum().backward()
     (torch.stack(touts) * torch.from_numpy(seed)).sum().backward()
     tol = TOL[dtype] if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-5}
-    np.testing.assert_allclose(h.data, th.detach().numpy(), **tol)
-    np.testing.assert_allclose(c.data, tc.detach().numpy(), **tol)
+    np.testing.assert_allclose(h.numpy(), th.detach().numpy(), **tol)
+    np.testing.assert_allclose(c.numpy(), tc.detach().numpy(), **tol)
     for ours, p in zip(weights, (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)):
-        np.testing.assert_allclose(ours.grad.data, p.grad.numpy(), **tol)
+        np.testing.assert_allclose(ours.grad.numpy(), p.grad.numpy(), **tol)
 
 
 def test_layer_gradcheck_through_five_time_steps():
@@ -187,7 +187,7 @@ def test_layer_gradcheck_through_five_time_steps():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_layer_equals_the_unrolled_cell(dtype):
     rng = np.random.default_rng(7)
-    raw = [a.data.astype(dtype) for a in _lstm_inputs(rng, steps=6, n=3, n_in=4, hidden=5)]
+    raw = [a.numpy().astype(dtype) for a in _lstm_inputs(rng, steps=6, n=3, n_in=4, hidden=5)]
     ours = [tg.Tensor(a, requires_grad=True) for a in raw]
     cell = [tg.Tensor(a, requires_grad=True) for a in raw]
     out, h, c = lstm(*ours)
@@ -196,11 +196,11 @@ def test_layer_equals_the_unrolled_cell(dtype):
     ((out * seed).sum() + 0.5 * h.sum() + 0.25 * c.sum()).backward()
     ((out2 * seed).sum() + 0.5 * out2[-1].sum() + 0.25 * c2.sum()).backward()
     tol = TOL[dtype] if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-6}
-    np.testing.assert_allclose(out.data, out2.data, **tol)
-    np.testing.assert_allclose(h.data, out2.data[-1], **tol)
-    np.testing.assert_allclose(c.data, c2.data, **tol)
+    np.testing.assert_allclose(out.numpy(), out2.numpy(), **tol)
+    np.testing.assert_allclose(h.numpy(), out2.numpy()[-1], **tol)
+    np.testing.assert_allclose(c.numpy(), c2.numpy(), **tol)
     for a, b in zip(ours, cell):
-        np.testing.assert_allclose(a.grad.data, b.grad.data, **tol)
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), **tol)
 
 
 def test_layer_rejects_bad_shapes_and_half_the_biases():
@@ -226,8 +226,8 @@ def test_layer_matches_torch_lstm():
     seed = rng.standard_normal(out.shape)
     ((out * seed).sum() + c.sum()).backward()
     ((tout * torch.from_numpy(seed)).sum() + tc.sum()).backward()
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), **TOL[np.float64])
-    np.testing.assert_allclose(h.data, th[0].detach().numpy(), **TOL[np.float64])
-    np.testing.assert_allclose(c.data, tc[0].detach().numpy(), **TOL[np.float64])
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), **TOL[np.float64])
+    np.testing.assert_allclose(h.numpy(), th[0].detach().numpy(), **TOL[np.float64])
+    np.testing.assert_allclose(c.numpy(), tc[0].detach().numpy(), **TOL[np.float64])
     for ours, p in zip(weights, params):
-        np.testing.assert_allclose(ours.grad.data, p.grad.numpy(), rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(ours.grad.numpy(), p.grad.numpy(), rtol=1e-12, atol=1e-13)

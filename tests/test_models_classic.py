@@ -41,11 +41,11 @@ def test_perceptron_update_is_the_closed_form(w, b, x, y, lr):
 
     tensor_p = Perceptron(3)
     tensor_p.double()
-    tensor_p.weight.data[0] = w
-    tensor_p.bias.data[0] = b
+    tensor_p.weight.numpy()[0] = w
+    tensor_p.bias.numpy()[0] = b
     assert tensor_p.update(x, y, lr) == mistake
-    np.testing.assert_allclose(tensor_p.weight.data[0], expected_w, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(tensor_p.bias.data[0], expected_b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tensor_p.weight.numpy()[0], expected_w, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tensor_p.bias.numpy()[0], expected_b, rtol=1e-12, atol=1e-12)
 
     scalar_p = ScalarPerceptron(3)
     for wi, v in zip(scalar_p.w, w):
@@ -67,15 +67,15 @@ def test_perceptron_criterion_sgd_step_is_the_rule():
     """One SGD step on max(0, -y s) for a misclassified example = the perceptron update."""
     p = Perceptron(2)
     p.double()
-    p.weight.data[0] = [0.5, -1.0]
-    p.bias.data[0] = 0.25
+    p.weight.numpy()[0] = [0.5, -1.0]
+    p.bias.numpy()[0] = 0.25
     x, y = np.array([[1.0, 2.0]]), np.array([1])          # s = 0.5 - 2 + 0.25 < 0: mistake
     hinge_loss(p(tg.tensor(x)), y, margin=0.0).backward()
-    step_w = p.weight.data - 0.1 * p.weight.grad.numpy()
-    step_b = p.bias.data - 0.1 * p.bias.grad.numpy()
+    step_w = p.weight.numpy() - 0.1 * p.weight.grad.numpy()
+    step_b = p.bias.numpy() - 0.1 * p.bias.grad.numpy()
     p.update(x[0], 1, lr=0.1)
-    np.testing.assert_allclose(step_w, p.weight.data)
-    np.testing.assert_allclose(step_b, p.bias.data)
+    np.testing.assert_allclose(step_w, p.weight.numpy())
+    np.testing.assert_allclose(step_b, p.bias.numpy())
 
 
 def _separable(n: int = 200, margin: float = 0.1, seed: int = 0):
@@ -105,8 +105,8 @@ def test_perceptron_separates_linearly_separable_data_within_novikoffs_bound():
         if sum(sp.update(list(xi), int(yi)) for xi, yi in zip(X, y)) == 0:
             break
     assert [sp.predict(list(xi)) for xi in X] == list(y)
-    np.testing.assert_allclose([v.data for v in sp.w], p.weight.data[0], atol=1e-9)
-    assert sp.b.data == pytest.approx(float(p.bias.data[0]), abs=1e-9)
+    np.testing.assert_allclose([v.data for v in sp.w], p.weight.numpy()[0], atol=1e-9)
+    assert sp.b.data == pytest.approx(float(p.bias.numpy()[0]), abs=1e-9)
 
 
 def test_perceptron_hinge_training_separates_with_sgd():
@@ -198,10 +198,10 @@ def test_linear_classifier_loss_and_gradient_match_cs231n(cls, reference):
     X, y = rng.standard_normal((50, 12)), rng.integers(0, 5, 50)
     model = cls(12, 5, weight_scale=0.5)
     model.double()
-    model.fc.bias.data[...] = 0.0
+    model.fc.bias.numpy()[...] = 0.0
     loss = model.loss(model(tg.tensor(X)), y)
     loss.backward()
-    ref_loss, ref_dW = reference(model.fc.weight.data.T.copy(), X, y)
+    ref_loss, ref_dW = reference(model.fc.weight.numpy().T.copy(), X, y)
     assert float(loss.item()) == pytest.approx(ref_loss, rel=1e-10)
     np.testing.assert_allclose(model.fc.weight.grad.numpy().T, ref_dW, rtol=1e-9, atol=1e-12)
 

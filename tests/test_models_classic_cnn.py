@@ -151,7 +151,7 @@ def test_inception_block_matches_pytorch():
     tg.manual_seed(0)
     ours = Inception(6, 4, 3, 5, 2, 3, 4).double()
     for p in ours.parameters():           # BN gamma/beta away from 1/0: a stronger check
-        p.data[...] = np.random.default_rng(p.numel()).uniform(0.5, 1.5, p.shape)
+        p.numpy()[...] = np.random.default_rng(p.numel()).uniform(0.5, 1.5, p.shape)
     theirs = TorchInception(6, 4, 3, 5, 2, 3, 4).double()
     _copy_to_torch(ours, theirs, torch)
     x = np.random.default_rng(0).standard_normal((3, 6, 7, 7))

@@ -68,7 +68,7 @@ def test_fpn_matches_numpy_top_down_pathway():
     fpn = FeaturePyramidNetwork(CHANNELS, 8, extra_blocks=LastLevelMaxPool()).double()
     for m in fpn.modules():       # torchvision inits biases to 0: make them matter here
         if getattr(m, "bias", None) is not None:
-            m.bias.data[...] = np.random.default_rng(3).standard_normal(m.bias.shape)
+            m.bias.numpy()[...] = np.random.default_rng(3).standard_normal(m.bias.shape)
     features = _features(np.random.default_rng(0))
     out = fpn(OrderedDict((f"c{i + 2}", tg.tensor(f)) for i, f in enumerate(features)))
     assert list(out) == ["c2", "c3", "c4", "c5", "pool"]

@@ -113,7 +113,7 @@ def test_parameter_is_a_leaf_tensor_that_requires_grad_and_shares_memory():
     assert type(p) is tg.Tensor and isinstance(p, nn.Parameter)
     assert p.requires_grad and p.is_leaf and p.dtype == np.float64
     data[0, 0] = 42.0
-    assert p.data[0, 0] == 42.0
+    assert p.numpy()[0, 0] == 42.0
     frozen = nn.Parameter(tg.zeros(2), requires_grad=False)
     assert isinstance(frozen, nn.Parameter) and not frozen.requires_grad
     empty = nn.Parameter()
@@ -153,10 +153,10 @@ def test_assignment_rules_as_pytorch():
     m.bias = None
     assert m.bias is None and [n for n, _ in m.named_parameters()] == ["weight"]
     m.weight = nn.Parameter(tg.ones(2, 2))
-    assert np.array_equal(m.weight.data, np.ones((2, 2)))
+    assert np.array_equal(m.weight.numpy(), np.ones((2, 2)))
     n = Norm(2)
     n.running_mean = tg.ones(2)  # a buffer may be replaced by another tensor
-    assert np.array_equal(n.running_mean.data, np.ones(2))
+    assert np.array_equal(n.running_mean.numpy(), np.ones(2))
     with pytest.raises(TypeError, match="as buffer 'running_mean'"):
         n.running_mean = [1.0, 2.0]
     b = Block()
@@ -252,7 +252,7 @@ def test_zero_grad_to_none_or_to_zeros():
     m(tg.ones(1, 3, dtype=tg.float64)).sum().backward()
     grad = m.weight.grad
     m.zero_grad(set_to_none=False)
-    assert m.weight.grad is grad and np.array_equal(grad.data, np.zeros((2, 3)))
+    assert m.weight.grad is grad and np.array_equal(grad.numpy(), np.zeros((2, 3)))
     m.zero_grad()
     assert m.weight.grad is None and m.bias.grad is None
 
@@ -295,7 +295,7 @@ def test_deepcopy_gives_an_independent_module_with_registered_parameters():
     c.conv1.weight = nn.Parameter(tg.zeros(3, 3, dtype=tg.float64))  # still settable
     with tg.no_grad():
         c.bn1.weight.fill_(5.0)
-    assert np.array_equal(m.bn1.weight.data, np.ones(3))
+    assert np.array_equal(m.bn1.weight.numpy(), np.ones(3))
 
 
 def test_forward_must_be_defined():
@@ -316,10 +316,10 @@ def test_module_trains_to_the_least_squares_solution():
         loss.backward()
         with tg.no_grad():
             for p in m.parameters():
-                p.sub_(0.3 * p.grad.data)
+                p.sub_(0.3 * p.grad.numpy())
     design = np.hstack([x, np.ones((50, 1))])
     solution = np.linalg.lstsq(design, y, rcond=None)[0].ravel()
-    assert np.allclose(np.r_[m.weight.data.ravel(), m.bias.data], solution, atol=1e-8)
+    assert np.allclose(np.r_[m.weight.numpy().ravel(), m.bias.numpy()], solution, atol=1e-8)
 
 
 # -- state dict -----------------------------------------------------------------------------
@@ -327,22 +327,22 @@ def test_state_dict_values_are_detached_views_and_load_round_trips_exactly():
     src, dst = Net(), Net()
     sd = src.state_dict()
     assert all(not v.requires_grad for v in sd.values())
-    assert np.shares_memory(sd["stem.weight"].data, src.stem.weight.data)
+    assert np.shares_memory(sd["stem.weight"].numpy(), src.stem.weight.numpy())
     assert "layer1.0.bn1.scratch" not in sd
     result = dst.load_state_dict({k: v.numpy().copy() for k, v in sd.items()})
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert repr(result) == "<All keys matched successfully>"
     for (k, a), (_, b) in zip(src.state_dict().items(), dst.state_dict().items()):
-        assert np.array_equal(a.data, b.data) and a.dtype == b.dtype, k
+        assert np.array_equal(a.numpy(), b.numpy()) and a.dtype == b.dtype, k
     assert dst.stem.weight.requires_grad and isinstance(dst.stem.weight, nn.Parameter)
 
 
 def _snapshot(m):
-    return {k: v.data.copy() for k, v in m.state_dict().items()}
+    return {k: v.numpy().copy() for k, v in m.state_dict().items()}
 
 
 def _unchanged(m, before):
-    return all(np.array_equal(v.data, before[k]) for k, v in m.state_dict().items())
+    return all(np.array_equal(v.numpy(), before[k]) for k, v in m.state_dict().items())
 
 
 def test_strict_load_lists_missing_and_unexpected_keys_and_changes_nothing():
@@ -360,8 +360,8 @@ def test_strict_load_lists_missing_and_unexpected_keys_and_changes_nothing():
     assert _unchanged(m, before)
     result = m.load_state_dict(sd, strict=False)
     assert result == (["stem.bias"], ["stem.gamma"])
-    assert np.array_equal(m.stem.weight.data, np.zeros((3, 4)))
-    assert np.array_equal(m.stem.bias.data, before["stem.bias"])
+    assert np.array_equal(m.stem.weight.numpy(), np.zeros((3, 4)))
+    assert np.array_equal(m.stem.bias.numpy(), before["stem.bias"])
 
 
 def test_shape_mismatch_names_key_and_both_shapes_and_leaves_module_untouched():
@@ -402,7 +402,7 @@ def test_buffers_load_with_their_own_dtype():
     m.load_state_dict({"weight": np.ones(2), "running_mean": [0.5, 1.5],
                        "num_batches_tracked": np.array(7.0)})
     assert m.num_batches_tracked.dtype == np.int64 and m.num_batches_tracked.item() == 7
-    assert np.array_equal(m.running_mean.data, [0.5, 1.5])
+    assert np.array_equal(m.running_mean.numpy(), [0.5, 1.5])
 
 
 # -- hooks ------------------------------------------------------------------------------------
@@ -415,18 +415,18 @@ def test_forward_pre_hooks_and_forward_hooks_modify_and_remove():
     h2 = m.register_forward_hook(lambda mod, args, out: out + 1)
     m.register_forward_hook(lambda mod, args, out: calls.append("first"), prepend=True)
     x = tg.tensor([[1.0, 2.0]], dtype=tg.float64)
-    assert np.array_equal(m(x).data, [[3.0, 5.0]])
+    assert np.array_equal(m(x).numpy(), [[3.0, 5.0]])
     assert calls == ["first"]
     h1.remove()
     h2.remove()
     h2.remove()  # removing twice is harmless
-    assert np.array_equal(m(x).data, [[1.0, 2.0]])
+    assert np.array_equal(m(x).numpy(), [[1.0, 2.0]])
 
     def with_kwargs(mod, args, kwargs):
         return (args[0] + 10,), kwargs
     with m.register_forward_pre_hook(with_kwargs, with_kwargs=True):
-        assert np.array_equal(m(x).data, [[11.0, 12.0]])
-    assert np.array_equal(m(x).data, [[1.0, 2.0]])
+        assert np.array_equal(m(x).numpy(), [[11.0, 12.0]])
+    assert np.array_equal(m(x).numpy(), [[1.0, 2.0]])
 
 
 class TwoInputs(nn.Module):
@@ -456,14 +456,14 @@ def test_full_backward_hook_sees_closed_form_grads_and_replaces_grad_input():
     (module, gin, gout), = seen
     assert module is m and len(gin) == 3 and len(gout) == 2 and gin[2] is None
     # d/da = 1, d/db = 3;  d/dx (through the module) = w*y*k + 3, d/dy = x*w*k + 3
-    assert np.array_equal(gout[0].data, [1.0, 1.0]) and np.array_equal(gout[1].data, [3.0, 3.0])
-    assert np.array_equal(gin[0].data, [23.0, 45.0]) and np.array_equal(gin[1].data, [7.0, 9.0])
-    assert np.array_equal(x.grad.data, [230.0, 450.0]) and np.array_equal(y.grad.data, [7.0, 9.0])
-    assert np.array_equal(m.w.grad.data, [10.0, 14.0])  # x*y*k: parameters are not affected
+    assert np.array_equal(gout[0].numpy(), [1.0, 1.0]) and np.array_equal(gout[1].numpy(), [3.0, 3.0])
+    assert np.array_equal(gin[0].numpy(), [23.0, 45.0]) and np.array_equal(gin[1].numpy(), [7.0, 9.0])
+    assert np.array_equal(x.grad.numpy(), [230.0, 450.0]) and np.array_equal(y.grad.numpy(), [7.0, 9.0])
+    assert np.array_equal(m.w.grad.numpy(), [10.0, 14.0])  # x*y*k: parameters are not affected
     handle.remove()
     x.grad = None
     m(x, y, 2.0)[0].sum().backward()
-    assert len(seen) == 1 and np.array_equal(x.grad.data, [20.0, 42.0])
+    assert len(seen) == 1 and np.array_equal(x.grad.numpy(), [20.0, 42.0])
 
 
 def test_full_backward_hook_matches_pytorch():
@@ -532,7 +532,7 @@ def test_full_backward_hook_runs_when_no_input_requires_grad():
     m.register_full_backward_hook(lambda mod, gin, gout: seen.append((gin, gout)))
     m(tg.ones(1, 2, dtype=tg.float64)).sum().backward()
     (gin, gout), = seen
-    assert gin == (None,) and np.array_equal(gout[0].data, [[1.0]])
+    assert gin == (None,) and np.array_equal(gout[0].numpy(), [[1.0]])
     assert m.weight.grad is not None
 
 

@@ -30,9 +30,9 @@ def test_clip_grad_norm_scales_to_max_norm_and_returns_the_norm_before():
     total = clip_grad_norm_(params, max_norm=1.0)
     assert isinstance(total, tg.Tensor) and total.shape == () and total.item() == 5.0
     coef = 1.0 / (5.0 + 1e-6)
-    assert np.allclose(params[0].grad.data, [3.0 * coef, 0.0], rtol=1e-15)
-    assert np.allclose(params[1].grad.data, [[0.0], [4.0 * coef]], rtol=1e-15)
-    norm = math.sqrt(sum((p.grad.data**2).sum() for p in params))
+    assert np.allclose(params[0].grad.numpy(), [3.0 * coef, 0.0], rtol=1e-15)
+    assert np.allclose(params[1].grad.numpy(), [[0.0], [4.0 * coef]], rtol=1e-15)
+    norm = math.sqrt(sum((p.grad.numpy()**2).sum() for p in params))
     assert norm == pytest.approx(1.0, abs=1e-6)
 
 
@@ -40,7 +40,7 @@ def test_clip_grad_norm_leaves_small_gradients_unchanged():
     params = params_with_grads([0.3, -0.4])
     before = params[0].grad
     assert clip_grad_norm_(params, 10.0).item() == pytest.approx(0.5)
-    assert params[0].grad is before and np.array_equal(before.data, [0.3, -0.4])
+    assert params[0].grad is before and np.array_equal(before.numpy(), [0.3, -0.4])
 
 
 @pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.0, math.inf, "inf"])
@@ -53,7 +53,7 @@ def test_total_norm_closed_form(norm_type):
     params = params_with_grads(*grads)
     total = clip_grad_norm_(params, 0.1, norm_type=norm_type)
     assert total.item() == pytest.approx(expected, rel=1e-12)
-    clipped = np.concatenate([q.grad.data.ravel() for q in params])
+    clipped = np.concatenate([q.grad.numpy().ravel() for q in params])
     assert np.allclose(clipped, flat * 0.1 / (expected + 1e-6), rtol=1e-12)
 
 
@@ -72,7 +72,7 @@ def test_clip_grad_norm_matches_pytorch():
             b = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
             assert a.dtype == np.float32 and a.item() == pytest.approx(b.item(), rel=1e-5)
             for p, t in zip(ours, theirs):
-                assert np.allclose(p.grad.data, t.grad.numpy(), rtol=1e-5, atol=1e-7)
+                assert np.allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_nonfinite_norm_raises_only_when_asked():
@@ -81,14 +81,14 @@ def test_nonfinite_norm_raises_only_when_asked():
         clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
     with np.errstate(invalid="ignore"):  # inf * 0 below is the point
         assert clip_grad_norm_(params, 1.0).item() == math.inf
-    assert np.isnan(params[0].grad.data[1])  # inf * 0, as PyTorch
+    assert np.isnan(params[0].grad.numpy()[1])  # inf * 0, as PyTorch
 
 
 def test_parameters_without_grad_a_single_tensor_and_a_generator():
     a, b = params_with_grads([6.0, 8.0], [1.0])
     b.grad = None
     assert clip_grad_norm_(iter([a, b]), 5.0).item() == 10.0
-    assert np.allclose(a.grad.data, [3.0, 4.0], rtol=1e-6)
+    assert np.allclose(a.grad.numpy(), [3.0, 4.0], rtol=1e-6)
     assert clip_grad_norm_(a, 1.0).item() == pytest.approx(5.0)
     with pytest.warns(UserWarning, match="empty generator"):
         assert clip_grad_norm_((p for p in []), 1.0).item() == 0.0
@@ -97,7 +97,7 @@ def test_parameters_without_grad_a_single_tensor_and_a_generator():
 def test_clip_grad_value_clamps_each_element():
     (p,) = params_with_grads([-3.0, -0.5, 0.2, 7.0])
     assert clip_grad_value_([p], 1.0) is None
-    assert np.array_equal(p.grad.data, [-1.0, -0.5, 0.2, 1.0])
+    assert np.array_equal(p.grad.numpy(), [-1.0, -0.5, 0.2, 1.0])
 
 
 def test_clip_grad_value_matches_pytorch():
@@ -108,7 +108,7 @@ def test_clip_grad_value_matches_pytorch():
     t.grad = torch.from_numpy(g.copy())
     clip_grad_value_(p, 0.3)
     torch.nn.utils.clip_grad_value_(t, 0.3)
-    assert np.array_equal(p.grad.data, t.grad.numpy())
+    assert np.array_equal(p.grad.numpy(), t.grad.numpy())
 
 
 def test_clipping_works_on_gradients_that_carry_a_graph():
@@ -116,20 +116,20 @@ def test_clipping_works_on_gradients_that_carry_a_graph():
     (x**2).sum().backward(create_graph=True)  # x.grad = 2x, a graph node
     total = clip_grad_norm_([x], 1.0)
     assert total.item() == pytest.approx(10.0)
-    assert np.allclose(x.grad.data, [0.6, 0.8], rtol=1e-6)
+    assert np.allclose(x.grad.numpy(), [0.6, 0.8], rtol=1e-6)
 
 
 def test_parameters_to_vector_and_back():
     a = nn.Parameter(tg.tensor(np.arange(6.0).reshape(2, 3)))
     b = nn.Parameter(tg.tensor([10.0, 11.0], dtype=tg.float64))
     vec = parameters_to_vector([a, b])
-    assert np.array_equal(vec.data, [0, 1, 2, 3, 4, 5, 10, 11])
+    assert np.array_equal(vec.numpy(), [0, 1, 2, 3, 4, 5, 10, 11])
     (vec * tg.tensor(np.arange(8.0))).sum().backward()  # the vector stays in the graph
-    assert np.array_equal(a.grad.data, np.arange(6.0).reshape(2, 3))
-    assert np.array_equal(b.grad.data, [6.0, 7.0])
+    assert np.array_equal(a.grad.numpy(), np.arange(6.0).reshape(2, 3))
+    assert np.array_equal(b.grad.numpy(), [6.0, 7.0])
     vector_to_parameters(tg.tensor(-np.arange(8.0)), [a, b])
-    assert np.array_equal(a.data, -np.arange(6.0).reshape(2, 3))
-    assert np.array_equal(b.data, [-6.0, -7.0]) and isinstance(b, nn.Parameter)
+    assert np.array_equal(a.numpy(), -np.arange(6.0).reshape(2, 3))
+    assert np.array_equal(b.numpy(), [-6.0, -7.0]) and isinstance(b, nn.Parameter)
     with pytest.raises(RuntimeError, match="8 elements"):
         vector_to_parameters(tg.zeros(7), [a, b])
     with pytest.raises(TypeError, match="Tensor"):

@@ -52,8 +52,8 @@ def _run(fn, x, *params):
     out = fn(*leaves)
     g = np.random.default_rng(0).standard_normal(out.shape).astype(x.dtype)
     out.backward(tg.Tensor(g))
-    grads = [None if t is None else t.grad.data for t in leaves]
-    return out.data, g, grads
+    grads = [None if t is None else t.grad.numpy() for t in leaves]
+    return out.numpy(), g, grads
 
 
 def _close(got, expected, dtype):
@@ -180,7 +180,7 @@ def test_running_statistics_follow_pytorch_over_several_steps():
     np.testing.assert_allclose(rv, expected_v, rtol=1e-6)
     # eval normalises with those statistics, and leaves them alone
     x = rng.standard_normal((2, 3, 4)).astype(np.float32)
-    y = N.batch_norm(tg.tensor(x), rm, rv, training=False).data
+    y = N.batch_norm(tg.tensor(x), rm, rv, training=False).numpy()
     expected = (x - rm[None, :, None]) / np.sqrt(rv[None, :, None] + 1e-5)
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rm, expected_m, rtol=1e-6)
@@ -190,8 +190,8 @@ def test_running_statistics_accept_tensors_and_update_their_data():
     rm, rv = tg.zeros(2), tg.ones(2)
     x = tg.tensor(np.array([[1.0, 2.0], [3.0, 6.0]], np.float32))
     N.batch_norm(x, rm, rv, training=True, momentum=1.0)
-    np.testing.assert_allclose(rm.data, [2.0, 4.0])
-    np.testing.assert_allclose(rv.data, [2.0, 8.0])  # unbiased: n / (n - 1) = 2
+    np.testing.assert_allclose(rm.numpy(), [2.0, 4.0])
+    np.testing.assert_allclose(rv.numpy(), [2.0, 8.0])  # unbiased: n / (n - 1) = 2
 
 
 def test_instance_norm_running_statistics_average_the_instances():
@@ -200,7 +200,7 @@ def test_instance_norm_running_statistics_average_the_instances():
     N.instance_norm(tg.tensor(x), rm, rv, momentum=0.5)
     np.testing.assert_allclose(rm, 0.5 * x.mean(axis=2).mean(axis=0))
     np.testing.assert_allclose(rv, 0.5 + 0.5 * x.var(axis=2, ddof=1).mean(axis=0))
-    y = N.instance_norm(tg.tensor(x), rm, rv, use_input_stats=False).data
+    y = N.instance_norm(tg.tensor(x), rm, rv, use_input_stats=False).numpy()
     expected = (x - rm[None, :, None]) / np.sqrt(rv[None, :, None] + 1e-5)
     np.testing.assert_allclose(y, expected)
 
@@ -244,7 +244,7 @@ def test_create_graph_gradients_equal_the_kernel_gradients(name):
     plain = tg.grad(fn(*inputs), inputs, g)
     graph = tg.grad(fn(*inputs), inputs, g, create_graph=True)
     for p, q in zip(plain, graph):
-        np.testing.assert_allclose(p.data, q.data, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-10, atol=1e-12)
 
 
 # -- parity with PyTorch -----------------------------------------------------------------------

@@ -50,7 +50,7 @@ def test_forward_matches_numpy_reference(entry, data):
         e = np.asarray(e)
         assert g.shape == e.shape, f"{entry.name}: output {k} shape {g.shape}, expected {e.shape}"
         assert g.dtype.kind == e.dtype.kind, f"{entry.name}: output {k} dtype {g.dtype} vs {e.dtype}"
-        np.testing.assert_allclose(g.data, e, rtol=entry.forward_rtol, atol=entry.forward_atol,
+        np.testing.assert_allclose(g.numpy(), e, rtol=entry.forward_rtol, atol=entry.forward_atol,
                                    err_msg=f"{entry.name}: output {k}")
     for a, b in zip(args, before):
         if b is not None:
@@ -111,18 +111,18 @@ def test_non_differentiable_ops_return_constants(name):
     fn = getattr(tg.ops, name)
     out = fn(a, b) if name in ("eq", "ne", "lt", "le", "gt", "ge") else fn(a)
     expected = {"sign": np.sign, "argmax": np.argmax, "argmin": np.argmin}.get(name)
-    expected = expected(a.data) if expected else getattr(np, {
+    expected = expected(a.numpy()) if expected else getattr(np, {
         "eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
-        "gt": "greater", "ge": "greater_equal"}[name])(a.data, b.data)
+        "gt": "greater", "ge": "greater_equal"}[name])(a.numpy(), b.numpy())
     assert not out.requires_grad and out.grad_fn is None
-    np.testing.assert_array_equal(out.data, expected)
+    np.testing.assert_array_equal(out.numpy(), expected)
 
 
 def test_aliases_are_the_same_op():
     x = tg.tensor(np.linspace(-3, 3, 7), requires_grad=True)
     for alias, target in registry.ALIASES.items():
-        np.testing.assert_array_equal(getattr(tg.ops, alias)(x, -1.0, 1.0).data,
-                                      getattr(tg.ops, target)(x, -1.0, 1.0).data)
+        np.testing.assert_array_equal(getattr(tg.ops, alias)(x, -1.0, 1.0).numpy(),
+                                      getattr(tg.ops, target)(x, -1.0, 1.0).numpy())
 
 
 # -- the shared strategies keep their promises ---------------------------------------------
@@ -137,8 +137,8 @@ def test_relayout_keeps_values_and_changes_the_layout(a, layout):
 @given(t=strategies.tensors(dtype=np.float64, requires_grad=True))
 def test_tensors_are_native_float64_and_bounded(t):
     assert isinstance(t, tg.Tensor) and t.requires_grad
-    assert t.dtype == np.float64 and t.data.dtype.isnative
-    assert np.all(np.isfinite(t.data)) and np.all(np.abs(t.data) <= strategies.BOUND)
+    assert t.dtype == np.float64 and t.numpy().dtype.isnative
+    assert np.all(np.isfinite(t.numpy())) and np.all(np.abs(t.numpy()) <= strategies.BOUND)
 
 
 @given(shapes=strategies.broadcastable_shapes(3))

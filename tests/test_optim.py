@@ -139,9 +139,9 @@ def run_tg(opt_cls, groups, steps, dtype=np.float64):
     history = []
     for t in range(steps):
         for i, p in enumerate(params):
-            p.grad = tg.Tensor(grads[i](p.data.astype(np.float64), t).astype(dtype))
+            p.grad = tg.Tensor(grads[i](p.numpy().astype(np.float64), t).astype(dtype))
         opt.step()
-        history.append([p.data.copy() for p in params])
+        history.append([p.numpy().copy() for p in params])
     return history
 
 
@@ -219,19 +219,19 @@ def test_per_group_matches_torch(opt_cls):
 @pytest.mark.parametrize(("opt_cls", "kwargs"), CONFIGS, ids=IDS)
 def test_float32_parameters_updated_in_place_in_their_dtype(opt_cls, kwargs):
     params = [tg.tensor(a, requires_grad=True) for a in initial_params(np.float32)]
-    arrays = [p.data for p in params]
+    arrays = [p.numpy() for p in params]
     opt = opt_cls(params, **kwargs)
     for t in range(3):
         for i, p in enumerate(params):
-            p.grad = tg.Tensor(make_grad(i)(p.data, t).astype(np.float32))
+            p.grad = tg.Tensor(make_grad(i)(p.numpy(), t).astype(np.float32))
         opt.step()
     expected = run_ref(opt_cls, [([0, 1], kwargs)], 3)[-1]
     for p, arr, e in zip(params, arrays, expected):
-        assert p.data is arr  # never rebound: modules and views hold this array
+        assert p.numpy() is arr  # never rebound: modules and views hold this array
         assert p.dtype == np.float32
         assert all(v.dtype == np.float32 for v in opt.state[p].values()
                    if isinstance(v, np.ndarray))
-        np.testing.assert_allclose(p.data, e, rtol=2e-4, atol=2e-5)
+        np.testing.assert_allclose(p.numpy(), e, rtol=2e-4, atol=2e-5)
 
 
 def test_parameters_without_gradient_are_skipped():
@@ -239,21 +239,21 @@ def test_parameters_without_gradient_are_skipped():
     opt = optim.Adam([a, b], lr=0.1)
     a.grad = tg.tensor([1.0, -1.0, 2.0])
     opt.step()
-    np.testing.assert_array_equal(b.data, np.ones(2))
+    np.testing.assert_array_equal(b.numpy(), np.ones(2))
     assert b not in opt.state and opt.state[a]["step"] == 1
     # the first Adam step moves every coordinate by lr (m_hat / sqrt(v_hat) = sign(g))
-    np.testing.assert_allclose(a.data, [0.9, 1.1, 0.9], rtol=1e-6)
+    np.testing.assert_allclose(a.numpy(), [0.9, 1.1, 0.9], rtol=1e-6)
 
 
 def test_gradients_from_backward_drive_the_update():
     """One SGD-momentum step through the engine: p -= lr * dL/dp, with L = sum(w * p^2)."""
     w = np.array([1.0, 2.0, -3.0])
     p = tg.tensor([0.5, -1.0, 2.0], requires_grad=True)
-    p0 = p.data.copy()
+    p0 = p.numpy().copy()
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
     (tg.tensor(w) * p * p).sum().backward()
     opt.step()
-    np.testing.assert_allclose(p.data, p0 - 0.1 * 2 * w * p0, rtol=1e-6)
+    np.testing.assert_allclose(p.numpy(), p0 - 0.1 * 2 * w * p0, rtol=1e-6)
 
 
 # -- zero_grad and closure --------------------------------------------------------------------
@@ -271,9 +271,9 @@ def test_zero_grad_in_place_zeroes_and_detaches():
     opt = optim.SGD([x], lr=0.1)
     opt.zero_grad(set_to_none=False)
     assert not x.grad.requires_grad and x.grad.grad_fn is None
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
     (x * 5).sum().backward()  # accumulates onto the zeros
-    np.testing.assert_array_equal(x.grad.data, [5.0, 5.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])
 
 
 def test_step_with_closure_returns_loss_and_records_under_no_grad():
@@ -291,7 +291,7 @@ def test_step_with_closure_returns_loss_and_records_under_no_grad():
     with tg.no_grad():  # step must still record the closure's graph
         loss = opt.step(closure)
     assert calls == [25.0] and loss.item() == 25.0
-    np.testing.assert_allclose(p.data, [3.0 - 0.25 * 6.0, -4.0 + 0.25 * 8.0])
+    np.testing.assert_allclose(p.numpy(), [3.0 - 0.25 * 6.0, -4.0 + 0.25 * 8.0])
     assert opt.step() is None
 
 
@@ -368,7 +368,7 @@ def test_param_groups_defaults_and_add_param_group():
     for p in (a, b, c):
         p.grad = tg.ones(2)
     opt.step()
-    np.testing.assert_allclose([a.data[0], b.data[0], c.data[0]], [-0.1, -0.5, -2.0])
+    np.testing.assert_allclose([a.numpy()[0], b.numpy()[0], c.numpy()[0]], [-0.1, -0.5, -2.0])
     with pytest.raises(ValueError, match="more than one parameter group"):
         opt.add_param_group({"params": [a]})
 
@@ -396,7 +396,7 @@ def test_custom_optimizer_subclass_and_required_hyper_parameter():
     opt = SignSGD([a], lr=0.5)
     a.grad = tg.tensor([3.0, -0.1])
     opt.step()
-    np.testing.assert_array_equal(a.data, [0.5, 1.5])
+    np.testing.assert_array_equal(a.numpy(), [0.5, 1.5])
     assert "SignSGD (" in repr(opt) and "lr: 0.5" in repr(opt)
 
 
@@ -430,7 +430,7 @@ def json_round_trip(obj):
 def train(opt, params, t0, steps):
     for t in range(t0, t0 + steps):
         for i, p in enumerate(params):
-            p.grad = tg.Tensor(make_grad(i)(p.data, t))
+            p.grad = tg.Tensor(make_grad(i)(p.numpy(), t))
         opt.step()
 
 
@@ -450,7 +450,7 @@ def test_state_dict_round_trip_resumes_bit_for_bit(opt_cls, kwargs, through_json
     opt = two_group_optimizer(opt_cls, kwargs, first)
     train(opt, first, 0, n)
     saved = opt.state_dict()
-    snapshot = [p.data.copy() for p in first]
+    snapshot = [p.numpy().copy() for p in first]
     train(opt, first, n, 2)  # later steps must not leak into the state dict taken above
     if through_json:
         saved = json_round_trip(saved)
@@ -461,7 +461,7 @@ def test_state_dict_round_trip_resumes_bit_for_bit(opt_cls, kwargs, through_json
     opt2.load_state_dict(saved)
     train(opt2, resumed, n, m)
     for a, b in zip(resumed, full):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_state_dict_layout_is_pytorch_s():
@@ -490,7 +490,7 @@ def test_state_dict_matches_torch_s():
     topt = torch.optim.RMSprop(theirs, momentum=0.9, centered=True)
     for t in range(3):
         for i, (p, q) in enumerate(zip(ours, theirs)):
-            p.grad = tg.Tensor(make_grad(i)(p.data, t))
+            p.grad = tg.Tensor(make_grad(i)(p.numpy(), t))
             q.grad = torch.from_numpy(make_grad(i)(q.detach().numpy().copy(), t))
         opt.step()
         topt.step()
@@ -552,13 +552,13 @@ def test_checkpoint_through_tg_save(tmp_path):
     opt = optim.Adam(params, lr=0.05, amsgrad=True)
     train(opt, params, 0, 3)
     tg.save({"optim": opt.state_dict()}, tmp_path / "ckpt.npz")
-    resumed = [tg.tensor(p.data, requires_grad=True) for p in params]
+    resumed = [tg.tensor(p.numpy(), requires_grad=True) for p in params]
     opt2 = optim.Adam(resumed)
     opt2.load_state_dict(tg.load(tmp_path / "ckpt.npz")["optim"])
     train(opt, params, 3, 3)
     train(opt2, resumed, 3, 3)
     for a, b in zip(resumed, params):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 # -- the CS231n picture -------------------------------------------------------------------------
@@ -570,7 +570,7 @@ def quadratic_run(make_opt, h, x0, steps):
         opt.zero_grad()
         (0.5 * (tg.tensor(h) * x * x).sum()).backward()
         opt.step()
-    return x.data, 0.5 * float(np.sum(h * x.data**2))
+    return x.numpy(), 0.5 * float(np.sum(h * x.numpy()**2))
 
 
 def test_momentum_and_adam_beat_sgd_on_an_ill_conditioned_quadratic():
@@ -605,7 +605,7 @@ def test_adam_fits_least_squares_to_the_closed_form_solution():
         opt.step()
         sched.step()
     solution = np.linalg.lstsq(np.c_[X, np.ones(64)], y, rcond=None)[0]
-    np.testing.assert_allclose(np.r_[w.data, b.data], solution, atol=1e-4)
+    np.testing.assert_allclose(np.r_[w.numpy(), b.numpy()], solution, atol=1e-4)
 
 
 def test_adagrad_step_sizes_shrink_as_sum_grows():
@@ -614,8 +614,8 @@ def test_adagrad_step_sizes_shrink_as_sum_grows():
     opt = optim.Adagrad([p], lr=1.0, eps=0.0)
     moves = []
     for _ in range(4):
-        before = p.data.copy()
+        before = p.numpy().copy()
         p.grad = tg.tensor([2.0], dtype=tg.float64)
         opt.step()
-        moves.append(float(before[0] - p.data[0]))
+        moves.append(float(before[0] - p.numpy()[0]))
     np.testing.assert_allclose(moves, [1 / math.sqrt(t) for t in range(1, 5)], rtol=1e-14)

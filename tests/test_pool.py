@@ -55,7 +55,7 @@ def _forward_backward(fn, x, seed=0):
     values = out[0] if isinstance(out, tuple) else out
     g = np.random.default_rng(seed).standard_normal(values.shape).astype(x.dtype)
     values.backward(tg.Tensor(g))
-    return out, g, t.grad.data
+    return out, g, t.grad.numpy()
 
 
 def _tol(dtype):
@@ -77,8 +77,8 @@ def test_max_pool2d_matches_reference_with_ties(data, case, dtype, unbatched):
     assert out.dtype == dtype and idx.dtype == np.int64
     if unbatched:  # compare as a batch of one
         out, idx, g, dx = out[None], idx[None], g[None], dx[None]
-    np.testing.assert_array_equal(out.data, expected)
-    np.testing.assert_array_equal(idx.data, expected_idx)
+    np.testing.assert_array_equal(out.numpy(), expected)
+    np.testing.assert_array_equal(idx.numpy(), expected_idx)
     np.testing.assert_allclose(dx, R.max_pool2d_backward(g, expected_idx, x.shape),
                                **_tol(dtype))
 
@@ -94,7 +94,7 @@ def test_avg_pool2d_matches_reference(data, case, dtype, count_include_pad, divi
                zip(shape[2:], kernel, stride, padding)) >= 1)
     x = data.draw(_input(shape, dtype))
     out, g, dx = _forward_backward(lambda t: P.avg_pool2d(t, *args), x)
-    np.testing.assert_allclose(out.data, R.avg_pool2d(x, *args), **_tol(dtype))
+    np.testing.assert_allclose(out.numpy(), R.avg_pool2d(x, *args), **_tol(dtype))
     np.testing.assert_allclose(dx, R.avg_pool2d_backward(g, shape, *args), **_tol(dtype))
     assert out.dtype == dtype
 
@@ -105,7 +105,7 @@ def test_avg_pool2d_matches_reference(data, case, dtype, count_include_pad, divi
 def test_adaptive_avg_pool2d_matches_reference(data, n, c, h, w, oh, ow, dtype):
     x = data.draw(_input((n, c, h, w), dtype))
     out, g, dx = _forward_backward(lambda t: P.adaptive_avg_pool2d(t, (oh, ow)), x)
-    np.testing.assert_allclose(out.data, R.adaptive_avg_pool2d(x, (oh, ow)), **_tol(dtype))
+    np.testing.assert_allclose(out.numpy(), R.adaptive_avg_pool2d(x, (oh, ow)), **_tol(dtype))
     np.testing.assert_allclose(dx, R.adaptive_avg_pool2d_backward(g, x.shape), **_tol(dtype))
 
 
@@ -128,7 +128,7 @@ def test_interpolate_matches_reference(data, dims, dtype, by_size, mode):
         sources = [R.nearest_source(n, o, f, exact) for n, o, f in zip(spatial, sizes, factors)]
         kwargs = {"scale_factor": factors}
     out, g, dx = _forward_backward(lambda t: P.interpolate(t, mode=mode, **kwargs), x)
-    np.testing.assert_array_equal(out.data, R.interpolate_nearest(x, sources))
+    np.testing.assert_array_equal(out.numpy(), R.interpolate_nearest(x, sources))
     np.testing.assert_allclose(dx, R.interpolate_nearest_backward(g, sources, x.shape),
                                **_tol(dtype))
 
@@ -137,11 +137,11 @@ def test_benchmark_sized_input_matches_reference():
     x = np.random.default_rng(3).standard_normal((4, 16, 32, 32)).astype(np.float32)
     (out, _), g, dx = _forward_backward(lambda t: P.max_pool2d(t, 2, return_indices=True), x)
     ref, ref_idx = R.max_pool2d(x, (2, 2), (2, 2), (0, 0), (1, 1), False)
-    np.testing.assert_array_equal(out.data, ref)
+    np.testing.assert_array_equal(out.numpy(), ref)
     np.testing.assert_array_equal(dx, R.max_pool2d_backward(g, ref_idx, x.shape))
     out, g, dx = _forward_backward(lambda t: P.avg_pool2d(t, 3, 2, 1), x)
     args = ((3, 3), (2, 2), (1, 1), False, True, None)
-    np.testing.assert_allclose(out.data, R.avg_pool2d(x, *args), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.numpy(), R.avg_pool2d(x, *args), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(dx, R.avg_pool2d_backward(g, x.shape, *args), rtol=1e-5,
                                atol=1e-6)
 
@@ -151,29 +151,29 @@ def test_ties_send_the_gradient_to_the_first_maximum():
     x = tg.ones((1, 1, 3, 3), dtype=tg.float64, requires_grad=True)
     P.max_pool2d(x, 2, stride=1).sum().backward()
     # windows start at (0,0), (0,1), (1,0), (1,1); each picks its top-left element
-    np.testing.assert_array_equal(x.grad.data[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 
 def test_a_window_inside_the_padding_gives_minus_inf_and_no_gradient():
     x = tg.tensor(np.arange(3.0).reshape(1, 1, 1, 3), requires_grad=True)
     out, idx = P.max_pool2d(x, (2, 1), 1, (1, 0), (2, 1), return_indices=True)
-    assert np.all(out.data == -np.inf)
-    np.testing.assert_array_equal(idx.data, [[[[3, 4, 5]]]])  # PyTorch's (out-of-plane) index
+    assert np.all(out.numpy() == -np.inf)
+    np.testing.assert_array_equal(idx.numpy(), [[[[3, 4, 5]]]])  # PyTorch's (out-of-plane) index
     out.backward(tg.ones(out.shape, dtype=tg.float64))
-    np.testing.assert_array_equal(x.grad.data, np.zeros((1, 1, 1, 3)))
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((1, 1, 1, 3)))
 
 
 def test_nan_propagates_through_max_pooling():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     x[0, 0, 0, 1] = np.nan
-    out = P.max_pool2d(tg.tensor(x), 2).data
+    out = P.max_pool2d(tg.tensor(x), 2).numpy()
     assert np.isnan(out[0, 0, 0, 0]) and not np.isnan(out[0, 0, 1, 1])
 
 
 def test_outputs_are_fresh_arrays():
     x = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
-    a = P.avg_pool2d(tg.tensor(x), 2).data
-    b = P.avg_pool2d(tg.tensor(x), 2).data
+    a = P.avg_pool2d(tg.tensor(x), 2).numpy()
+    b = P.avg_pool2d(tg.tensor(x), 2).numpy()
     assert not np.shares_memory(a, b) and not np.shares_memory(a, x)
 
 
@@ -239,10 +239,10 @@ def test_matches_pytorch(op, kwargs, dtype):
     xt = torch.tensor(x, requires_grad=True)
     ref = getattr(torch.nn.functional, op)(xt, **kwargs)
     if isinstance(ref, tuple):
-        np.testing.assert_array_equal(out[1].data, ref[1].numpy())
+        np.testing.assert_array_equal(out[1].numpy(), ref[1].numpy())
         out, ref = out[0], ref[0]
     ref.backward(torch.tensor(g))
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), **_tol(dtype))
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), **_tol(dtype))
     np.testing.assert_allclose(dx, xt.grad.numpy(), **_tol(dtype))
 
 
@@ -252,7 +252,7 @@ def test_interpolate_1d_and_3d_match_pytorch(shape, kwargs):
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(2).standard_normal(shape)
     ref = torch.nn.functional.interpolate(torch.tensor(x), **kwargs).numpy()
-    np.testing.assert_array_equal(P.interpolate(tg.tensor(x), **kwargs).data, ref)
+    np.testing.assert_array_equal(P.interpolate(tg.tensor(x), **kwargs).numpy(), ref)
 
 
 # -- errors name the op and the shapes --------------------------------------------------------

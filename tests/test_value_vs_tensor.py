@@ -48,7 +48,7 @@ class Invalid(Exception):
 
 
 def _check(x, what: str):
-    v = float(x.data if isinstance(x, tg.Node) else x)
+    v = float(tg.graph.raw_value(x))
     if not math.isfinite(v) or abs(v) > 1e6:
         raise Invalid(what)
     return x
@@ -98,7 +98,7 @@ def _evaluate(expr, env):
 
 
 def _raw(x) -> float:
-    return float(x.data if isinstance(x, tg.Node) else x)
+    return float(tg.graph.raw_value(x))
 
 
 leaves = st.one_of(st.tuples(st.just("var"), st.integers(0, N_VARS - 1)),

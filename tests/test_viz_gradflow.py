@@ -159,7 +159,7 @@ def test_capture_keeps_no_graph_alive_and_handles_create_graph():
     y = (x * x).sum()
     with capture_grads() as flow:
         (g,) = tg.grad(y, x, create_graph=True)    # gradients that are graph nodes
-    assert flow.get(x).norm == pytest.approx(np.linalg.norm(2 * x.data), rel=1e-6)
+    assert flow.get(x).norm == pytest.approx(np.linalg.norm(2 * x.numpy()), rel=1e-6)
     count = len(flow)
     del y, g
     gc.collect()

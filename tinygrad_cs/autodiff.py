@@ -11,6 +11,10 @@ One pass serves ``Value`` and ``Tensor``:
    each input's shape (broadcasting) and added to the inputs' totals.
 3. Unless ``retain_graph``, each op's saved values are freed as it is done.
 
+Before an op's ``backward`` runs, the tensors it saved are checked against their
+versions when saved (``versions.py``): a tensor changed in place since then raises,
+never a silently wrong gradient.
+
 With ``create_graph=True`` the pass runs with recording on and gradients are
 nodes, so the gradient is itself a differentiable function of the inputs.
 """
@@ -26,6 +30,7 @@ import numpy as np
 
 from .function import _ABSENT, _FREED, Context, Node
 from .grad_mode import state
+from .versions import _clock, check_saved
 
 
 class AnomalyError(RuntimeError):
@@ -88,7 +93,7 @@ _creation_number = attrgetter("_seq")
 
 
 def _is_finite(grad: Any) -> bool:
-    data = grad.data if isinstance(grad, Node) else grad
+    data = grad._data if isinstance(grad, Node) else grad
     if isinstance(data, float):
         return math.isfinite(data)
     return bool(np.all(np.isfinite(data)))
@@ -110,7 +115,7 @@ def _run_hooks(node: Node, grad: Any, create_graph: bool) -> Any:
         wrapped = grad if create_graph else node._wrap_grad(grad)
         result = hook(wrapped)
         if result is not None:
-            grad = result if create_graph else (result.data if isinstance(result, Node) else result)
+            grad = result if create_graph else (result._data if isinstance(result, Node) else result)
     return grad
 
 
@@ -144,6 +149,8 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
                 continue
             if node._saved is _FREED or (create_graph and fn.once_differentiable):
                 _refuse_backward(node, create_graph)
+            if node._epoch != _clock[0]:  # something changed in place since the op ran
+                check_saved(node)
             ctx = _new_object(Context)
             ctx.output = node
             if node._attrs is not None:
@@ -188,7 +195,7 @@ def _as_seed(root: Node, gradient: Any, create_graph: bool, op: str) -> Any:
             f"{op}: element 0 of the outputs does not require grad and has no grad_fn "
             "(did you forget requires_grad=True on a leaf, or run it under no_grad?)")
     if gradient is None:
-        if getattr(root, "shape", ()) not in ((), (1,)) and np.size(root.data) != 1:
+        if getattr(root, "shape", ()) not in ((), (1,)) and np.size(root._data) != 1:
             raise RuntimeError(
                 f"{op}: grad can be implicitly created only for scalar outputs; got an "
                 f"output of shape {root.shape}: pass `gradient` (a tensor of that shape)")
@@ -197,7 +204,7 @@ def _as_seed(root: Node, gradient: Any, create_graph: bool, op: str) -> Any:
         if getattr(gradient, "shape", ()) != getattr(root, "shape", ()):
             raise RuntimeError(
                 f"{op}: gradient has shape {gradient.shape} but the output has shape {root.shape}")
-        return gradient if create_graph else gradient.data
+        return gradient if create_graph else gradient._data
     seed = root._fit_seed(gradient)
     return root._from_op(seed) if create_graph else seed
 

@@ -46,8 +46,9 @@ import os
 import traceback
 from typing import Any
 
-from . import scopes as _scopes
+from . import versions as _versions
 from .grad_mode import state as _state
+from .versions import _clock
 
 next_seq = itertools.count().__next__  # creation numbers for Node._seq
 
@@ -63,7 +64,11 @@ class Node:
     positional inputs are ``_a``, ``_b`` (``_ABSENT`` for one input) and the
     tuple ``_more``; ``_saved`` and ``_attrs`` hold what ``forward`` kept.
     ``_seq`` numbers nodes in creation order: an input is always older than the
-    output that uses it.
+    output that uses it. ``_data`` is the raw value (a numpy array or a float) and
+    ``_grad`` the gradient; ``Tensor`` and ``Value`` show them as ``data``/``grad``.
+    ``_counter`` is the storage's version counter (see ``versions.py``), ``_vsnap``
+    the versions of saved inputs when they were saved, ``_epoch`` the in-place clock
+    when the op ran.
     """
 
     __slots__ = (
@@ -71,14 +76,17 @@ class Node:
         "_a",
         "_attrs",
         "_b",
+        "_counter",
+        "_data",
+        "_epoch",
         "_fn",
+        "_grad",
         "_hooks",
         "_more",
         "_retains_grad",
         "_saved",
         "_seq",
-        "data",
-        "grad",
+        "_vsnap",
         "name",
         "requires_grad",
         "scope",
@@ -114,11 +122,12 @@ class Node:
 
     def _init_leaf(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
         """Fill the slots of a leaf (a node no recorded op produced)."""
-        self.data = data
-        self.grad = self._grad_init
+        self._data = data
+        self._grad = self._grad_init
+        self._counter = None
         self.requires_grad = requires_grad
         self.name = name
-        self.scope = _scopes._path[-1]
+        self.scope = _state.scope
         self._hooks = None
         self._retains_grad = False
         self._seq = next_seq()
@@ -267,16 +276,23 @@ class Context:
 
         Saving exactly the data of a two-input op's inputs (the commonest case:
         mul, div, matmul) keeps no tuple alive: one allocation less per op for
-        the garbage collector to count.
+        the garbage collector to count. The saved inputs' versions are noted, so
+        backward can tell whether they were changed in place since.
         """
         out = self.output
+        a, b = out._a, out._b
         if len(values) == 2:
-            a, b = out._a, out._b
-            if (isinstance(a, Node) and isinstance(b, Node) and values[0] is a.data
-                    and values[1] is b.data and not out._more):
+            if (isinstance(a, Node) and isinstance(b, Node) and values[0] is a._data
+                    and values[1] is b._data and not out._more):
                 out._saved = _PAIR
+                if a._counter is not None or b._counter is not None:
+                    out._vsnap = (_versions.version(a), _versions.version(b))
                 return
         out._saved = values
+        # versions are noted only for inputs already changed or viewed (see versions.py)
+        if (getattr(a, "_counter", None) is not None or getattr(b, "_counter", None) is not None
+                or out._more):
+            out._vsnap = _versions.snapshot(out, values)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -285,7 +301,7 @@ class Context:
         saved = out._saved
         if saved is _PAIR:
             a, b = out._a, out._b
-            return (a, b) if _state.enabled else (a.data, b.data)
+            return (a, b) if _state.enabled else (a._data, b._data)
         if saved is _FREED:
             raise RuntimeError(
                 f"{self.name}: trying to backward through the graph a second time "
@@ -302,11 +318,11 @@ class Context:
         # Identity match against the inputs; when one object was passed as
         # several inputs, its k-th save maps to the k-th such input.
         out = self.output
-        matches = [a for a in out._inputs() if isinstance(a, Node) and a.data is value]
+        matches = [a for a in out._inputs() if isinstance(a, Node) and a._data is value]
         if matches:
             repeat = sum(1 for v in out._saved[:position] if v is value)
             return matches[min(repeat, len(matches) - 1)]
-        if value is out.data:
+        if value is out._data:
             return out
         return value
 
@@ -343,7 +359,7 @@ class Function:
         """Run the op. Nodes in ``args`` are unwrapped; raw-only calls return raw data."""
         like = None
         record = False
-        raw = [a.data if isinstance(a, Node) else a for a in args]
+        raw = [a._data if isinstance(a, Node) else a for a in args]
         for a in args:
             if isinstance(a, Node):
                 if like is None:
@@ -355,12 +371,18 @@ class Function:
             return cls.forward(_Scratch(), *args, **kwargs)
         kind = like._result_type  # a Tensor subclass (e.g. a Parameter) yields Tensors
         if not (record and _state.enabled):
-            return kind._from_op(cls.forward(_Scratch(), *raw, **kwargs))
+            out = kind._from_op(cls.forward(_Scratch(), *raw, **kwargs))
+            if kind._as_data is not None:
+                _versions.share_if_view(out, out._data, args, raw)
+            return out
         out = object.__new__(kind)
-        out.grad = kind._grad_init
+        out._grad = kind._grad_init
+        out._counter = None
+        out._vsnap = None
+        out._epoch = _clock[0]
         out.requires_grad = True
         out.name = None
-        out.scope = _scopes._path[-1]
+        out.scope = _state.scope
         out._hooks = None
         out._retains_grad = kind._retain_default
         out._seq = next_seq()
@@ -376,7 +398,10 @@ class Function:
         data = cls.forward(ctx, *raw, **kwargs)
         if kind._as_data is not None:
             data = _normalise_output(out, data, kind._as_data(data))
-        out.data = data
+            out._data = data
+            _versions.share_if_view(out, data, args, raw)
+        else:
+            out._data = data
         attrs = ctx.__dict__
         if attrs:
             out._attrs = attrs

@@ -1,7 +1,9 @@
 """Gradient recording switches: ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
 
 The state is thread-local, as in PyTorch: a data-loading thread that disables
-recording does not affect the training thread.
+recording does not affect the training thread. The current module scope
+(``tg.scope``) lives here too, so two threads running two models label their
+nodes with their own module names.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ class _State(threading.local):
     enabled = True
     anomaly = False
     observers = ()   # callbacks fn(node, grad) run on every node's total gradient
+    scope = ""       # the dotted module path new nodes are labelled with (scopes.py)
 
 
 state = _State()

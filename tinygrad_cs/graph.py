@@ -7,7 +7,7 @@ is included (also constants that do not require grad), in topological order.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .function import Node
 
@@ -76,6 +76,16 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"Graph({len(self.nodes)} nodes, {len(self.edges)} edges)"
+
+
+def raw_value(x: Any) -> Any:
+    """The raw value behind a graph node: a Tensor's numpy array, a Value's float.
+
+    Anything else (a raw gradient, a constant) is returned as it is. This is what
+    ``Context.saved_tensors`` holds in a plain backward, so ``raw_value(node) is
+    saved`` tells whether an op saved that node.
+    """
+    return x._data if isinstance(x, Node) else x
 
 
 def _walk(roots: list[Node]) -> list[Node]:

@@ -6,31 +6,37 @@ knows nothing of modules: it only reads ``current()`` when it creates a node.
 """
 from __future__ import annotations
 
-_path = [""]  # stack of full dotted paths; _path[-1] is the current one
+from .grad_mode import state
 
 
 def current() -> str:
-    """The dotted scope path of the innermost active ``scope`` ("" at top level)."""
-    return _path[-1]
+    """The dotted scope path of the innermost active ``scope`` ("" at top level).
+
+    Per thread, like grad mode: each thread has its own path.
+    """
+    return state.scope
 
 
 class scope:
-    """``with tg.scope(name):`` pushes ``name`` onto the scope path for the block.
+    """``with tg.scope(name):`` extends the current thread's scope path for the block.
 
     A small class rather than a generator-based context manager: modules enter a
-    scope on every call, so its cost (about half) matters.
+    scope on every call, so its cost (about half) matters. Each ``with`` needs its
+    own ``scope`` object (it remembers the path to restore).
     """
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "previous")
 
     def __init__(self, name: str) -> None:
         self.name = str(name)
+        self.previous = None
 
     def __enter__(self) -> str:
-        parent, name = _path[-1], self.name
+        parent, name = state.scope, self.name
+        self.previous = parent
         path = f"{parent}.{name}" if parent and name else (parent or name)
-        _path.append(path)
+        state.scope = path
         return path
 
     def __exit__(self, *exc_info) -> None:
-        _path.pop()
+        state.scope = self.previous

@@ -72,7 +72,7 @@ class _Encoder:
         if isinstance(obj, float):
             return float(obj) if math.isfinite(obj) else {"float": repr(float(obj))}
         if isinstance(obj, Tensor):
-            return {"tensor": self._store(obj.data, where), "requires_grad": obj.requires_grad}
+            return {"tensor": self._store(obj.numpy(), where), "requires_grad": obj.requires_grad}
         if isinstance(obj, np.ndarray):
             return {"array": self._store(obj, where)}
         if isinstance(obj, dict):

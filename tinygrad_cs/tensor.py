@@ -1,8 +1,13 @@
 """``Tensor``: an n-dimensional array (numpy) that is a node of the autodiff graph.
 
-``t.data`` is the numpy array; ops on tensors record ``Function`` nodes when an
-input requires grad; ``t.backward()`` fills ``.grad`` (a Tensor) on leaves.
-Methods mirror ``torch.Tensor``; each delegates to the op families in ``ops``.
+As in PyTorch: ``t.numpy()`` is the numpy array (shared, not copied); ``t.data``
+is a detached Tensor on the same storage, whose in-place changes autograd does not
+track; ops on tensors record ``Function`` nodes when an input requires grad;
+``t.backward()`` fills ``.grad`` (a Tensor) on leaves. In-place methods (``add_``,
+``zero_``, ``x[i] = v``, ...) bump the storage's version (``versions.py``), so a
+tensor changed after an op saved it makes backward raise. Methods mirror
+``torch.Tensor``; each delegates to the op families in ``ops``. Inside the engine
+the raw array is ``t._data``.
 """
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from . import dtypes, ops
+from . import random as _random
+from . import versions as _versions
 from .function import Function, Node
 from .grad_mode import state as _grad_state
 
@@ -23,7 +30,7 @@ def _new(data: np.ndarray) -> Tensor:
 def _to_array(data: Any, dtype=None, copy: bool = False, op: str = "tensor") -> np.ndarray:
     """Convert user data to a numpy array following torch.tensor's dtype rules."""
     if isinstance(data, Node):
-        data = data.data
+        data = data._data
     if isinstance(data, (np.ndarray, np.generic)):
         arr = np.array(data, copy=copy) if copy else np.asarray(data)
     else:
@@ -66,54 +73,105 @@ class Tensor(Node):
         return raw if type(raw) is np.ndarray else np.asarray(raw)
 
     def _fit_grad(self, grad):
-        shape = self.data.shape
+        shape = self._data.shape
         if isinstance(grad, Node):
-            return ops.sum_to(grad, shape) if grad.data.shape != shape else grad
+            return ops.sum_to(grad, shape) if grad._data.shape != shape else grad
         if type(grad) is not np.ndarray:
-            grad = np.asarray(grad, dtype=self.data.dtype)
+            grad = np.asarray(grad, dtype=self._data.dtype)
         if grad.shape != shape:
             try:
                 grad = ops.sum_to(grad, shape)
             except (RuntimeError, ValueError):
                 raise RuntimeError(f"backward: a gradient of shape {grad.shape} cannot be "
                                    f"reduced to the input's shape {shape}") from None
-        if grad.dtype != self.data.dtype and self.data.dtype.kind == "f":
-            grad = grad.astype(self.data.dtype)
+        if grad.dtype != self._data.dtype and self._data.dtype.kind == "f":
+            grad = grad.astype(self._data.dtype)
         return grad
 
     def _fit_seed(self, gradient):
         g = _to_array(gradient, op="backward")
-        if g.shape != self.data.shape:
+        if g.shape != self._data.shape:
             raise RuntimeError(f"backward: gradient has shape {g.shape} but the output has "
-                               f"shape {self.data.shape}")
-        return g.astype(self.data.dtype, copy=False)
+                               f"shape {self._data.shape}")
+        return g.astype(self._data.dtype, copy=False)
 
     def _wrap_grad(self, grad):
         return grad if isinstance(grad, Node) else _new(np.asarray(grad))
 
     def _accumulate(self, grad):
         if isinstance(grad, Node):  # create_graph: keep the gradient's graph
-            self.grad = grad if self.grad is None else self.grad + grad
-        elif self.grad is None:
-            self.grad = _new(np.array(grad, dtype=self.data.dtype))  # own copy: never aliased
+            self._grad = grad if self._grad is None else self._grad + grad
+        elif self._grad is None:
+            self._grad = _new(np.array(grad, dtype=self._data.dtype))  # own copy: never aliased
         else:
-            self.grad = _new(self.grad.data + grad)
+            self._grad = _new(self._grad._data + grad)
 
     def _ones_like(self):
-        return np.ones_like(self.data)
+        return np.ones_like(self._data)
+
+    # -- data and grad, as in PyTorch ---------------------------------------------
+    @property
+    def data(self) -> Tensor:
+        """A detached Tensor on this tensor's storage, with its own version counter.
+
+        Changes made through it (``p.data.add_(...)``, ``m.weight.data.normal_()``)
+        are not tracked by autograd: that is what sets it apart from ``detach()``.
+        ``t.data = other`` makes ``t`` use ``other``'s storage (a Tensor's, or a numpy
+        array's, shared, not copied; the dtype may change, as in ``p.data =
+        p.data.double()``); the shape must stay the same. Also untracked.
+        """
+        return _new(self._data)
+
+    @data.setter
+    def data(self, value) -> None:
+        array = value._data if isinstance(value, Node) else np.asarray(value)
+        if array.shape != self._data.shape:
+            raise RuntimeError(f"data: cannot assign values of shape {array.shape} to a tensor "
+                               f"of shape {self._data.shape}")
+        if self.requires_grad and array.dtype.kind != "f":
+            raise RuntimeError(f"data: a tensor that requires grad must stay floating point, "
+                               f"got dtype {array.dtype}")
+        self._data = array
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward()`` (None until one reaches this leaf).
+
+        Assignable, as in PyTorch: ``None``, or a Tensor of this tensor's shape and dtype.
+        """
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of shape {value.shape} to a "
+                                   f"tensor of shape {self._data.shape}; they must be the same")
+            if value.dtype != self._data.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype {value.dtype} to "
+                                   f"a tensor with dtype {self._data.dtype}; they must match")
+        self._grad = value
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's storage has seen (``torch``'s ``_version``)."""
+        return _versions.version(self)
 
     # -- basic properties ------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def T(self) -> Tensor:
@@ -132,24 +190,24 @@ class Tensor(Node):
         return self.shape[ops._util.normalize_dim(dim, self.ndim, "size", self.shape)]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def numpy(self) -> np.ndarray:
-        """The underlying numpy array (shared, not copied)."""
-        return self.data
+        """The underlying numpy array (shared, not copied; writes to it are not tracked)."""
+        return self._data
 
     def item(self):
         """The single element as a Python number."""
-        if self.data.size != 1:
-            raise RuntimeError(f"item: a Tensor with {self.data.size} elements cannot be "
+        if self._data.size != 1:
+            raise RuntimeError(f"item: a Tensor with {self._data.size} elements cannot be "
                                f"converted to a Python scalar (shape {self.shape})")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -160,10 +218,10 @@ class Tensor(Node):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements "
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements "
                                f"(shape {self.shape}) is ambiguous")
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -172,12 +230,12 @@ class Tensor(Node):
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     __hash__ = Node.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extra = []
         if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
             extra.append(f"dtype={self.dtype}")
@@ -193,15 +251,17 @@ class Tensor(Node):
         if self._fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_: you can only change requires_grad flags of "
                                "leaf variables (use detach() for a non-leaf)")
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise RuntimeError(f"requires_grad_: only floating point tensors can require "
                                f"gradients, got dtype {self.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut from the graph."""
-        return _new(self.data.view())
+        """A new leaf on this tensor's storage (and version counter), cut from the graph."""
+        out = _new(self._data.view())
+        _versions.share(out, self)
+        return out
 
     def detach_(self) -> Tensor:
         self._fn = None
@@ -210,7 +270,7 @@ class Tensor(Node):
 
     def clone(self) -> Tensor:
         """A copy that stays in the graph (gradient flows through unchanged)."""
-        return ops.mul(self, 1) if self.requires_grad else _new(self.data.copy())
+        return ops.mul(self, 1) if self.requires_grad else _new(self._data.copy())
 
     def contiguous(self) -> Tensor:
         return self
@@ -222,7 +282,7 @@ class Tensor(Node):
         return self._inplace(lambda d: d.fill(value), "fill_")
 
     def copy_(self, src) -> Tensor:
-        src = src.data if isinstance(src, Node) else np.asarray(src)
+        src = src._data if isinstance(src, Node) else np.asarray(src)
         try:
             np.broadcast_to(src, self.shape)
         except ValueError:
@@ -231,19 +291,26 @@ class Tensor(Node):
         return self._inplace(lambda d: np.copyto(d, src, casting="unsafe"), "copy_")
 
     def _inplace(self, fn, op: str) -> Tensor:
-        """Apply ``fn`` to the data array in place, refusing where autograd would need a graph.
+        """Apply ``fn`` to the data array in place and bump the storage's version.
 
         As in PyTorch, a leaf that requires grad may only be modified under
-        ``no_grad`` (optimizer steps, initialisation). Values saved for a
-        pending backward are not versioned: modify tensors after backward.
+        ``no_grad`` (optimizer steps, initialisation). A tensor that an op saved
+        for backward may be modified: the version bump makes that backward raise
+        instead of using the changed values. If ``fn`` raises, nothing changed.
         """
         if self.requires_grad and _grad_state.enabled:
-            raise RuntimeError(f"{op}: a tensor that requires grad is being used in an in-place "
+            kind = "a leaf Tensor" if self._fn is None else f"a Tensor made by {self.op}"
+            raise RuntimeError(f"{op}: {kind} that requires grad is being used in an in-place "
                                "operation; wrap it in `with tg.no_grad():` (or use the "
                                "out-of-place form)")
-        if not self.data.flags.writeable:
-            self.data = self.data.copy()
-        fn(self.data)
+        data = self._data
+        if not data.flags.writeable:  # e.g. an expand()ed view: write to a private copy
+            data = data.copy()
+            fn(data)
+            self._data, self._counter = data, None
+        else:
+            fn(data)
+        _versions.bump(self)
         return self
 
     def _ufunc_(self, ufunc, other, op: str) -> Tensor:
@@ -277,6 +344,19 @@ class Tensor(Node):
     def clamp_(self, min=None, max=None) -> Tensor:
         return self._inplace(lambda d: np.clip(d, min, max, out=d), "clamp_")
 
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *,
+                generator: np.random.Generator | None = None) -> Tensor:
+        """Fill with N(mean, std^2), drawn from ``generator`` or the engine's seeded one."""
+        z = _draw(self, "standard_normal", generator)
+        return self._inplace(lambda d: np.copyto(d, mean + std * z, casting="unsafe"), "normal_")
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *,
+                 generator: np.random.Generator | None = None) -> Tensor:
+        """Fill with U(from_, to), drawn from ``generator`` or the engine's seeded one."""
+        u = _draw(self, "random", generator)
+        return self._inplace(lambda d: np.copyto(d, from_ + (to - from_) * u,
+                                                 casting="unsafe"), "uniform_")
+
     def _augmented(self, ufunc, other, op: str, out_of_place):
         # ``x += y`` on a non-leaf in a recorded graph rebinds x to x + y (no in-place
         # history rewriting); everywhere else it modifies the array in place.
@@ -290,7 +370,7 @@ class Tensor(Node):
     def __itruediv__(self, o): return self._augmented(np.divide, o, "div_", ops.div)
 
     def __setitem__(self, index, value) -> None:
-        value = value.data if isinstance(value, Node) else value
+        value = value._data if isinstance(value, Node) else value
 
         def assign(d):
             d[ops.movement._normalize_index(index)] = value
@@ -303,7 +383,7 @@ class Tensor(Node):
             return self
         if self.requires_grad and dtype.kind == "f":
             return _Cast.apply(self, dtype)
-        return _new(self.data.astype(dtype))
+        return _new(self._data.astype(dtype))
 
     def float(self):
         return self.to(dtypes.float32)
@@ -345,9 +425,9 @@ class Tensor(Node):
     def __le__(self, o): return ops.le(self, o)
     def __gt__(self, o): return ops.gt(self, o)
     def __ge__(self, o): return ops.ge(self, o)
-    def __and__(self, o): return _new(np.logical_and(self.data, _raw(o)))
-    def __or__(self, o): return _new(np.logical_or(self.data, _raw(o)))
-    def __invert__(self): return _new(np.logical_not(self.data))
+    def __and__(self, o): return _new(np.logical_and(self._data, _raw(o)))
+    def __or__(self, o): return _new(np.logical_or(self._data, _raw(o)))
+    def __invert__(self): return _new(np.logical_not(self._data))
     def __getitem__(self, index): return ops.getitem(self, index)
 
     add, sub, mul, div, pow, matmul = (ops.add, ops.sub, ops.mul, ops.div, ops.pow, ops.matmul)
@@ -434,8 +514,15 @@ def _pick(value, alias):
     return value if alias is None else alias
 
 
+def _draw(t: Tensor, method: str, generator: np.random.Generator | None) -> np.ndarray:
+    """Standard samples of ``t``'s shape, drawn in ``t``'s float dtype (other dtypes: float64)."""
+    rng = generator or _random.generator()
+    dtype = t.dtype if t.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    return getattr(rng, method)(t.shape, dtype=dtype)
+
+
 def _raw(x):
-    return x.data if isinstance(x, Node) else x
+    return x._data if isinstance(x, Node) else x
 
 
 

@@ -15,7 +15,7 @@ from .ops.elementwise import Add, Div, Exp, Log, Mul, Neg, ReLU, Sigmoid, Sub, T
 
 
 def _raw(x):
-    return x.data if isinstance(x, Node) else x
+    return x._data if isinstance(x, Node) else x
 
 
 class Value(Node):
@@ -25,12 +25,30 @@ class Value(Node):
 
     def __init__(self, data, label: str | None = None, requires_grad: bool = True) -> None:
         if isinstance(data, Node):
-            data = data.data
+            data = data._data
         try:
             data = float(data)
         except (TypeError, ValueError):
             raise TypeError(f"Value: data must be a real number, got {data!r}") from None
         self._init_leaf(data, requires_grad, label)
+
+    @property
+    def data(self) -> float:
+        """The value, a Python float (micrograd's ``.data``; assignable)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: float) -> None:
+        self._data = float(value)
+
+    @property
+    def grad(self):
+        """d(output)/d(self) after ``backward()``: a float (a Value with ``create_graph``)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        self._grad = value
 
     @property
     def label(self) -> str | None:
@@ -52,7 +70,7 @@ class Value(Node):
         return float(gradient)
 
     def _accumulate(self, grad):
-        self.grad = self.grad + grad
+        self._grad = self._grad + grad
 
     def _ones_like(self):
         return 1.0
@@ -66,10 +84,10 @@ class Value(Node):
         return "float"
 
     def zero_grad(self) -> None:
-        self.grad = 0.0
+        self._grad = 0.0
 
     def __repr__(self) -> str:
-        return f"Value(data={self.data:.4g}, grad={_raw(self.grad):.4g})"
+        return f"Value(data={self._data:.4g}, grad={_raw(self._grad):.4g})"
 
     __hash__ = Node.__hash__
 
@@ -171,12 +189,14 @@ class ScalarTanh(Tanh):
 
 
 class ScalarSigmoid(Sigmoid):
-    """out = (1 + tanh(a/2)) / 2 with ``math``; backward as the tensor op's."""
+    """out = 1 / (1 + e**-a), as e**-|a| / (1 + e**-|a|) for a < 0 (exact in both tails,
+    no overflow); backward as the tensor op's."""
     name = "Sigmoid"
 
     @staticmethod
     def forward(ctx, a):
-        out = 0.5 * (1.0 + math.tanh(0.5 * a))
+        e = math.exp(-abs(a))
+        out = 1.0 / (1.0 + e) if a >= 0 else e / (1.0 + e)
         ctx.save_for_backward(out)
         return out
 
@@ -208,20 +228,25 @@ class ScalarLeakyReLU(Function):
 
 
 class ScalarELU(Function):
-    """out = a if a > 0 else alpha (e**a - 1);  da = g (1 or out + alpha)."""
+    """out = a if a > 0 else alpha (e**a - 1);  da = g (1 or alpha e**a).
+
+    The derivative comes from the input, as PyTorch's: ``out + alpha`` would lose
+    it to rounding far below zero."""
     name = "ELU"
 
     @staticmethod
     def forward(ctx, a, alpha=1.0):
         out = a if a > 0 else alpha * math.expm1(a)
-        ctx.save_for_backward(a, out)
+        ctx.save_for_backward(a)
         ctx.alpha = alpha
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        a, out = ctx.saved_tensors
-        return grad if _raw(a) > 0 else grad * (out + ctx.alpha)
+        (a,) = ctx.saved_tensors
+        if _raw(a) > 0:
+            return grad
+        return grad * ctx.alpha * (ScalarExp.apply(a) if isinstance(a, Node) else math.exp(a))
 
 
 class ScalarAbs(Function):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_cs import Node
+from tinygrad_cs.graph import raw_value
 
 from .colors import EXPLODING_BORDER, NAN_COLOR, GradScale
 from .gradflow import RELU_LIKE, GradFlow, GradStat
@@ -87,7 +88,7 @@ def value_node(dot, nid: str, node: Any, look: Look, is_root: bool) -> None:
         attrs["style"] = "filled"
     if is_root:
         attrs["penwidth"] = "2"
-    dot.node(nid, f"{{ {label} | data {fixed4(node.data)} | grad {fixed4(node.grad)} }}",
+    dot.node(nid, f"{{ {label} | data {fixed4(raw_value(node))} | grad {fixed4(raw_value(node.grad))} }}",
              **attrs)
     if node.op is None:
         return
@@ -107,7 +108,7 @@ def tensor_node(dot, nid: str, node: Any, name: str | None, look: Look, is_root:
         title = f"{node.name} = {node.op}" if node.name else node.op
     lines = [f"{shape_text(node.shape)} {node.dtype}"] if look.show_shapes else []
     if look.show_values:
-        lines += [html(t) for t in values_text(node.data)]
+        lines += [html(t) for t in values_text(raw_value(node))]
     if look.show_saved and node.op is not None:
         lines += [html(t) for t in saved_parts(node)]
     attrs = {"shape": "box", "style": "rounded,filled", "fillcolor": "white"}
@@ -130,7 +131,7 @@ def saved_parts(node: Any) -> list[str]:
     parts = []
     for value in ctx.saved_tensors:
         position = _input_position(ctx.inputs, value)
-        if value is node or value is node.data:
+        if value is node or value is raw_value(node):
             parts.append("output")
         elif position is not None:
             parts.append(f"input {position}")
@@ -144,7 +145,7 @@ def saved_parts(node: Any) -> list[str]:
 def _input_position(inputs: tuple, value: Any) -> int | None:
     """Which input ``value`` is (the node itself, or its data while not recording)."""
     for k, x in enumerate(inputs):
-        if value is x or (isinstance(x, Node) and value is x.data):
+        if value is x or (isinstance(x, Node) and value is raw_value(x)):
             return k
     return None
 
@@ -155,7 +156,7 @@ def _saved_arrays(dot, nid: str, node: Any) -> None:
     if ctx.freed:
         return
     for k, value in enumerate(ctx.saved_tensors):
-        if isinstance(value, np.ndarray) and value is not node.data and \
+        if isinstance(value, np.ndarray) and value is not raw_value(node) and \
                 _input_position(ctx.inputs, value) is None:
             sid = f"{nid}_saved{k}"
             dot.node(sid, f"saved\\n{shape_text(value.shape)} {value.dtype}", shape="box",

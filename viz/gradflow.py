@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tinygrad_cs.autodiff import observe_gradients
+from tinygrad_cs.graph import raw_value
 
 __all__ = ["RELU_LIKE", "GradFlow", "GradStat", "capture_grads", "latest_capture"]
 
@@ -51,11 +52,11 @@ class GradStat(NamedTuple):
 
 def summarize(node: Any, grad: Any) -> GradStat:
     """The ``GradStat`` of ``grad``, the total gradient of ``node``."""
-    g = np.asarray(getattr(grad, "data", grad), dtype=np.float64)
+    g = np.asarray(raw_value(grad), dtype=np.float64)
     finite = bool(np.isfinite(g).all())
     dead = None
     if node.op in RELU_LIKE:
-        active = np.asarray(node.data) > 0
+        active = np.asarray(raw_value(node)) > 0
         g = np.where(active, g, 0.0)  # what the ReLU hands back to its input
         dead = _dead_share(active)
     a = np.abs(g)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_cs import Graph
+from tinygrad_cs.graph import raw_value
 
 __all__ = ["Block", "Plan", "make_plan", "param_names"]
 
@@ -154,7 +155,7 @@ def make_plan(root: Any, params: Any = None, depth: int | None = None,
                                                     classes.get(prefix))
             block.nodes.append(node)
             if id(node) in names:
-                block.params += int(np.size(node.data))
+                block.params += int(np.size(raw_value(node)))
             plan.item[id(node)] = block.key
         else:
             plan.item[id(node)] = node_id(index)

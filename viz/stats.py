@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from tinygrad_cs.graph import raw_value
+
 __all__ = ["ActivationStat", "ActivationTable", "GradTable", "ParamGrad", "activation_stats",
            "grad_flow"]
 
@@ -67,10 +69,10 @@ def grad_flow(model: Any, vanishing: float = 1e-3) -> GradTable:
         grad = getattr(p, "grad", None)
         if grad is None:
             continue
-        g = np.abs(np.asarray(getattr(grad, "data", grad), dtype=np.float64))
-        w = np.linalg.norm(np.asarray(p.data, dtype=np.float64))
+        g = np.abs(np.asarray(raw_value(grad), dtype=np.float64))
+        w = np.linalg.norm(np.asarray(raw_value(p), dtype=np.float64))
         ratio = float(np.sqrt(np.sum(g * g)) / w) if w > 0 else float("nan")  # w = 0: undefined
-        rows.append([name, tuple(np.shape(p.data)), float(g.mean()) if g.size else 0.0,
+        rows.append([name, tuple(np.shape(raw_value(p))), float(g.mean()) if g.size else 0.0,
                      float(g.max(initial=0.0)), ratio])
     top = max((r[2] for r in rows), default=0.0)
     return GradTable(ParamGrad(*r, vanishing=r[2] < vanishing * top) for r in rows)

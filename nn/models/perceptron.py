@@ -114,12 +114,13 @@ class Perceptron(Module):
         if x.shape[0] != self.in_features or y not in (-1, 1):
             raise ValueError(f"Perceptron.update: expected x ({self.in_features},) and y in "
                              f"{{-1, +1}}, got x {x.shape} and y {y!r}")
-        b = 0.0 if self.bias is None else float(self.bias.data[0])
-        if y * (float(self.weight.data[0] @ x) + b) > 0:
+        b = 0.0 if self.bias is None else float(self.bias.numpy()[0])
+        if y * (float(self.weight.numpy()[0] @ x) + b) > 0:
             return False
-        self.weight.data[0] += lr * y * x
-        if self.bias is not None:
-            self.bias.data[0] += lr * y
+        with no_grad():
+            self.weight[0] += lr * y * x
+            if self.bias is not None:
+                self.bias[0] += lr * y
         return True
 
     def fit(self, X: np.ndarray, y: np.ndarray, epochs: int = 100, lr: float = 1.0) -> int:

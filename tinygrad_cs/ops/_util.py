@@ -9,8 +9,8 @@ from ..function import Node
 
 
 def raw(x: Any) -> Any:
-    """The numpy data behind ``x`` (a node's ``.data``, or ``x`` itself)."""
-    return x.data if isinstance(x, Node) else x
+    """The numpy data behind ``x`` (a node's raw ``_data``, or ``x`` itself)."""
+    return x._data if isinstance(x, Node) else x
 
 
 def shape_of(x: Any) -> tuple:

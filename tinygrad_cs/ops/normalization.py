@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
+from .. import versions
 from ..function import Function, Node
 from ..kernels import norm as K
 from ..kernels import norm_columns as KC
@@ -217,6 +218,13 @@ def _buffer(v, what: str, op: str):
     return data
 
 
+def _changed_in_place(*buffers) -> None:
+    """Bump the versions of running-statistics tensors the op just updated (as PyTorch)."""
+    for v in buffers:
+        if isinstance(v, Node):
+            versions.bump(v)
+
+
 def _channels_layout(shape: tuple, op: str, groups: int = 0) -> Layout:
     if len(shape) < 2:
         raise ValueError(f"{op}: expected input of shape (N, C, *), got {shape}")
@@ -252,7 +260,9 @@ def batch_norm(input: Any, running_mean, running_var, weight=None, bias=None,
             raise ValueError(f"{op}: expected more than 1 value per channel when training, "
                              f"got input of shape {shape}")
         running = (rm, rv, float(momentum)) if rm is not None or rv is not None else None
-        return BatchNorm.apply(input, weight, bias, layout, eps, running=running)
+        out = BatchNorm.apply(input, weight, bias, layout, eps, running=running)
+        _changed_in_place(running_mean, running_var)
+        return out
     if rm is None or rv is None:
         raise RuntimeError(f"{op}: running_mean and running_var must be defined in "
                            "evaluation mode (training=False)")
@@ -282,7 +292,9 @@ def instance_norm(input: Any, running_mean=None, running_var=None, weight=None, 
             raise ValueError(f"{op}: expected more than 1 spatial element when training, got "
                              f"input of shape {shape}")
         running = (rm, rv, float(momentum)) if rm is not None or rv is not None else None
-        return InstanceNorm.apply(input, weight, bias, layout, eps, running=running)
+        out = InstanceNorm.apply(input, weight, bias, layout, eps, running=running)
+        _changed_in_place(running_mean, running_var)
+        return out
     if rm is None or rv is None:
         raise RuntimeError(f"{op}: running_mean and running_var must be defined when "
                            "use_input_stats is False")

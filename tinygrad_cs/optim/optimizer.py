@@ -7,8 +7,12 @@ step counts), created on the parameter's first update.
 
 A subclass states its update rule in ``_update(p, g, state, group)``: ``p``
 is the parameter's numpy array, changed in place; ``g`` its gradient array.
-The update happens on the arrays, outside the graph, and never rebinds
-``p.data``: modules, views and other code hold references to that array.
+The update happens on the arrays, outside the graph, and never rebinds the
+parameter's storage: modules, views and other code hold references to it.
+``step`` is atomic: it checks every gradient (shape, dtype, a writable
+parameter) before it changes anything, and bumps each updated parameter's
+version, so a backward through a graph recorded before the step raises instead
+of using the new weights.
 
 ``state_dict()`` follows PyTorch's layout::
 
@@ -28,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import versions
 from ..grad_mode import enable_grad
 from ..tensor import Tensor
 
@@ -137,16 +142,29 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if not p.data.flags.writeable:
-                    raise RuntimeError(f"{type(self).__name__}.step: the data array of a "
-                                       f"parameter of shape {p.shape} is read-only; the "
-                                       "optimizer updates parameters in place")
-                self._update(p.data, p.grad.data, self.state[p], group)
+        updates = [(p, group) for group in self.param_groups for p in group["params"]
+                   if p.grad is not None]
+        for index, (p, _) in enumerate(updates):
+            self._check_grad(p, index)
+        for p, group in updates:
+            self._update(p.numpy(), p.grad.numpy(), self.state[p], group)
+            versions.bump(p)
         return loss
+
+    def _check_grad(self, p: Tensor, index: int) -> None:
+        """Refuse a step that could not update parameter ``index`` correctly."""
+        name = f"{type(self).__name__}.step"
+        g = p.grad
+        if g.shape != p.shape:
+            raise RuntimeError(f"{name}: the gradient of parameter {index} has shape {g.shape}, "
+                               f"the parameter has shape {p.shape}; nothing was updated")
+        if g.dtype != p.dtype:
+            raise RuntimeError(f"{name}: the gradient of parameter {index} has dtype {g.dtype}, "
+                               f"the parameter has dtype {p.dtype}; nothing was updated")
+        if not p.numpy().flags.writeable:
+            raise RuntimeError(f"{name}: the data array of parameter {index} (shape {p.shape}) "
+                               "is read-only; the optimizer updates parameters in place; "
+                               "nothing was updated")
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
@@ -236,7 +254,7 @@ def _restore(value: Any, p: Tensor, where: str) -> Any:
     A 0-d array is a number (a step count) unless the parameter itself is 0-d.
     """
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.numpy()
     if (isinstance(value, np.ndarray) and value.dtype.kind == "f"
             and (value.ndim > 0 or p.ndim == 0)):
         if value.shape != p.shape:

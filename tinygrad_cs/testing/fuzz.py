@@ -134,7 +134,7 @@ def directional_check(fn: Callable[[], Any], params: tuple, rng: np.random.Gener
     directions = [d / norm for d in directions]
     analytic = sum(float((p.grad.numpy() * d).sum()) if p.grad is not None else 0.0
                    for p, d in zip(params, directions))
-    saved = [p.data.copy() for p in params]
+    saved = [p.numpy().copy() for p in params]
     try:
         for p, d, c in zip(params, directions, saved):
             p.data = c + eps * d

@@ -132,7 +132,7 @@ def _is_float_output(o: Any) -> bool:
 
 def _flat(o: Any) -> np.ndarray:
     """A float64 copy of an output, flattened (copied: outputs may alias inputs)."""
-    data = o.data if isinstance(o, Node) else o
+    data = o._data if isinstance(o, Node) else o
     return np.array(data, dtype=np.float64).reshape(-1)
 
 
@@ -159,9 +159,9 @@ def _outputs(fn: Callable, inputs: tuple) -> tuple:
 def _analytic(fn: Callable, inputs: tuple, positions: list[int]):
     """Per checked input an (n_i, m) Jacobian, plus per input a shape problem (or None)."""
     outs = _outputs(fn, inputs)
-    sizes = [np.size(o.data if isinstance(o, Node) else o) for o in outs]
+    sizes = [np.size(o._data if isinstance(o, Node) else o) for o in outs]
     targets = [inputs[i] for i in positions]
-    jac = [np.zeros((np.size(t.data), sum(sizes))) for t in targets]
+    jac = [np.zeros((np.size(t._data), sum(sizes))) for t in targets]
     problems: list[str | None] = [None] * len(targets)
     col = 0
     for o, size in zip(outs, sizes):
@@ -177,10 +177,10 @@ def _analytic(fn: Callable, inputs: tuple, positions: list[int]):
             for k, (t, g) in enumerate(zip(targets, grads)):
                 if g is None:
                     continue
-                g = np.asarray(g.data if isinstance(g, Node) else g, dtype=np.float64)
-                if g.shape != np.shape(t.data):
+                g = np.asarray(g._data if isinstance(g, Node) else g, dtype=np.float64)
+                if g.shape != np.shape(t._data):
                     problems[k] = (f"backward returned a gradient of shape {g.shape}, "
-                                   f"expected {np.shape(t.data)}")
+                                   f"expected {np.shape(t._data)}")
                     continue
                 jac[k][:, col + q] = g.reshape(-1)
         col += size
@@ -197,11 +197,11 @@ def _numeric(fn: Callable, inputs: tuple, positions: list[int], eps: float) -> l
     jacobians = []
     for i in positions:
         x = inputs[i]
-        original = x.data
+        original = x._data
         if isinstance(x, Tensor):
             buf = np.array(original, dtype=np.float64, order="C")
             flat = buf.reshape(-1)  # a view, since buf is C-contiguous
-            x.data = buf
+            x._data = buf
         rows = []
         try:
             for p in range(np.size(original)):
@@ -213,14 +213,14 @@ def _numeric(fn: Callable, inputs: tuple, positions: list[int], eps: float) -> l
                     minus = _eval(fn, inputs)
                     flat[p] = centre
                 else:
-                    x.data = original + eps
+                    x._data = original + eps
                     plus = _eval(fn, inputs)
-                    x.data = original - eps
+                    x._data = original - eps
                     minus = _eval(fn, inputs)
-                    x.data = original
+                    x._data = original
                 rows.append((plus - minus) / (2.0 * eps))
         finally:
-            x.data = original
+            x._data = original
         width = rows[0].size if rows else _eval(fn, inputs).size
         jacobians.append(np.array(rows).reshape(len(rows), width))
     return jacobians
@@ -239,7 +239,7 @@ def _compare(inputs: tuple, positions: list[int], analytic: list, numeric: list,
         problem = problems[k]
         if a.shape != n.shape:
             problem = problem or f"Jacobian shapes differ: analytic {a.shape}, numeric {n.shape}"
-            reports.append(InputReport(i, np.shape(inputs[i].data), False, np.inf, np.inf,
+            reports.append(InputReport(i, np.shape(inputs[i]._data), False, np.inf, np.inf,
                                        None, problem))
             continue
         if not np.all(np.isfinite(n)):
@@ -250,10 +250,10 @@ def _compare(inputs: tuple, positions: list[int], analytic: list, numeric: list,
         worst = None
         if rel.size:
             p, q = np.unravel_index(int(np.argmax(rel)), rel.shape)
-            elem = np.unravel_index(p, np.shape(inputs[i].data)) if a.shape[0] else ()
+            elem = np.unravel_index(p, np.shape(inputs[i]._data)) if a.shape[0] else ()
             worst = (tuple(int(e) for e in elem), int(q), float(a[p, q]), float(n[p, q]))
         reports.append(InputReport(
-            index=i, shape=tuple(np.shape(inputs[i].data)), ok=ok,
+            index=i, shape=tuple(np.shape(inputs[i]._data)), ok=ok,
             max_rel_error=float(rel.max()) if rel.size else 0.0,
             max_abs_error=float(np.abs(a - n).max()) if rel.size else 0.0,
             worst=worst, problem=problem))
@@ -346,5 +346,5 @@ def gradgradcheck(fn: Callable, inputs: Any, grad_outputs: Sequence | None = Non
 def _random_like(out: Any, rng: np.random.Generator) -> Any:
     if isinstance(out, Value):
         return Value(float(rng.standard_normal()))
-    data = out.data if isinstance(out, Node) else np.asarray(out)
+    data = out._data if isinstance(out, Node) else np.asarray(out)
     return Tensor(rng.standard_normal(np.shape(data)), requires_grad=True)
