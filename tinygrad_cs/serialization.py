@@ -23,14 +23,13 @@ Nothing is ever unpickled and nothing a file claims is believed before it is che
 the index is JSON nested at most ``3 * MAX_DEPTH + 2`` deep, each array header is at
 most ``MAX_HEADER_SIZE`` bytes and its ``prod(shape) * itemsize`` must be exactly the
 data its zip member holds, and the members' sizes must fit in the file (see
-``_arrays``). So a hostile or broken file raises ``CheckpointError`` naming it, and
+``_safe_npz``). So a hostile or broken file raises ``CheckpointError`` naming it, and
 never runs code, recurses without bound or allocates more than the file can fill.
 
 Writing to a path is atomic; see ``save`` for what a killed writer leaves behind.
 """
 from __future__ import annotations
 
-import ast
 import io
 import json
 import math
@@ -38,12 +37,12 @@ import os
 import re
 import secrets
 import stat
-import struct
 import zipfile
 from typing import IO, Any
 
 import numpy as np
 
+from ._safe_npz import MAX_HEADER_SIZE, CheckpointError, check_sizes, read_npy
 from .tensor import Tensor
 
 try:  # POSIX: advisory locks tell a live writer's temp file from a dead one's
@@ -57,14 +56,8 @@ FORMAT, VERSION = "tinygrad_cs-checkpoint", 1
 _INDEX = "__index__"
 _ZIP_MAGIC = b"PK\x03\x04"
 MAX_DEPTH = 100  # containers (dict/list/tuple) nested in a saved object; a state_dict needs ~4
-MAX_HEADER_SIZE = 10_000  # bytes of one .npy header; numpy's own default limit
 _MAX_JSON_DEPTH = 3 * MAX_DEPTH + 2  # {"dict": [[k, NODE]]} is 3 levels, plus the wrapper
-_DEFLATE_RATIO = 1032  # deflate's best case: no member inflates by more than this
 _TEMP = re.compile(r"\..+\.tgcs-[0-9]+-[0-9a-f]{12}\.tmp")
-
-
-class CheckpointError(ValueError):
-    """A file that is not a readable tinygrad_cs checkpoint."""
 
 
 # -- encoding ------------------------------------------------------------------------------
@@ -228,7 +221,12 @@ def _remove_stale_temps(folder: str) -> None:
     """Delete the temp files in ``folder`` whose writer is gone (its flock is free)."""
     if fcntl is None:
         return
-    for entry in os.scandir(folder):
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except PermissionError:  # a directory we may write but not list: nothing we can find
+        return
+    for entry in entries:
         if not (_TEMP.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)):
             continue
         try:  # O_NONBLOCK: a FIFO given such a name must not hang the open
@@ -300,13 +298,8 @@ def _load(file: IO[bytes], name: str) -> Any:
 
 
 def _arrays(file: IO[bytes], name: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """The index and the arrays of the archive in ``file``, every claim checked first.
-
-    Each member's stored (compressed) size must fit in the file, members must not
-    overlap (so together they hold at most the file's size), a member may inflate by no
-    more than deflate can, and the ``.npy`` header must describe exactly the data the
-    member holds: an array is allocated only once its size is known to be real.
-    """
+    """The index and the arrays of the archive in ``file``, every claim checked before
+    anything is allocated (see ``_safe_npz``)."""
     start = file.tell()
     end = file.seek(0, io.SEEK_END)
     file.seek(start)
@@ -318,100 +311,9 @@ def _arrays(file: IO[bytes], name: str) -> tuple[dict, dict[str, np.ndarray]]:
                 f"load: {name} is a zip archive without a tinygrad_cs index (members: "
                 f"{listed}): a plain .npz (read it with numpy.load) or another program's "
                 "file (torch.save also writes zips)")
-        _check_sizes(list(infos.values()), end, name)
-        index = _read_index(_read_npy(archive, infos.pop(_INDEX), name), name)
-        return index, {key: _read_npy(archive, info, name) for key, info in infos.items()}
-
-
-def _check_sizes(infos: list[zipfile.ZipInfo], end: int, name: str) -> None:
-    infos = sorted(infos, key=lambda i: i.header_offset)
-    for info, after in zip(infos, infos[1:] + [None]):
-        stop = info.header_offset + info.compress_size
-        if stop > (end if after is None else after.header_offset):
-            raise CheckpointError(f"load: {name} is truncated or corrupted: member "
-                                  f"{info.filename} claims {info.compress_size} bytes, more "
-                                  "than the file holds there")
-        if info.compress_type == zipfile.ZIP_STORED:
-            inflated = info.compress_size
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            inflated = _DEFLATE_RATIO * info.compress_size + 64
-        else:
-            raise CheckpointError(f"load: {name}: member {info.filename} uses zip "
-                                  f"compression method {info.compress_type}; tinygrad_cs "
-                                  "reads stored and deflated members (np.savez, "
-                                  "np.savez_compressed)")
-        if info.file_size > inflated:
-            raise CheckpointError(f"load: {name} is corrupted: member {info.filename} claims "
-                                  f"{info.file_size} bytes from {info.compress_size} stored")
-
-
-def _read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
-    """One ``.npy`` member, its header checked against the member's size before reading."""
-    with archive.open(info) as member:
-        version = np.lib.format.read_magic(member)
-        if version not in ((1, 0), (2, 0), (3, 0)):
-            raise CheckpointError(f"load: {name}: member {info.filename} is .npy format "
-                                  f"version {version}, which tinygrad_cs does not read")
-        size_format = "<H" if version == (1, 0) else "<I"
-        (length,) = struct.unpack(size_format, _read_exactly(member, struct.calcsize(
-            size_format), info, name))
-        if length > MAX_HEADER_SIZE:
-            raise CheckpointError(f"load: {name}: member {info.filename} has a {length}-byte "
-                                  f"array header, over the limit of {MAX_HEADER_SIZE} bytes")
-        text = _read_exactly(member, length, info, name).decode(
-            "utf-8" if version == (3, 0) else "latin1")
-        shape, fortran, dtype = _parse_header(text, info, name)
-        offset = 8 + struct.calcsize(size_format) + length
-        count = math.prod(shape)
-        if offset + count * dtype.itemsize != info.file_size:
-            raise CheckpointError(
-                f"load: {name} is corrupted: member {info.filename}'s header claims shape "
-                f"{shape} of {dtype} ({count * dtype.itemsize} bytes), but the member holds "
-                f"{info.file_size - offset} bytes of data")
-        array = np.empty(count, dtype=dtype)
-        buffer, got = memoryview(array.view(np.uint8)), 0
-        while got < array.nbytes:  # readinto may return short counts
-            more = member.readinto(buffer[got:])
-            if not more:
-                raise CheckpointError(f"load: {name} is truncated: member {info.filename} "
-                                      f"ends after {got} of {array.nbytes} bytes")
-            got += more
-    if fortran:
-        return array.reshape(shape[::-1]).transpose()
-    return array.reshape(shape)
-
-
-def _read_exactly(member: IO[bytes], size: int, info: zipfile.ZipInfo, name: str) -> bytes:
-    data = member.read(size)
-    if len(data) != size:
-        raise CheckpointError(f"load: {name} is truncated: member {info.filename} ends "
-                              "inside its array header")
-    return data
-
-
-def _parse_header(text: str, info: zipfile.ZipInfo, name: str
-                  ) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """``{'descr': ..., 'fortran_order': ..., 'shape': ...}``, read as a literal (no code)."""
-    try:
-        header = ast.literal_eval(text)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        header = None
-    shape = header.get("shape") if isinstance(header, dict) else None
-    if (not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}
-            or not isinstance(header["fortran_order"], bool) or not isinstance(shape, tuple)
-            or not all(type(n) is int and n >= 0 for n in shape)):
-        raise CheckpointError(f"load: {name} is corrupted: member {info.filename} has an "
-                              f"invalid array header {text[:80]!r}")
-    try:
-        dtype = np.lib.format.descr_to_dtype(header["descr"])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"load: {name} is corrupted: member {info.filename} has an "
-                              f"invalid dtype {str(header['descr'])[:80]} ({e})") from None
-    if dtype.hasobject:
-        raise CheckpointError(f"load: {name} contains pickled object arrays (member "
-                              f"{info.filename}); they are not loaded, because unpickling "
-                              "can run arbitrary code")
-    return shape, header["fortran_order"], dtype
+        check_sizes(list(infos.values()), end, name)
+        index = _read_index(read_npy(archive, infos.pop(_INDEX), name), name)
+        return index, {key: read_npy(archive, info, name) for key, info in infos.items()}
 
 
 def _read_index(raw: np.ndarray, path: str) -> dict:
