@@ -1,9 +1,10 @@
-"""Checkpoints: ``tg.save(obj, path)`` / ``tg.load(path)``, safe by construction.
+"""Checkpoints: ``tg.save(obj, f)`` / ``tg.load(f)``, safe by construction.
 
 ``obj`` is a tree of dicts, lists and tuples whose leaves are numpy arrays,
 tensors, numpy scalars and plain ``int`` / ``float`` / ``str`` / ``bool`` / ``None``:
 a model's ``state_dict()``, an optimizer's and a scheduler's, ``tg.get_rng_state()``,
-the epoch number, all in one dict.
+the epoch number, all in one dict. ``f`` is a path or a binary file object, as for
+``torch.save`` / ``torch.load``.
 
 File format: an ordinary ``.npz`` (zip) archive, as ``np.savez`` writes it, with
 
@@ -18,33 +19,45 @@ File format: an ordinary ``.npz`` (zip) archive, as ``np.savez`` writes it, with
          | {"array": "a0"} | {"scalar": "a1"}                  (numpy array / numpy scalar)
          | {"tensor": "a2", "requires_grad": false}
 
-Nothing is ever unpickled: arrays are read with ``allow_pickle=False`` and the
-index is JSON, so a hostile file cannot run code. Writing is atomic: a temp file
-in the same directory, flushed and fsync'ed, then ``os.replace``d over ``path``,
-so a crash leaves either the old checkpoint or the new one, never half of one.
+Nothing is ever unpickled and nothing a file claims is believed before it is checked:
+the index is JSON nested at most ``3 * MAX_DEPTH + 2`` deep, each array header is at
+most ``MAX_HEADER_SIZE`` bytes and its ``prod(shape) * itemsize`` must be exactly the
+data its zip member holds, and the members' sizes must fit in the file (see
+``_safe_npz``). So a hostile or broken file raises ``CheckpointError`` naming it, and
+never runs code, recurses without bound or allocates more than the file can fill.
+
+Writing to a path is atomic; see ``save`` for what a killed writer leaves behind.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import re
 import secrets
+import stat
 import zipfile
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from ._safe_npz import MAX_HEADER_SIZE, CheckpointError, check_sizes, read_npy
 from .tensor import Tensor
 
-__all__ = ["CheckpointError", "load", "save"]
+try:  # POSIX: advisory locks tell a live writer's temp file from a dead one's
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no locks, so no clean-up of temp files
+    fcntl = None
+
+__all__ = ["MAX_DEPTH", "MAX_HEADER_SIZE", "CheckpointError", "load", "save"]
 
 FORMAT, VERSION = "tinygrad_cs-checkpoint", 1
 _INDEX = "__index__"
 _ZIP_MAGIC = b"PK\x03\x04"
-
-
-class CheckpointError(ValueError):
-    """A file that is not a readable tinygrad_cs checkpoint."""
+MAX_DEPTH = 100  # containers (dict/list/tuple) nested in a saved object; a state_dict needs ~4
+_MAX_JSON_DEPTH = 3 * MAX_DEPTH + 2  # {"dict": [[k, NODE]]} is 3 levels, plus the wrapper
+_TEMP = re.compile(r"\..+\.tgcs-[0-9]+-[0-9a-f]{12}\.tmp")
 
 
 # -- encoding ------------------------------------------------------------------------------
@@ -53,6 +66,7 @@ class _Encoder:
 
     def __init__(self) -> None:
         self.arrays: dict[str, np.ndarray] = {}
+        self.path: set[int] = set()  # ids of the containers from the root down to here
 
     def _store(self, array: np.ndarray, where: str) -> str:
         if array.dtype.hasobject:
@@ -72,18 +86,32 @@ class _Encoder:
         if isinstance(obj, float):
             return float(obj) if math.isfinite(obj) else {"float": repr(float(obj))}
         if isinstance(obj, Tensor):
-            return {"tensor": self._store(obj.numpy(), where), "requires_grad": obj.requires_grad}
+            return {"tensor": self._store(obj.numpy(), where),
+                    "requires_grad": obj.requires_grad}
         if isinstance(obj, np.ndarray):
             return {"array": self._store(obj, where)}
-        if isinstance(obj, dict):
-            return {"dict": [[self.key(k, where), self.node(v, f"{where}[{k!r}]")]
-                             for k, v in obj.items()]}
-        if isinstance(obj, (list, tuple)):
-            kind = "list" if isinstance(obj, list) else "tuple"
-            return {kind: [self.node(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        if isinstance(obj, (dict, list, tuple)):
+            return self.container(obj, where)
         raise TypeError(f"save: cannot store an object of type {type(obj).__name__} at {where} "
                         "(supported: dict, list, tuple, Tensor, numpy array/scalar, int, float, "
                         "str, bool, None)")
+
+    def container(self, obj: dict | list | tuple, where: str) -> dict:
+        if id(obj) in self.path:
+            raise ValueError(f"save: {_short(where)} contains itself (a reference cycle), "
+                             "which a checkpoint cannot store")
+        if len(self.path) == MAX_DEPTH:
+            raise ValueError(f"save: {_short(where)} is nested deeper than MAX_DEPTH = "
+                             f"{MAX_DEPTH} dicts/lists/tuples, the limit tg.load accepts")
+        self.path.add(id(obj))
+        if isinstance(obj, dict):
+            out = {"dict": [[self.key(k, where), self.node(v, f"{where}[{k!r}]")]
+                            for k, v in obj.items()]}
+        else:
+            kind = "list" if isinstance(obj, list) else "tuple"
+            out = {kind: [self.node(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+        self.path.discard(id(obj))
+        return out
 
     def key(self, key: Any, where: str) -> Any:
         if key is None or isinstance(key, (bool, str)):
@@ -92,35 +120,127 @@ class _Encoder:
             return int(key)
         if isinstance(key, float) and math.isfinite(key):
             return key
-        raise TypeError(f"save: unsupported dict key {key!r} ({type(key).__name__}) in {where} "
-                        "(keys must be str, int, finite float, bool or None)")
+        raise TypeError(f"save: unsupported dict key {key!r} ({type(key).__name__}) in "
+                        f"{_short(where)} (keys must be str, int, finite float, bool or None)")
 
 
-def save(obj: Any, f: str | os.PathLike) -> None:
-    """Write ``obj`` (nested dicts/lists/tuples of arrays, tensors, numbers, strings) to ``f``.
+def _short(where: str, limit: int = 120) -> str:
+    """A location such as ``obj[0][0]...[0]`` cut to a readable length."""
+    return where if len(where) <= limit else f"{where[:limit // 2]}...{where[-limit // 2:]}"
 
-    Atomic: the file at ``f`` is replaced only once the new one is completely on disk.
-    """
-    path = _path(f, "save")
+
+def _members(obj: Any) -> dict[str, np.ndarray]:
+    """The .npz members for ``obj``: raises before anything is written."""
     encoder = _Encoder()
     root = encoder.node(obj, "obj")
-    index = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, allow_nan=False)
+    try:
+        index = json.dumps({"format": FORMAT, "version": VERSION, "root": root},
+                           allow_nan=False)
+    except ValueError as e:  # e.g. an int past Python's 4300-digit str() limit
+        raise ValueError(f"save: cannot write the checkpoint's index: {e}") from None
     members = dict(encoder.arrays)
     members[_INDEX] = np.frombuffer(index.encode("utf-8"), dtype=np.uint8)
-    folder = os.path.dirname(os.path.abspath(path))
-    # open(..., "xb") rather than mkstemp: the file gets the usual umask permissions
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    return members
+
+
+def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
+    """Write ``obj`` (nested dicts/lists/tuples of arrays, tensors, numbers, strings) to ``f``,
+    a path or a binary file object (``io.BytesIO``, ``open(p, "wb")``).
+
+    A ``save`` that raises leaves the destination as it was: the object is encoded (and
+    refused, e.g. for an unsupported type, a reference cycle, or more than ``MAX_DEPTH``
+    nested containers) before anything is written.
+
+    To a path, writing is atomic: the data goes to a temp file
+    ``.<name>.tgcs-<pid>-<random>.tmp`` in the destination's directory, is fsync'ed, then
+    ``os.replace``d over it, so a crash leaves the old checkpoint or the new one, never
+    half of one. The writer holds an ``flock`` on its temp file until the rename; the
+    kernel drops it when the writer dies (even by SIGKILL), so a killed save leaves only
+    that temp file, in that directory, and the next ``save`` into the same directory (by
+    any process) deletes every such file whose lock is free, never a live writer's
+    (whatever its pid: pids are only in the name for people). Without ``fcntl``
+    (Windows) nothing is cleaned up. A path that is a symlink is written through to its
+    target (as ``open(path, "wb")`` would), the link stays; an existing target keeps its
+    permission bits, but a hard-linked target is replaced, not written in place.
+
+    To a file object, the archive is written at its current position, as
+    ``torch.save`` does; that is not atomic (a failure mid-write leaves part of it).
+    """
+    members = _members(obj)
+    if not isinstance(f, (str, os.PathLike)) and hasattr(f, "write"):
+        _check_binary(f, "save", "wb")
+        np.savez(f, **members)
+        return
+    path = _path(f, "save")
+    target = os.path.realpath(path)  # through symlinks, as open(path, "wb") would write
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: cannot write {path}: no directory {folder}")
+    _remove_stale_temps(folder)
+    tmp, file = _locked_temp(folder, os.path.basename(target))
     try:
-        with open(tmp, "xb") as file:
+        with file:
+            if os.path.exists(target):
+                os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
             np.savez(file, **members)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(tmp, path)
+            if fcntl is not None:  # rename while locked: a cleaner never sees it unlocked
+                os.replace(tmp, target)
+        if fcntl is None:  # Windows cannot rename an open file
+            os.replace(tmp, target)
     except BaseException:
-        if os.path.exists(tmp):
+        if os.path.lexists(tmp):
             os.remove(tmp)
         raise
     _fsync_dir(folder)
+
+
+def _locked_temp(folder: str, name: str) -> tuple[str, IO[bytes]]:
+    """A new temp file in ``folder``, opened for writing and (on POSIX) flock'ed."""
+    while True:
+        tmp = os.path.join(folder, f".{name}.tgcs-{os.getpid()}-{secrets.token_hex(6)}.tmp")
+        # open(..., "xb") rather than mkstemp: the usual umask permissions; the caller
+        # closes it (a context manager here would close it too early)
+        file = open(tmp, "xb")  # noqa: SIM115
+        if fcntl is None:
+            return tmp, file
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+            if os.fstat(file.fileno()).st_nlink > 0:
+                return tmp, file
+        except BaseException:
+            file.close()
+            os.remove(tmp)
+            raise
+        # a cleaner locked and deleted it in the instant between open and flock
+        file.close()
+
+
+def _remove_stale_temps(folder: str) -> None:
+    """Delete the temp files in ``folder`` whose writer is gone (its flock is free)."""
+    if fcntl is None:
+        return
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except PermissionError:  # a directory we may write but not list: nothing we can find
+        return
+    for entry in entries:
+        if not (_TEMP.fullmatch(entry.name) and entry.is_file(follow_symlinks=False)):
+            continue
+        try:  # O_NONBLOCK: a FIFO given such a name must not hang the open
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except (FileNotFoundError, PermissionError):  # gone already, or another user's
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(entry.path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                os.unlink(entry.path)
+        except (BlockingIOError, FileNotFoundError, PermissionError):
+            continue  # a live writer holds it; it was renamed or removed; not ours to remove
+        finally:
+            os.close(fd)
 
 
 def _fsync_dir(folder: str) -> None:
@@ -138,47 +258,74 @@ def _fsync_dir(folder: str) -> None:
 
 
 # -- decoding ------------------------------------------------------------------------------
-def load(f: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> Any:
-    """Read a checkpoint written by ``save``: tensors come back as ``tg.Tensor`` (same
-    dtype), arrays as arrays, numbers, strings and containers as they were.
+def load(f: str | os.PathLike | IO[bytes], map_location: Any = None,
+         weights_only: bool = True) -> Any:
+    """Read a checkpoint written by ``save`` from a path or a binary file object: tensors
+    come back as ``tg.Tensor`` (same dtype), arrays as arrays, numbers, strings and
+    containers as they were.
 
     ``map_location`` and ``weights_only`` are accepted so that ``torch.load`` calls
     port unchanged; loading is always weights-only (no code can run) and on the CPU.
     Raises ``CheckpointError`` naming the file for anything that is not a valid
-    checkpoint (a pickle, a truncated or foreign file, a plain ``.npz``).
+    checkpoint (a pickle, a truncated or foreign file, a plain ``.npz``, headers that
+    claim more than the file holds, an index nested too deep); it changes no file.
     """
+    if not isinstance(f, (str, os.PathLike)) and hasattr(f, "read"):
+        _check_binary(f, "load", "rb")
+        return _load(f, str(getattr(f, "name", f"<{type(f).__name__}>")))
     path = _path(f, "load")
     with open(path, "rb") as file:
-        head = file.read(len(_ZIP_MAGIC))
+        return _load(file, path)
+
+
+def _load(file: IO[bytes], name: str) -> Any:
+    head = file.read(len(_ZIP_MAGIC))
     if head != _ZIP_MAGIC:
-        raise CheckpointError(f"load: {path} is not a tinygrad_cs checkpoint: "
+        raise CheckpointError(f"load: {name} is not a tinygrad_cs checkpoint: "
                               f"{_describe(head)}")
+    if file.seekable():
+        file.seek(-len(head), io.SEEK_CUR)
+    else:  # zip's directory is at the end: a pipe has to be read whole
+        file = io.BytesIO(head + file.read())
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if _INDEX not in archive.files:
-                raise CheckpointError(
-                    f"load: {path} is a zip archive without a tinygrad_cs index (members: "
-                    f"{', '.join(archive.files[:5]) or 'none'}): a plain .npz (read it with "
-                    "numpy.load) or another program's file (torch.save also writes zips)")
-            index = _read_index(archive[_INDEX], path)
-            arrays = {name: archive[name] for name in archive.files if name != _INDEX}
+        index, arrays = _arrays(file, name)
     except CheckpointError:
         raise
-    except ValueError as e:
-        if "allow_pickle" in str(e):
-            raise CheckpointError(f"load: {path} contains pickled object arrays; they are not "
-                                  "loaded, because unpickling can run arbitrary code") from None
-        raise CheckpointError(f"load: {path} is truncated or corrupted ({e})") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
-        raise CheckpointError(f"load: {path} is truncated or corrupted ({type(e).__name__}: "
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as e:
+        raise CheckpointError(f"load: {name} is truncated or corrupted ({type(e).__name__}: "
                               f"{e})") from None
-    return _Decoder(arrays, path).node(index["root"])
+    return _Decoder(arrays, name).node(index["root"])
+
+
+def _arrays(file: IO[bytes], name: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """The index and the arrays of the archive in ``file``, every claim checked before
+    anything is allocated (see ``_safe_npz``)."""
+    start = file.tell()
+    end = file.seek(0, io.SEEK_END)
+    file.seek(start)
+    with zipfile.ZipFile(file) as archive:
+        infos = {i.filename[:-4]: i for i in archive.infolist() if i.filename.endswith(".npy")}
+        if _INDEX not in infos:
+            listed = ", ".join(i.filename for i in archive.infolist()[:5]) or "none"
+            raise CheckpointError(
+                f"load: {name} is a zip archive without a tinygrad_cs index (members: "
+                f"{listed}): a plain .npz (read it with numpy.load) or another program's "
+                "file (torch.save also writes zips)")
+        check_sizes(list(infos.values()), end, name)
+        index = _read_index(read_npy(archive, infos.pop(_INDEX), name), name)
+        return index, {key: read_npy(archive, info, name) for key, info in infos.items()}
 
 
 def _read_index(raw: np.ndarray, path: str) -> dict:
+    text = raw.tobytes()
+    depth = _json_depth(text)
+    if depth > _MAX_JSON_DEPTH:
+        raise CheckpointError(f"load: {path} has an index nested {depth} levels deep, over "
+                              f"the limit of {_MAX_JSON_DEPTH} (MAX_DEPTH = {MAX_DEPTH} "
+                              "containers)")
     try:
-        index = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        index = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, a huge int literal
         raise CheckpointError(f"load: {path} has an unreadable index ({e})") from None
     if not isinstance(index, dict) or index.get("format") != FORMAT or "root" not in index:
         raise CheckpointError(f"load: {path} has an index of a different format")
@@ -187,6 +334,16 @@ def _read_index(raw: np.ndarray, path: str) -> dict:
                               f"{index.get('version')!r}; this tinygrad_cs reads version "
                               f"{VERSION}")
     return index
+
+
+def _json_depth(text: bytes) -> int:
+    """How deeply the ``[`` / ``{`` of JSON ``text`` nest (brackets inside strings aside)."""
+    outside = re.sub(rb'"[^"\\]*(?:\\.[^"\\]*)*"', b"", text, flags=re.DOTALL)
+    codes = np.frombuffer(outside, dtype=np.uint8)
+    opens = (codes == ord("[")) | (codes == ord("{"))
+    closes = (codes == ord("]")) | (codes == ord("}"))
+    steps = opens.astype(np.int64) - closes
+    return int(np.cumsum(steps).max(initial=0))
 
 
 class _Decoder:
@@ -244,8 +401,14 @@ def _describe(head: bytes) -> str:
     return f"it does not start with a zip (.npz) header (first bytes {head!r})"
 
 
+def _check_binary(f: Any, op: str, mode: str) -> None:
+    if isinstance(f, io.TextIOBase):
+        raise TypeError(f"{op}: {getattr(f, 'name', 'the file')} is open in text mode; "
+                        f"open it in binary mode ({mode!r})")
+
+
 def _path(f: Any, op: str) -> str:
     if not isinstance(f, (str, os.PathLike)):
-        raise TypeError(f"{op}: expected a file path (str or os.PathLike), got "
-                        f"{type(f).__name__}")
+        raise TypeError(f"{op}: expected a file path (str or os.PathLike) or a binary file "
+                        f"object, got {type(f).__name__}")
     return os.fspath(f)
