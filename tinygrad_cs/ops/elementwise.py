@@ -211,18 +211,38 @@ class Tanh(Function):
         return grad * (1.0 - out * out)
 
 
+def _sigmoid(a):
+    """1 / (1 + e**-a) on raw data, to full relative precision in both tails.
+
+    With e = e**-|a| in (0, 1] nothing overflows: sigmoid(|a|) = 1 / (1 + e) and
+    sigmoid(-|a|) = e / (1 + e). (The tanh form (1 + tanh(a/2)) / 2 cancels for a < 0:
+    44% off at -17 in float32 and exactly 0 below -17.3, where the true value is 3e-8.)
+    """
+    e = np.exp(-np.abs(a))
+    r = 1.0 / (1.0 + e)
+    return np.where(a >= 0, r, e * r)
+
+
 class Sigmoid(Function):
-    """out = 1 / (1 + e**-a), computed as (1 + tanh(a/2)) / 2 (no overflow);  da = g out (1 - out)."""
+    """out = 1 / (1 + e**-a);  da = g sigmoid(a) sigmoid(-a).
+
+    The derivative is not taken as out (1 - out): for a > 9 (float32) out is within an ulp
+    of 1, so 1 - out keeps few correct digits (and is 0 from a = 17 on, where the true
+    derivative is 4e-8); sigmoid(-a) is computed from the input to full precision.
+    """
     @staticmethod
     def forward(ctx, a):
-        out = 0.5 * (1.0 + np.tanh(0.5 * a))
-        ctx.save_for_backward(out)
+        out = _sigmoid(a)
+        ctx.save_for_backward(a, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad * out * (1.0 - out)
+        saved = ctx.saved_tensors
+        out = saved[-1]
+        # the Value engine's ScalarSigmoid saves its output alone: there 1 - out is all we have
+        other = sigmoid(neg(saved[0])) if len(saved) == 2 else 1.0 - out
+        return grad * out * other
 
 
 class ReLU(Function):
@@ -253,18 +273,22 @@ class LeakyReLU(Function):
 
 
 class ELU(Function):
-    """out = a if a > 0 else alpha (e**a - 1);  da = g (1 or out + alpha)."""
+    """out = a if a > 0 else alpha (e**a - 1);  da = g (1 or alpha e**a).
+
+    alpha e**a, not out + alpha: out rounds to -alpha for a < -17 (float32), where the sum
+    would cancel to 0 (PyTorch also takes the derivative from the input)."""
     @staticmethod
     def forward(ctx, a, alpha=1.0):
-        out = np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))
-        ctx.save_for_backward(a, out)
+        ctx.save_for_backward(a)
         ctx.alpha = alpha
-        return out
+        return np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))
 
     @staticmethod
     def backward(ctx, grad):
-        a, out = ctx.saved_tensors
-        return where(raw(a) > 0, grad, grad * (out + ctx.alpha))
+        (a,) = ctx.saved_tensors
+        positive = raw(a) > 0
+        # exp of the negative side only: no overflow warning where the branch is not taken
+        return where(positive, grad, grad * (ctx.alpha * exp(where(positive, 0.0, a))))
 
 
 class Softplus(Function):
