@@ -2,14 +2,17 @@
 
 ``BinaryCrossEntropy``: the loss on probabilities, with PyTorch's clamping.
 
-    loss = -(y * max(log x, -100) + (1 - y) * max(log(1 - x), -100)),   x in [0, 1]
+    loss = -(y * max(log x, -100) + (1 - y) * max(log1p(-x), -100)),   x in [0, 1]
 
 The clamp keeps the loss finite at x = 0 or 1 (log 0 = -inf). The gradients are PyTorch's,
 which are *not* the derivative of the clamped expression (that would be 0 * inf = NaN at
 x = 0 or 1):
 
     dx = g (x - y) / max(x (1 - x), 1e-12)
-    dy = g (max(log(1 - x), -100) - max(log x, -100))
+    dy = -g logit(x) = -g log(x / (1 - x))      (unclamped: +-inf at x = 0, 1)
+
+log1p(-x), not log(1 - x), as PyTorch: for x below float32's epsilon 1 - x rounds to 1,
+and the loss of a confident right answer (y = 0, x = sigmoid(-20) = 2e-9) would be 0.
 
 Both are written with the engine's ops, so second derivatives work away from x = 0, 1.
 Prefer ``binary_cross_entropy_with_logits`` on raw scores: it never needs the clamp.
@@ -30,17 +33,12 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_cs.function import Function
-from tinygrad_cs.ops import clamp, log, maximum, neg, sigmoid, softplus
+from tinygrad_cs.ops import log, maximum, neg, sigmoid, softplus
 
 __all__ = ["BinaryCrossEntropy", "BinaryCrossEntropyWithLogits"]
 
 _LOG_FLOOR = -100.0
 _EPS = 1e-12
-
-
-def _clamped_log(a):
-    with np.errstate(divide="ignore"):
-        return clamp(log(a), min=_LOG_FLOOR)
 
 
 class BinaryCrossEntropy(Function):
@@ -53,7 +51,7 @@ class BinaryCrossEntropy(Function):
         ctx.save_for_backward(x, y)
         with np.errstate(divide="ignore"):
             log_x = np.maximum(np.log(x), _LOG_FLOOR)
-            log_1mx = np.maximum(np.log(1.0 - x), _LOG_FLOOR)
+            log_1mx = np.maximum(np.log1p(-x), _LOG_FLOOR)
         return -(y * log_x + (1.0 - y) * log_1mx)
 
     @staticmethod
@@ -61,7 +59,11 @@ class BinaryCrossEntropy(Function):
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
         gx = grad * (x - y) / maximum(x * (1.0 - x), _EPS) if need_x else None
-        gy = grad * (_clamped_log(1.0 - x) - _clamped_log(x)) if need_y else None
+        if need_y:
+            with np.errstate(divide="ignore"):  # x = 0 or 1: the infinite logit is the answer
+                gy = -grad * log(x / (1.0 - x))
+        else:
+            gy = None
         return gx, gy
 
 

@@ -224,25 +224,26 @@ def _sigmoid(a):
 
 
 class Sigmoid(Function):
-    """out = 1 / (1 + e**-a);  da = g sigmoid(a) sigmoid(-a).
+    """out = 1 / (1 + e**-a);  da = g out (1 - out), PyTorch's formula.
 
-    The derivative is not taken as out (1 - out): for a > 9 (float32) out is within an ulp
-    of 1, so 1 - out keeps few correct digits (and is 0 from a = 17 on, where the true
-    derivative is 4e-8); sigmoid(-a) is computed from the input to full precision.
+    For a < 0 the product keeps full relative precision (out is accurate, 1 - out is near 1).
+    For a > 9 (float32) out lies within a few ulps of 1, so 1 - out has few correct digits
+    (0 from a = 17 on, where the true derivative is 4e-8), but its absolute error stays
+    below an ulp of 1, and it is the same 1 - out that a consumer of the rounded output sees:
+    in BCELoss(sigmoid(z), 0) the two cancel exactly, as in PyTorch, where the exact
+    derivative sigmoid(a) sigmoid(-a) would leave the consumer's error alone (5e-4 off at
+    z = 10, and 2061 instead of 0 at z = 20).
     """
     @staticmethod
     def forward(ctx, a):
         out = _sigmoid(a)
-        ctx.save_for_backward(a, out)
+        ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        saved = ctx.saved_tensors
-        out = saved[-1]
-        # the Value engine's ScalarSigmoid saves its output alone: there 1 - out is all we have
-        other = sigmoid(neg(saved[0])) if len(saved) == 2 else 1.0 - out
-        return grad * out * other
+        (out,) = ctx.saved_tensors
+        return grad * out * (1.0 - out)
 
 
 class ReLU(Function):
@@ -292,19 +293,24 @@ class ELU(Function):
 
 
 class Softplus(Function):
-    """out = ln(1 + e**(beta a)) / beta, linear where beta a > threshold;  da = g sigmoid(beta a)."""
+    """out = ln(1 + e**(beta a)) / beta, linear where beta a > threshold;  da = g sigmoid(beta a).
+
+    beta a may overflow to +-inf for huge a; both branches take the right limit there (a,
+    resp. 0), so numpy's overflow warning is silenced, as PyTorch is silent."""
     @staticmethod
     def forward(ctx, a, beta=1.0, threshold=20.0):
         ctx.save_for_backward(a)
         ctx.beta, ctx.threshold = beta, threshold
-        scaled = a * beta
+        with np.errstate(over="ignore"):
+            scaled = a * beta
         return np.where(scaled > threshold, a, np.logaddexp(0, scaled) / beta)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        linear = raw(a) * ctx.beta > ctx.threshold
-        return where(linear, grad, grad * sigmoid(a * ctx.beta))
+        with np.errstate(over="ignore"):
+            linear = raw(a) * ctx.beta > ctx.threshold
+            return where(linear, grad, grad * sigmoid(a * ctx.beta))
 
 
 class Clamp(Function):
