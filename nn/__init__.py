@@ -14,7 +14,8 @@
 * losses (``CrossEntropyLoss``, ``MSELoss``, ...) and ``regularization.l2_penalty``.
 """
 from . import functional, init, regularization, scalar, utils
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .activation import (ELU, GELU, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, Sigmoid, Softmax,
+                         Softplus, Tanh)
 from .basic import Flatten, Identity, Unflatten
 from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import DropConnect, Dropout, Dropout2d
@@ -29,10 +30,10 @@ from .rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 
 __all__ = ["ELU", "GELU", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "DropConnect",
            "Dropout", "Dropout2d", "Embedding", "Flatten", "HuberLoss", "Identity", "KLDivLoss",
-           "L1Loss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
-           "ModuleList", "MultiMarginLoss", "NLLLoss", "Parameter", "ReLU", "Sequential",
-           "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional",
-           "init", "regularization", "scalar", "utils"]
+           "L1Loss", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Module",
+           "ModuleDict", "ModuleList", "MultiMarginLoss", "NLLLoss", "Parameter", "ReLU",
+           "Sequential", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten",
+           "functional", "init", "regularization", "scalar", "utils"]
 __all__ += ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
 
 from .conv import Conv1d, Conv2d, ConvTranspose2d

@@ -6,6 +6,7 @@ Elementwise, ``(*) -> (*)``:
 * ``LeakyReLU``: x if x > 0 else negative_slope * x          (negative_slope=0.01)
 * ``ELU``:       x if x > 0 else alpha * (exp(x) - 1)         (alpha=1.0)
 * ``Sigmoid``:   1 / (1 + exp(-x))
+* ``LogSigmoid``: log(1 / (1 + exp(-x))) = -softplus(-x)
 * ``Tanh``:      tanh(x)
 * ``GELU``:      x * Phi(x), Phi the standard normal CDF      (approximate='none' | 'tanh')
 * ``Softplus``:  log(1 + exp(beta x)) / beta, x where beta x > threshold (beta=1, threshold=20)
@@ -26,7 +27,7 @@ from typing import Any
 from . import functional as F
 from .module import Module
 
-__all__ = ["ELU", "GELU", "LeakyReLU", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Softplus",
+__all__ = ["ELU", "GELU", "LeakyReLU", "LogSigmoid", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Softplus",
            "Tanh"]
 
 
@@ -77,6 +78,13 @@ class Sigmoid(Module):
 
     def forward(self, input: Any) -> Any:
         return F.sigmoid(input)
+
+
+class LogSigmoid(Module):
+    """log(1 / (1 + exp(-x))), elementwise (finite for any x)."""
+
+    def forward(self, input: Any) -> Any:
+        return F.logsigmoid(input)
 
 
 class Tanh(Module):

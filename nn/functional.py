@@ -66,6 +66,7 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "logsigmoid",
     "lstm_cell",
     "max_pool2d",
     "mse_loss",
@@ -89,6 +90,11 @@ def relu(input: Any, inplace: bool = False) -> Any:
 def sigmoid(input: Any) -> Any:
     """1 / (1 + exp(-x));  d/dx = s (1 - s)."""
     return ops.sigmoid(input)
+
+
+def logsigmoid(input: Any) -> Any:
+    """log(1 / (1 + exp(-x))) = -softplus(-x), finite for any x;  d/dx = sigmoid(-x)."""
+    return ops.logsigmoid(input)
 
 
 def tanh(input: Any) -> Any:

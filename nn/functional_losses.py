@@ -24,6 +24,7 @@ Binary (elementwise, input and target of one shape):
 * ``binary_cross_entropy_with_logits``: the same on sigmoid(x), computed stably as
   (1 - y) x + (1 + (pos_weight - 1) y) softplus(-x) (softplus by log-add-exp, exact and
   finite for any x); gradient sigmoid(x) (1 + (pos_weight - 1) y) - pos_weight y.
+  Fused into one op (``nn.binary_cross_entropy``), whose gradient is PyTorch's.
 
 Regression (elementwise, d = x - y; a target of another shape broadcasts, with a warning):
 
@@ -53,7 +54,7 @@ import numpy as np
 from tinygrad_cs import ops
 from tinygrad_cs.ops._util import raw
 
-from .binary_cross_entropy import BinaryCrossEntropy
+from .binary_cross_entropy import BinaryCrossEntropy, BinaryCrossEntropyWithLogits
 from .cross_entropy import NLL, CrossEntropy
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
@@ -252,11 +253,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
     docstring. ``pos_weight`` (broadcast along the last dim) weighs the positive term."""
     reduction = _reduction(reduction, size_average, reduce)
     _same_size(input, target, "binary_cross_entropy_with_logits")
-    # softplus(-x) = log(1 + exp(-x)) by log-add-exp: threshold=inf keeps it exact everywhere
-    log_sigmoid_neg = ops.softplus(ops.neg(input), 1.0, np.inf)   # -log sigmoid(x)
-    positive = log_sigmoid_neg if pos_weight is None else log_sigmoid_neg * (
-        1.0 + (pos_weight - 1.0) * target)
-    loss = (1.0 - target) * input + positive
+    loss = BinaryCrossEntropyWithLogits.apply(input, target, pos_weight)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)

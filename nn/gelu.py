@@ -16,6 +16,12 @@ make float64 gradient checks compare the derivative of one function with that of
 
 Both backward formulas are written with the engine's ops (``erf`` itself included), so
 second derivatives work (``create_graph=True``).
+
+Like PyTorch's, Phi is computed as (1 + erf) / 2, so for x < -3 GELU and its derivative
+have an absolute error of about float32's epsilon times |x|, not a relative one (the same
+numbers as PyTorch's). Beyond |x| ~ 1e13 (float32) x^2 and x^3 overflow to inf, harmlessly
+(exp(-inf) = 0, tanh(inf) = 1), so numpy's overflow warnings are silenced; the tanh form's
+derivative is then 0 * inf = NaN, as PyTorch's.
 """
 from __future__ import annotations
 
@@ -81,20 +87,25 @@ class GELU(Function):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
-            return 0.5 * x * (1.0 + np.tanh(_K0 * (x + _K1 * x * x * x)))
+            with np.errstate(over="ignore"):
+                return 0.5 * x * (1.0 + np.tanh(_K0 * (x + _K1 * x * x * x)))
         return 0.5 * x * (1.0 + erf_array(x * _SQRT_HALF))
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        if ctx.approximate == "tanh":
-            x2 = x * x
-            t = tanh(_K0 * (x + _K1 * x2 * x))
-            slope = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K0 * (1.0 + 3.0 * _K1 * x2)
-        else:
-            cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
-            slope = cdf + x * (_INV_SQRT_2PI * exp(-0.5 * (x * x)))
-        return grad * slope
+        with np.errstate(over="ignore", invalid="ignore"):  # |x| > 1e13: see the docstring
+            return grad * _gelu_slope(x, ctx.approximate)
+
+
+def _gelu_slope(x, approximate):
+    """d GELU / dx, with the engine's ops (so it is differentiable again)."""
+    if approximate == "tanh":
+        x2 = x * x
+        t = tanh(_K0 * (x + _K1 * x2 * x))
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _K0 * (1.0 + 3.0 * _K1 * x2)
+    cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
+    return cdf + x * (_INV_SQRT_2PI * exp(-0.5 * (x * x)))
 
 
 def erf(input: Any) -> Any:

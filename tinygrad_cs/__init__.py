@@ -21,11 +21,11 @@ from .function import Context, Function, Node
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Graph, NodeInfo
 from .ops import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, chunk, clamp, clip,
-                  cos, div, elu, eq, exp, expand, flatten, ge, getitem, gt, le, leaky_relu, log,
-                  log_softmax, logsumexp, lt, matmul, max, maximum, mean, min, minimum, mul, ne,
-                  neg, norm, pad, permute, pow, prod, relu, repeat, reshape, sigmoid, sign, sin,
-                  softmax, softplus, split, sqrt, squeeze, stack, std, sub, sum, tanh,
-                  take_along_dim, transpose, unsqueeze, var, where)
+                  cos, div, elu, eq, exp, expand, expm1, flatten, ge, getitem, gt, le,
+                  leaky_relu, log, log1p, log_softmax, logsumexp, lt, matmul, max, maximum, mean,
+                  min, minimum, mul, ne, neg, norm, pad, permute, pow, prod, relu, repeat,
+                  reshape, sigmoid, sign, sin, softmax, softplus, split, sqrt, squeeze, stack,
+                  std, sub, sum, tanh, take_along_dim, transpose, unsqueeze, var, where)
 from .random import generator, get_rng_state, manual_seed, set_rng_state
 from .scopes import scope
 from .tensor import Tensor

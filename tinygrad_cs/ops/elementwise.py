@@ -211,11 +211,32 @@ class Tanh(Function):
         return grad * (1.0 - out * out)
 
 
+def _sigmoid(a):
+    """1 / (1 + e**-a) on raw data, to full relative precision in both tails.
+
+    With e = e**-|a| in (0, 1] nothing overflows: sigmoid(|a|) = 1 / (1 + e) and
+    sigmoid(-|a|) = e / (1 + e). (The tanh form (1 + tanh(a/2)) / 2 cancels for a < 0:
+    44% off at -17 in float32 and exactly 0 below -17.3, where the true value is 3e-8.)
+    """
+    e = np.exp(-np.abs(a))
+    r = 1.0 / (1.0 + e)
+    return np.where(a >= 0, r, e * r)
+
+
 class Sigmoid(Function):
-    """out = 1 / (1 + e**-a), computed as (1 + tanh(a/2)) / 2 (no overflow);  da = g out (1 - out)."""
+    """out = 1 / (1 + e**-a);  da = g out (1 - out), PyTorch's formula.
+
+    For a < 0 the product keeps full relative precision (out is accurate, 1 - out is near 1).
+    For a > 9 (float32) out lies within a few ulps of 1, so 1 - out has few correct digits
+    (0 from a = 17 on, where the true derivative is 4e-8), but its absolute error stays
+    below an ulp of 1, and it is the same 1 - out that a consumer of the rounded output sees:
+    in BCELoss(sigmoid(z), 0) the two cancel exactly, as in PyTorch, where the exact
+    derivative sigmoid(a) sigmoid(-a) would leave the consumer's error alone (5e-4 off at
+    z = 10, and 2061 instead of 0 at z = 20).
+    """
     @staticmethod
     def forward(ctx, a):
-        out = 0.5 * (1.0 + np.tanh(0.5 * a))
+        out = _sigmoid(a)
         ctx.save_for_backward(out)
         return out
 
@@ -253,34 +274,43 @@ class LeakyReLU(Function):
 
 
 class ELU(Function):
-    """out = a if a > 0 else alpha (e**a - 1);  da = g (1 or out + alpha)."""
+    """out = a if a > 0 else alpha (e**a - 1);  da = g (1 or alpha e**a).
+
+    alpha e**a, not out + alpha: out rounds to -alpha for a < -17 (float32), where the sum
+    would cancel to 0 (PyTorch also takes the derivative from the input)."""
     @staticmethod
     def forward(ctx, a, alpha=1.0):
-        out = np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))
-        ctx.save_for_backward(a, out)
+        ctx.save_for_backward(a)
         ctx.alpha = alpha
-        return out
+        return np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0)))
 
     @staticmethod
     def backward(ctx, grad):
-        a, out = ctx.saved_tensors
-        return where(raw(a) > 0, grad, grad * (out + ctx.alpha))
+        (a,) = ctx.saved_tensors
+        positive = raw(a) > 0
+        # exp of the negative side only: no overflow warning where the branch is not taken
+        return where(positive, grad, grad * (ctx.alpha * exp(where(positive, 0.0, a))))
 
 
 class Softplus(Function):
-    """out = ln(1 + e**(beta a)) / beta, linear where beta a > threshold;  da = g sigmoid(beta a)."""
+    """out = ln(1 + e**(beta a)) / beta, linear where beta a > threshold;  da = g sigmoid(beta a).
+
+    beta a may overflow to +-inf for huge a; both branches take the right limit there (a,
+    resp. 0), so numpy's overflow warning is silenced, as PyTorch is silent."""
     @staticmethod
     def forward(ctx, a, beta=1.0, threshold=20.0):
         ctx.save_for_backward(a)
         ctx.beta, ctx.threshold = beta, threshold
-        scaled = a * beta
+        with np.errstate(over="ignore"):
+            scaled = a * beta
         return np.where(scaled > threshold, a, np.logaddexp(0, scaled) / beta)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        linear = raw(a) * ctx.beta > ctx.threshold
-        return where(linear, grad, grad * sigmoid(a * ctx.beta))
+        with np.errstate(over="ignore"):
+            linear = raw(a) * ctx.beta > ctx.threshold
+            return where(linear, grad, grad * sigmoid(a * ctx.beta))
 
 
 class Clamp(Function):

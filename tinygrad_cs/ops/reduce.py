@@ -5,6 +5,7 @@ gradient is reshaped to the ``keepdim`` shape and broadcast to the input shape.
 """
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy as np
 from ..function import Function, Node
 from ._util import constant, normalize_dim, normalize_dims, raw, shape_of
 from .elementwise import abs as _abs
-from .elementwise import exp, log, maximum, minimum, sqrt, where
+from .elementwise import exp, log, maximum, minimum, sign, where
 from .movement import broadcast_to, permute, reshape, squeeze, take_along_dim, unsqueeze
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -177,6 +178,44 @@ class Norm2(Function):
         return where(zero, 0.0, g * a / where(zero, 1.0, out))
 
 
+class PNorm(Function):
+    """out = (sum |a|**p)**(1/p) over ``dim`` (kept as size 1), any p > 0;
+    da = g sign(a) (|a| / out)**(p - 1), and 0 where out = 0 or (for p < 1) a = 0, as PyTorch
+    (the chain rule through pow would give 0 * inf = NaN there)."""
+    @staticmethod
+    def forward(ctx, a, axes, p):
+        out = np.sum(np.abs(a) ** p, axis=axes, keepdims=True) ** (1.0 / p)
+        ctx.save_for_backward(a, out)
+        ctx.shape, ctx.p = np.shape(a), p
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        zero = (raw(out) == 0) | (raw(a) == 0)  # a = 0: the term is 0 (p > 1) or masked (p < 1)
+        ratio = _abs(a) / where(raw(out) == 0, 1.0, out)
+        g = broadcast_to(grad, ctx.shape)
+        return where(zero, 0.0, g * sign(a) * where(zero, 1.0, ratio) ** (ctx.p - 1.0))
+
+
+class StdSqrt(Function):
+    """out = sqrt(v), the last step of ``std``;  dv = g / (2 out), and 0 where out = 0.
+
+    std is not differentiable at a constant input (a cone's tip, like |x| at 0); PyTorch
+    takes 0 there, where plain sqrt would give g / 0 = inf, then inf * 0 = NaN."""
+    @staticmethod
+    def forward(ctx, v):
+        out = np.sqrt(v)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        zero = raw(out) == 0
+        return where(zero, 0.0, grad / (2.0 * where(zero, 1.0, out)))
+
+
 def _keepdim_op(fn, a, dim, keepdim, op):
     """Run a reduction ``fn(a, axes)`` that keeps reduced dims, then drop them unless asked."""
     axes = _axes(raw(a), dim, op)
@@ -244,20 +283,32 @@ def min(a, dim=None, keepdim=False):
 def var(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance: sum((a - mean)**2) / (n - correction); ``unbiased=True`` is correction 1.
 
-    Default correction is 1 (Bessel), as ``torch.var``.
+    Default correction is 1 (Bessel), as ``torch.var``. With n <= correction PyTorch warns
+    and divides by 0 (NaN for one element, inf otherwise); so does this.
     """
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    axes = _axes(raw(a), dim, "var")
-    shape = shape_of(a)
-    n = int(np.prod([shape[i] for i in axes])) if axes is not None else int(np.prod(shape))
-    centered = a - mean(a, dim=dim, keepdim=True)
-    return sum(centered * centered, dim=dim, keepdim=keepdim) / (n - correction)
+    return _variance(a, dim, unbiased, keepdim, correction, "var")
 
 
 def std(a, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Standard deviation: sqrt(var(a, ...))."""
-    return sqrt(var(a, dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction))
+    """Standard deviation: sqrt(var(a, ...)), with gradient 0 at a constant input (PyTorch's)."""
+    return StdSqrt.apply(_variance(a, dim, unbiased, keepdim, correction, "std"))
+
+
+def _variance(a, dim, unbiased, keepdim, correction, op):
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    axes = _axes(raw(a), dim, op)
+    shape = shape_of(a)
+    n = int(np.prod([shape[i] for i in axes])) if axes is not None else int(np.prod(shape))
+    centered = a - mean(a, dim=dim, keepdim=True)
+    squares = sum(centered * centered, dim=dim, keepdim=keepdim)
+    if n - correction > 0:
+        return squares / (n - correction)
+    warnings.warn(f"{op}(): degrees of freedom is <= 0. Correction should be strictly less "
+                  "than the reduction factor (input numel divided by output numel).",
+                  UserWarning, stacklevel=3)
+    with np.errstate(invalid="ignore"):  # 0 * inf: the NaN is the answer, as PyTorch's
+        return squares * np.inf
 
 
 def prod(a, dim=None, keepdim=False):
@@ -285,7 +336,8 @@ def norm(a, p="fro", dim=None, keepdim=False):
     if p == float("-inf"):
         return amin(_abs(a), dim=dim, keepdim=keepdim)
     if isinstance(p, (int, float)) and p > 0:
-        return sum(_abs(a) ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
+        return _keepdim_op(lambda x, axes: PNorm.apply(x, axes, float(p)), a, dim, keepdim,
+                           "norm")
     raise ValueError(f"norm: unsupported p={p!r} (use 'fro', a positive number, inf or -inf)")
 
 

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from ... import ops
 from ...ops import elementwise as E
+from ...ops import logexp as L
 from ..registry import register
 from ..strategies import (
     arrays,
@@ -56,6 +57,16 @@ register("cos", lambda a: ops.cos(a), reference=np.cos, inputs=unary(), covers=E
 register("tanh", lambda a: ops.tanh(a), reference=np.tanh, inputs=unary(), covers=E.Tanh)
 register("sigmoid", lambda a: ops.sigmoid(a), reference=lambda a: 1.0 / (1.0 + np.exp(-a)),
          inputs=unary(), covers=E.Sigmoid)
+# The far negative tail, where the tanh form lost every digit. (Central differences cannot
+# check the positive tail: there f(a +- eps) differ below float64's resolution at 1.)
+register("sigmoid[tail]", lambda a: ops.sigmoid(a), reference=lambda a: 1.0 / (1.0 + np.exp(-a)),
+         inputs=unary(floats(-30.0, -10.0)), covers=E.Sigmoid, atol=1e-20, forward_atol=0.0)
+register("log1p", lambda a: ops.log1p(a), reference=np.log1p,
+         inputs=unary(floats(-0.9, 3.0)), covers=L.Log1p)
+register("expm1", lambda a: ops.expm1(a), reference=np.expm1, inputs=unary(), covers=L.Expm1)
+register("logsigmoid", lambda a: ops.logsigmoid(a),
+         reference=lambda a: -np.logaddexp(0.0, -a), inputs=unary(floats(-30.0, 30.0)),
+         covers=L.LogSigmoid)
 
 
 def _softplus_ref(a, beta=1.0, threshold=20.0):

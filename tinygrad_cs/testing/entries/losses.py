@@ -110,3 +110,31 @@ def _probabilities(draw):
 register("binary_cross_entropy", lambda x, y: F.binary_cross_entropy(x, y, reduction="none"),
          reference=lambda x, y: -(y * np.log(x) + (1 - y) * np.log(1 - x)),
          inputs=_probabilities(), covers=B.BinaryCrossEntropy, forward_rtol=1e-12)
+
+
+@st.composite
+def _scores(draw, with_pos_weight: bool):
+    """``(x, y[, p])``: scores x in [-6, 6], targets y in [0, 1], pos_weight p in [0.5, 3]
+    broadcast along the last dim (a tensor: the gradient flows to it too)."""
+    shape = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(1, 2))))
+    x = draw(arrays(shape, elements=floats(-6.0, 6.0), contiguous=True))
+    y = draw(arrays(shape, elements=floats(0.0, 1.0), contiguous=True))
+    if not with_pos_weight:
+        return x, y
+    return x, y, draw(arrays(shape[-1:], elements=floats(0.5, 3.0), contiguous=True))
+
+
+def _bce_logits_ref(x, y, p=None):
+    weight = 1.0 if p is None else 1.0 + (p - 1.0) * y
+    return (1.0 - y) * x + weight * np.logaddexp(0.0, -x)
+
+
+register("binary_cross_entropy_with_logits",
+         lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"),
+         reference=_bce_logits_ref, inputs=_scores(False),
+         covers=B.BinaryCrossEntropyWithLogits, forward_rtol=1e-12)
+register("binary_cross_entropy_with_logits[pos_weight]",
+         lambda x, y, p: F.binary_cross_entropy_with_logits(x, y, reduction="none",
+                                                            pos_weight=p),
+         reference=_bce_logits_ref, inputs=_scores(True),
+         covers=B.BinaryCrossEntropyWithLogits, forward_rtol=1e-12)

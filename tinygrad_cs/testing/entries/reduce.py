@@ -99,7 +99,7 @@ register("var[unbiased]", lambda a: ops.var(a, unbiased=True),
          inputs=st.tuples(shapes(1, 3, 2, 3).flatmap(_separated)))
 register("std", lambda a, d, k, c: ops.std(a, dim=d, keepdim=k, correction=c),
          reference=lambda a, d, k, c: np.std(a, axis=_axis(d), keepdims=k, ddof=c),
-         inputs=_stat_args(min_side=2))
+         inputs=_stat_args(min_side=2), covers=R.StdSqrt)
 
 
 def _prod_values(shape):
@@ -141,9 +141,10 @@ def _norm(p):
     return lambda a, d, k: ops.norm(a, p, dim=d, keepdim=k)
 
 
-for _p, _tag in ((2, "2"), (1, "1"), (np.inf, "inf"), (-np.inf, "-inf"), (3, "3")):
+_NORM_OPS = {2: R.Norm2, 3: R.PNorm, 0.5: R.PNorm}
+for _p, _tag in ((2, "2"), (1, "1"), (np.inf, "inf"), (-np.inf, "-inf"), (3, "3"), (0.5, "0.5")):
     register(f"norm[p={_tag}]", _norm(_p), reference=_norm_ref(_p),
-             inputs=_reduce_args(_separated_abs), covers=R.Norm2 if _p == 2 else ())
+             inputs=_reduce_args(_separated_abs), covers=_NORM_OPS.get(_p, ()))
 
 
 # -- softmax family (a dim each) ---------------------------------------------------------
