@@ -129,22 +129,28 @@ def _is_mask(item) -> bool:
 
 def _check_masks(items: list, shape: tuple) -> None:
     """IndexError (PyTorch's wording) for a bool mask whose shape differs from the dims of
-    ``shape`` it indexes. A mask covers ``mask.ndim`` dims, None none, Ellipsis the dims
-    that the other items leave, anything else one."""
+    ``shape`` it indexes. A mask covers ``mask.ndim`` dims, Ellipsis the dims that the
+    other items leave, None a new dim of size 1 (PyTorch reports shapes with it), anything
+    else one."""
     def width(item) -> int:
         return item.ndim if _is_mask(item) else (0 if item is None or item is Ellipsis else 1)
 
+    rest = len(shape) - sum(width(i) for i in items)  # the dims an Ellipsis stands for
     dim = 0
     for item in items:
         if item is Ellipsis:
-            dim += max(len(shape) - sum(width(i) for i in items), 0)
-        elif _is_mask(item):
-            for k, size in enumerate(item.shape):
-                if dim + k >= len(shape) or shape[dim + k] != size:
-                    raise IndexError(f"The shape of the mask {list(item.shape)} at index {k} "
-                                     f"does not match the shape of the indexed tensor "
-                                     f"{list(shape)} at index {dim + k}")
-        dim += width(item)
+            dim += max(rest, 0)
+        elif item is None:
+            shape = shape[:dim] + (1,) + shape[dim:]
+            dim += 1
+        else:
+            if _is_mask(item):
+                for k, size in enumerate(item.shape):
+                    if dim + k >= len(shape) or shape[dim + k] != size:
+                        raise IndexError(f"The shape of the mask {list(item.shape)} at index "
+                                         f"{k} does not match the shape of the indexed tensor "
+                                         f"{list(shape)} at index {dim + k}")
+            dim += width(item)
 
 
 def _is_basic(index: tuple) -> bool:
