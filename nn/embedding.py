@@ -126,7 +126,7 @@ class Embedding(Module):
         """N(0, 1) entries; the padding row (if any) zero."""
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.numpy()[self.padding_idx] = 0
 
     def forward(self, input: Any) -> Tensor:
         tensor_input(self, input, "indices")

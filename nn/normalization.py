@@ -80,9 +80,9 @@ class _NormBase(Module):
     def reset_running_stats(self) -> None:
         """running_mean <- 0, running_var <- 1, num_batches_tracked <- 0."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.numpy()[...] = 0
+            self.running_var.numpy()[...] = 1
+            self.num_batches_tracked.numpy()[...] = 0
 
     def reset_parameters(self) -> None:
         """Running statistics reset; weight <- 1, bias <- 0."""
@@ -93,7 +93,7 @@ class _NormBase(Module):
         """The momentum of this step (counting the batch when training and tracking)."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            nbt = self.num_batches_tracked.data
+            nbt = self.num_batches_tracked.numpy()
             np.add(nbt, 1, out=nbt)
             if self.momentum is None:
                 factor = 1.0 / float(nbt)
