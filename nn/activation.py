@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import functional as F
+from ._checks import tensor_input
 from .module import Module
 
 __all__ = ["ELU", "GELU", "LeakyReLU", "LogSigmoid", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Softplus",
@@ -39,6 +40,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Any) -> Any:
+        tensor_input(self, input)
         return F.relu(input)
 
     def extra_repr(self) -> str:
@@ -53,6 +55,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input: Any) -> Any:
+        tensor_input(self, input)
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
@@ -67,6 +70,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input: Any) -> Any:
+        tensor_input(self, input)
         return F.elu(input, self.alpha)
 
     def extra_repr(self) -> str:
@@ -77,6 +81,7 @@ class Sigmoid(Module):
     """1 / (1 + exp(-x)), elementwise."""
 
     def forward(self, input: Any) -> Any:
+        tensor_input(self, input)
         return F.sigmoid(input)
 
 
@@ -91,6 +96,7 @@ class Tanh(Module):
     """tanh(x), elementwise."""
 
     def forward(self, input: Any) -> Any:
+        tensor_input(self, input)
         return F.tanh(input)
 
 
@@ -104,6 +110,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input: Any) -> Any:
+        tensor_input(self, input)
         return F.gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
@@ -118,6 +125,7 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, input: Any) -> Any:
+        tensor_input(self, input)
         return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
@@ -132,6 +140,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, input: Any) -> Any:
+        tensor_input(self, input)
         return F.softmax(input, self.dim)
 
     def extra_repr(self) -> str:
@@ -146,6 +155,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, input: Any) -> Any:
+        tensor_input(self, input)
         return F.log_softmax(input, self.dim)
 
     def extra_repr(self) -> str:

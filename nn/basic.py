@@ -13,6 +13,7 @@ from typing import Any
 
 from tinygrad_cs import Tensor
 
+from ._checks import tensor_input
 from .module import Module
 
 __all__ = ["Flatten", "Identity", "Unflatten"]
@@ -36,6 +37,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, input: Tensor) -> Tensor:
+        tensor_input(self, input)
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
@@ -55,6 +57,7 @@ class Unflatten(Module):
         self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, input: Tensor) -> Tensor:
+        tensor_input(self, input)
         shape = input.shape
         dim = self.dim + len(shape) if self.dim < 0 else self.dim
         if not 0 <= dim < len(shape):

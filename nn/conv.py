@@ -20,6 +20,7 @@ from tinygrad_cs import Tensor, dtypes
 from tinygrad_cs.ops.conv import conv1d, conv2d, conv_transpose2d
 
 from . import init
+from ._checks import same_dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -106,6 +107,7 @@ class Conv1d(_ConvNd):
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
+        same_dtype(self, input, self.weight, "input and weight")
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
         return conv1d(input, self.weight, self.bias, self.stride[0], padding,
                       self.dilation[0], self.groups)
@@ -122,6 +124,7 @@ class Conv2d(_ConvNd):
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
+        same_dtype(self, input, self.weight, "input and weight")
         return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                       self.groups)
 
@@ -142,5 +145,6 @@ class ConvTranspose2d(_ConvNd):
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         if output_size is not None:
             raise NotImplementedError("ConvTranspose2d: output_size is not supported")
+        same_dtype(self, input, self.weight, "input and weight")
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                 self.output_padding, self.groups, self.dilation)

@@ -30,6 +30,7 @@ from tinygrad_cs.ops.conv import conv2d
 from tinygrad_cs.ops.linalg import linear
 from tinygrad_cs.random import generator
 
+from ._checks import same_dtype, tensor_input
 from .linear import Linear
 from .module import Module
 
@@ -95,6 +96,7 @@ class Dropout(Module):
         self.p, self.inplace = _check_p(p, type(self).__name__), inplace
 
     def forward(self, input: Tensor) -> Tensor:
+        tensor_input(self, input)
         return dropout(input, self.p, self.training)
 
     def extra_repr(self) -> str:
@@ -105,6 +107,7 @@ class Dropout2d(Dropout):
     """``Dropout2d(p=0.5, inplace=False)``: whole channels of (N, C, H, W) maps, in training."""
 
     def forward(self, input: Tensor) -> Tensor:
+        tensor_input(self, input)
         return dropout2d(input, self.p, self.training)
 
 
@@ -131,6 +134,7 @@ class DropConnect(Module):
         self.module, self.p = module, _check_p(p, "DropConnect")
 
     def forward(self, input: Tensor) -> Tensor:
+        same_dtype(self, input, self.module.weight)
         layer = self.module
         if not self.training or self.p == 0.0:
             return layer(input)

@@ -24,6 +24,7 @@ from tinygrad_cs.ops import index_add
 from tinygrad_cs.ops._util import raw
 
 from . import init
+from ._checks import layer_name, tensor_input
 from .module import Module
 from .parameter import Parameter
 
@@ -71,8 +72,10 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None,
     if sparse:
         raise NotImplementedError("embedding: sparse gradients are not supported (dense only)")
     indices = np.asarray(raw(input))
-    if not np.issubdtype(indices.dtype, np.integer):
-        raise TypeError(f"embedding: expected integer indices, got dtype {indices.dtype}")
+    if indices.dtype not in (np.int64, np.int32):  # PyTorch's Long and Int, nothing else
+        raise RuntimeError(f"embedding: Expected tensor for argument #1 'indices' to have one "
+                           f"of the following scalar types: Long, Int (int64, int32); but got "
+                           f"{indices.dtype} instead (indices of shape {indices.shape})")
     num = np.shape(raw(weight))[0]
     if indices.size and (indices.min() < 0 or indices.max() >= num):
         bad = indices.min() if indices.min() < 0 else indices.max()
@@ -127,8 +130,12 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0
 
     def forward(self, input: Any) -> Tensor:
-        return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
-                         self.scale_grad_by_freq, self.sparse)
+        tensor_input(self, input, "indices")
+        try:
+            return embedding(input, self.weight, self.padding_idx, self.max_norm,
+                             self.norm_type, self.scale_grad_by_freq, self.sparse)
+        except (RuntimeError, IndexError) as e:  # say which layer refused the indices
+            raise type(e)(f"{layer_name(self)}: {e}") from None
 
     @classmethod
     def from_pretrained(cls, embeddings: Any, freeze: bool = True,

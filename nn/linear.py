@@ -18,6 +18,7 @@ from tinygrad_cs import Tensor, dtypes
 from tinygrad_cs.ops.linalg import linear
 
 from . import init
+from ._checks import same_dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -46,6 +47,7 @@ class Linear(Module):
         init._default_layer_init(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
+        same_dtype(self, input, self.weight)
         return linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:

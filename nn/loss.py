@@ -11,6 +11,7 @@ from typing import Any
 from tinygrad_cs import Tensor
 
 from . import functional_losses as F
+from ._checks import tensor_input
 from .module import Module
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss",
@@ -34,6 +35,12 @@ class _Loss(Module):
         self.reduction = reduction
 
 
+def _tensors(loss: _Loss, input: Any, target: Any) -> None:
+    """A loss module's input is a Tensor, as PyTorch's. (PyTorch refuses a raw numpy target
+    too; targets are still accepted here, as data rather than a graph input.)"""
+    tensor_input(loss, input)
+
+
 class _WeightedLoss(_Loss):
     """Base of the losses with a per-class ``weight`` buffer."""
 
@@ -53,6 +60,7 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
@@ -67,6 +75,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
@@ -83,6 +92,7 @@ class MultiMarginLoss(_WeightedLoss):
         self.p, self.margin = p, margin
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.multi_margin_loss(input, target, p=self.p, margin=self.margin,
                                    weight=self.weight, reduction=self.reduction)
 
@@ -91,6 +101,7 @@ class MSELoss(_Loss):
     """``MSELoss(size_average=None, reduce=None, reduction='mean')``: (x - y)^2."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
@@ -98,6 +109,7 @@ class L1Loss(_Loss):
     """``L1Loss(size_average=None, reduce=None, reduction='mean')``: |x - y|."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
@@ -110,6 +122,7 @@ class SmoothL1Loss(_Loss):
         self.beta = beta
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
@@ -121,6 +134,7 @@ class HuberLoss(_Loss):
         self.delta = delta
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
@@ -129,6 +143,7 @@ class BCELoss(_WeightedLoss):
     probabilities in [0, 1] vs targets; ``weight`` broadcasts to the input."""
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.binary_cross_entropy(input, target, weight=self.weight,
                                       reduction=self.reduction)
 
@@ -144,6 +159,7 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", _as_buffer(pos_weight))
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.binary_cross_entropy_with_logits(input, target, self.weight,
                                                   reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
@@ -159,4 +175,5 @@ class KLDivLoss(_Loss):
         self.log_target = log_target
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
+        _tensors(self, input, target)
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

@@ -22,6 +22,7 @@ from tinygrad_cs import Tensor, dtypes, no_grad
 from tinygrad_cs.ops.normalization import batch_norm, group_norm, instance_norm, layer_norm
 
 from . import init
+from ._checks import same_dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -116,6 +117,9 @@ class _BatchNorm(_NormBase):
                          bias)
 
     def forward(self, input: Tensor) -> Tensor:
+        # as PyTorch: the running statistics count too ("mixed dtype" without affine)
+        same_dtype(self, input, self.running_mean if self.weight is None else self.weight,
+                   "input and parameters")
         if input.ndim not in self._dims:
             want = " or ".join(f"{d}D" for d in self._dims)
             raise ValueError(f"{type(self).__name__}: expected {want} input "
@@ -154,6 +158,8 @@ class InstanceNorm2d(_NormBase):
                          bias)
 
     def forward(self, input: Tensor) -> Tensor:
+        # PyTorch compares the affine weight only: float32 running statistics are fine
+        same_dtype(self, input, self.weight, "input and parameters")
         if input.ndim not in (3, 4):
             raise ValueError(f"InstanceNorm2d: expected 3D or 4D input "
                              f"(got {input.ndim}D input)")
@@ -189,6 +195,8 @@ class LayerNorm(Module):
         _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
+        same_dtype(self, input, self.weight if self.weight is not None else self.bias,
+                   "input and parameters")
         return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -215,6 +223,8 @@ class GroupNorm(Module):
         _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
+        same_dtype(self, input, self.weight if self.weight is not None else self.bias,
+                   "input and parameters")
         return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

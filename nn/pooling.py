@@ -8,6 +8,7 @@ from __future__ import annotations
 from tinygrad_cs import Tensor
 from tinygrad_cs.ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 
+from ._checks import tensor_input
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool2d", "Upsample"]
@@ -26,6 +27,7 @@ class MaxPool2d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input: Tensor):
+        tensor_input(self, input)
         return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                           ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
@@ -47,6 +49,7 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
+        tensor_input(self, input)
         return avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                           self.count_include_pad, self.divisor_override)
 
@@ -62,6 +65,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
+        tensor_input(self, input)
         return adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
@@ -84,6 +88,7 @@ class Upsample(Module):
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input: Tensor) -> Tensor:
+        tensor_input(self, input)
         return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                            recompute_scale_factor=self.recompute_scale_factor)
 

@@ -36,6 +36,7 @@ from tinygrad_cs.ops._util import shape_of
 from tinygrad_cs.ops.rnn import lstm
 
 from . import init
+from ._checks import layer_name, tensor_input
 from .dropout import dropout as _dropout
 from .module import Module
 from .parameter import Parameter
@@ -127,6 +128,7 @@ class RNNBase(Module):
     # -- forward ------------------------------------------------------------------------
     def _input(self, input: Tensor) -> tuple[Tensor, bool]:
         """The input as (L, N, H_in) and whether it was batched; shape errors name both."""
+        tensor_input(self, input)
         name, shape = type(self).__name__, shape_of(input)
         if len(shape) not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D (L, H_in) or 3D, got "
@@ -135,9 +137,10 @@ class RNNBase(Module):
             raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {shape[-1]} (input of shape {shape})")
         dtype = self._parameters[self._names[0][0]].dtype
-        if getattr(input, "dtype", dtype) != dtype:
-            raise TypeError(f"{name}: input dtype {input.dtype} does not match the parameters' "
-                            f"{dtype} (cast the input, or the module with .float() / .double())")
+        if input.dtype != dtype:  # a ValueError, as PyTorch's
+            raise ValueError(f"{layer_name(self)}: input dtype {input.dtype} does not match "
+                             f"weight dtype {dtype} (input of shape {shape}); cast the input "
+                             f"with x.to(tg.{dtype}), or the module with .to(tg.{input.dtype})")
         if len(shape) == 2:
             return ops.unsqueeze(input, 1), False
         return (ops.transpose(input, 0, 1) if self.batch_first else input), True

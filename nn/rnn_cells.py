@@ -27,6 +27,7 @@ from tinygrad_cs.ops.linalg import linear
 from tinygrad_cs.ops.rnn import lstm_cell
 
 from . import init
+from ._checks import same_dtype
 from .module import Module
 from .parameter import Parameter
 
@@ -96,6 +97,7 @@ class RNNCellBase(Module):
 
     def _check(self, input: Tensor, hx) -> tuple:
         """(input, each state) checked, with a missing state as zeros."""
+        same_dtype(self, input, self.weight_ih)
         name, shape = type(self).__name__, shape_of(input)
         if len(shape) not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {len(shape)}D "
@@ -108,9 +110,11 @@ class RNNCellBase(Module):
         out = []
         for k, h in enumerate(states):
             if h is None:
-                h = np.zeros(expected, self.weight_ih.dtype)
-            elif shape_of(h) != expected:
-                what = "hx" if len(states) == 1 else f"hx[{k}]"
+                out.append(np.zeros(expected, self.weight_ih.dtype))
+                continue
+            what = "hx" if len(states) == 1 else f"hx[{k}]"
+            same_dtype(self, h, self.weight_ih, arg=what)
+            if shape_of(h) != expected:
                 raise RuntimeError(f"{name}: {what} of shape {shape_of(h)} does not fit the "
                                    f"input of shape {shape}: expected {expected}")
             out.append(h)

@@ -63,7 +63,8 @@ def _project(xs: np.ndarray, w_ih, bias, seq: int) -> np.ndarray:
     out = xs @ w_ih.T
     if bias is not None:
         out += bias
-    return out.reshape(seq, -1, w_ih.shape[0])
+    # N spelled out, not -1: an empty batch (N = 0) has no size to infer it from
+    return out.reshape(seq, xs.shape[0] // seq, w_ih.shape[0])
 
 
 def _transposed(w: np.ndarray) -> np.ndarray:
@@ -93,7 +94,7 @@ def _weight_grads(ctx, d_in: np.ndarray, xs: np.ndarray, w_ih, d_rec: np.ndarray
     flat_rec = d_rec.reshape(seq * n, width)
     dx = None
     if needs[0]:
-        dx = (flat_in @ w_ih).reshape(seq, n, -1)
+        dx = (flat_in @ w_ih).reshape(seq, n, w_ih.shape[1])
         dx = dx[::-1] if ctx.reverse else dx
     dw_ih = flat_in.T @ xs if needs[first] else None
     dw_hh = flat_rec.T @ h_prev if needs[first + 1] else None

@@ -16,15 +16,12 @@ from ._util import normalize_dim, raw, shape_of
 
 
 class Reshape(Function):
-    """out = a viewed with a new shape (same elements, row-major order)."""
+    """out = a viewed with a new shape (same elements, row-major order); ``shape`` is
+    explicit (no -1), as ``reshape`` resolves and checks it first."""
     @staticmethod
     def forward(ctx, a, shape):
         ctx.in_shape = np.shape(a)
-        try:
-            return np.reshape(a, shape)
-        except ValueError:
-            raise RuntimeError(f"reshape: shape {list(shape)} is invalid for input of shape "
-                               f"{np.shape(a)} (size {np.size(a)})") from None
+        return np.reshape(a, shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -102,22 +99,58 @@ class Repeat(Function):
         return reshape(g, ctx.in_shape)
 
 
-def _normalize_index(index):
-    """Index -> a form numpy accepts, with nodes unwrapped and bool masks as nonzero()."""
+def _normalize_index(index, shape: tuple | None = None):
+    """Index -> a form numpy accepts, with nodes unwrapped and bool masks as nonzero().
+
+    With ``shape`` (the indexed tensor's), every bool mask must match the dims it covers,
+    as PyTorch: nonzero() alone would silently select rows from a mask of the wrong length.
+    Without it, masks are left as they are, for numpy to check against the array.
+    """
     items = index if isinstance(index, tuple) else (index,)
+    items = [np.asarray(i) if isinstance(i, list) else i for i in map(raw, items)]
+    if shape is not None:
+        _check_masks(items, tuple(shape))
     out = []
     for item in items:
-        item = raw(item)
-        if isinstance(item, list):
-            item = np.asarray(item)
-        if isinstance(item, np.ndarray) and item.dtype == np.bool_ and item.ndim > 0:
+        if _is_mask(item) and shape is not None:
             out.extend(np.nonzero(item))
-        elif isinstance(item, np.ndarray) and not np.issubdtype(item.dtype, np.integer):
+        elif (isinstance(item, np.ndarray) and item.dtype != np.bool_
+              and not np.issubdtype(item.dtype, np.integer)):
             raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
                              f"got dtype {item.dtype}")
         else:
             out.append(item)
     return tuple(out)
+
+
+def _is_mask(item) -> bool:
+    return isinstance(item, np.ndarray) and item.dtype == np.bool_ and item.ndim > 0
+
+
+def _check_masks(items: list, shape: tuple) -> None:
+    """IndexError (PyTorch's wording) for a bool mask whose shape differs from the dims of
+    ``shape`` it indexes. A mask covers ``mask.ndim`` dims, Ellipsis the dims that the
+    other items leave, None a new dim of size 1 (PyTorch reports shapes with it), anything
+    else one."""
+    def width(item) -> int:
+        return item.ndim if _is_mask(item) else (0 if item is None or item is Ellipsis else 1)
+
+    rest = len(shape) - sum(width(i) for i in items)  # the dims an Ellipsis stands for
+    dim = 0
+    for item in items:
+        if item is Ellipsis:
+            dim += max(rest, 0)
+        elif item is None:
+            shape = shape[:dim] + (1,) + shape[dim:]
+            dim += 1
+        else:
+            if _is_mask(item):
+                for k, size in enumerate(item.shape):
+                    if dim + k >= len(shape) or shape[dim + k] != size:
+                        raise IndexError(f"The shape of the mask {list(item.shape)} at index "
+                                         f"{k} does not match the shape of the indexed tensor "
+                                         f"{list(shape)} at index {dim + k}")
+            dim += width(item)
 
 
 def _is_basic(index: tuple) -> bool:
@@ -266,9 +299,43 @@ def _shape_arg(shape):
 def reshape(a, *shape):
     """``a`` with a new shape; one entry may be -1 (inferred)."""
     shape = _shape_arg(shape)
-    if shape_of(a) == shape:
+    old = shape_of(a)
+    if old == shape:
         return a
-    return Reshape.apply(a, shape)
+    return Reshape.apply(a, _infer_shape(shape, old))
+
+
+def _infer_shape(shape: tuple, old: tuple) -> tuple:
+    """``shape`` with its -1 (if any) resolved for an input of shape ``old``; RuntimeError
+    with PyTorch's wording when the sizes are invalid or do not multiply out."""
+    size = math.prod(old)
+
+    def invalid(why: str = "") -> RuntimeError:
+        return RuntimeError(f"reshape: shape '{list(shape)}' is invalid for input of size "
+                            f"{size}{why} (input of shape {old})")
+
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+        raise TypeError(f"reshape: shape must be a sequence of ints, got {shape!r}")
+    inferred = None
+    for i, s in enumerate(shape):
+        if s == -1:
+            if inferred is not None:
+                raise invalid(" (only one dimension can be inferred)")
+            inferred = i
+        elif s < 0:
+            raise invalid(f" (invalid shape dimension {s} at index {i})")
+    known = math.prod(s for i, s in enumerate(shape) if i != inferred)
+    if inferred is None:
+        if known != size:
+            raise invalid()
+        return tuple(int(s) for s in shape)
+    if known == 0:
+        # as PyTorch: 0 elements fit any size there, so the -1 is ambiguous (or impossible)
+        raise invalid(" (the unspecified dimension size -1 can be any value and is "
+                      "ambiguous)" if size == 0 else "")
+    if size % known:
+        raise invalid()
+    return tuple(size // known if i == inferred else int(s) for i, s in enumerate(shape))
 
 
 def flatten(a, start_dim=0, end_dim=-1):
@@ -359,13 +426,14 @@ def repeat(a, *sizes):
 
 
 def getitem(a, index):
-    """``a[index]``: ints, slices, None, Ellipsis, integer arrays and bool masks."""
-    return GetItem.apply(a, _normalize_index(index))
+    """``a[index]``: ints, slices, None, Ellipsis, integer arrays and bool masks (each of
+    the shape of the dims it covers)."""
+    return GetItem.apply(a, _normalize_index(index, shape_of(a)))
 
 
 def index_add(g, index, shape):
     """zeros(shape) with ``g`` added at ``index`` (accumulating repeats)."""
-    return IndexAdd.apply(g, _normalize_index(index), tuple(shape))
+    return IndexAdd.apply(g, _normalize_index(index, shape), tuple(shape))
 
 
 def cat(tensors, dim=0):

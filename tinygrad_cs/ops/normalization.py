@@ -43,7 +43,7 @@ COLUMNS_BELOW = 32  # batch norm with fewer spatial elements runs on the column 
 
 def _columns(a: np.ndarray) -> np.ndarray:
     """A (N, C, 1, L) array viewed as (N, C L)."""
-    return a.reshape(a.shape[0], -1)
+    return a.reshape(a.shape[0], a.shape[1] * a.shape[3])  # not -1: N may be 0
 
 
 class Layout(NamedTuple):
@@ -105,7 +105,14 @@ class ChannelNorm(Function):
             raise TypeError(f"{cls.name}: expected a float32 or float64 input, got {data.dtype}")
         groups = layout.kernel_shape[1]
         w2, b2 = _per_group(weight, layout, 1.0), _per_group(bias, layout, 0.0)
+        ctx.save_for_backward(x, weight)
+        ctx.bias_like = bias if bias is not None else x  # dtype of the bias gradient
+        ctx.layout, ctx.eps, ctx.w2 = layout, eps, w2
         out = np.empty_like(data)
+        if data.size == 0:  # an empty batch, as PyTorch: empty output, running stats kept
+            ctx.empty = True
+            return out.reshape(np.shape(x))
+        ctx.empty = False
         batch_stats = fixed is None
         mean, var, invstd = np.empty(groups), np.empty(groups), np.empty(groups)
         if not batch_stats:
@@ -119,9 +126,6 @@ class ChannelNorm(Function):
                                    var, invstd)
         if batch_stats and running is not None:
             _update_running(running, mean, var, layout)
-        ctx.save_for_backward(x, weight)
-        ctx.bias_like = bias if bias is not None else x  # dtype of the bias gradient
-        ctx.layout, ctx.eps, ctx.w2 = layout, eps, w2
         ctx.mean, ctx.invstd, ctx.batch_stats = mean, invstd, batch_stats
         return out.reshape(np.shape(x))
 
@@ -134,8 +138,10 @@ class ChannelNorm(Function):
         data = np.ascontiguousarray(x).reshape(layout.kernel_shape)
         dy = np.ascontiguousarray(grad, dtype=data.dtype).reshape(layout.kernel_shape)
         dx = np.empty_like(data)
-        dw2, db2 = np.empty_like(ctx.w2), np.empty_like(ctx.w2)
-        if layout.by_columns:
+        dw2, db2 = np.zeros_like(ctx.w2), np.zeros_like(ctx.w2)
+        if ctx.empty:  # no elements: zero-size dx, zero weight and bias gradients
+            pass
+        elif layout.by_columns:
             KC.backward(_columns(dy), _columns(data), data.shape[3], ctx.mean, ctx.invstd,
                         ctx.w2[:, 0], ctx.batch_stats, numba.get_num_threads(), _columns(dx),
                         dw2[:, 0], db2[:, 0])
@@ -256,7 +262,7 @@ def batch_norm(input: Any, running_mean, running_var, weight=None, bias=None,
                         "average, momentum=None, is the module's business)")
     rm, rv = _buffer(running_mean, "running_mean", op), _buffer(running_var, "running_var", op)
     if training:
-        if layout.count <= 1:
+        if layout.count == 1:  # (0 elements is an empty batch: PyTorch allows it)
             raise ValueError(f"{op}: expected more than 1 value per channel when training, "
                              f"got input of shape {shape}")
         running = (rm, rv, float(momentum)) if rm is not None or rv is not None else None
@@ -350,10 +356,10 @@ class LayerNorm(Function):
         shape = shape_of(x)
         if isinstance(grad, Node):
             return _layer_graph_backward(ctx, grad, x, weight)
-        data = np.ascontiguousarray(x).reshape(ctx.rows, -1)
+        data = np.ascontiguousarray(x).reshape(ctx.rows, math.prod(ctx.norm_shape))
         dy = np.ascontiguousarray(grad, dtype=data.dtype).reshape(data.shape)
         dx = np.empty_like(data)
-        dw, db = np.empty(data.shape[1]), np.empty(data.shape[1])
+        dw, db = np.zeros(data.shape[1]), np.zeros(data.shape[1])  # stay 0 with no rows
         if data.size:
             KR.row_norm_backward(dy, data, ctx.mean, ctx.invstd, ctx.w, 4 * numba.get_num_threads(),
                                 dx, dw, db)
@@ -367,8 +373,8 @@ class LayerNorm(Function):
 def _layer_graph_backward(ctx, grad, x, weight):
     """LayerNorm's backward in engine ops, on the (R, D) view."""
     shape = shape_of(x)
-    g2, x2 = reshape(grad, (ctx.rows, -1)), reshape(x, (ctx.rows, -1))
-    d = shape_of(x2)[1]
+    d = math.prod(ctx.norm_shape)  # not -1: there may be no rows to infer it from
+    g2, x2 = reshape(grad, (ctx.rows, d)), reshape(x, (ctx.rows, d))
     gw = g2 if weight is None else g2 * reshape(weight, (1, d))
     centred = x2 - _mean(x2, 1, keepdim=True)
     invstd = (_mean(centred * centred, 1, keepdim=True) + ctx.eps) ** -0.5

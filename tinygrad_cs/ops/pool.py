@@ -108,8 +108,9 @@ class MaxPool2d(Function):
         planes = data.reshape(-1, shape[-2], shape[-1])
         out = np.empty((planes.shape[0], oh, ow), dtype=data.dtype)
         idx = np.empty((planes.shape[0], oh, ow), dtype=np.int64)
-        K.max_pool2d_forward(planes, kh, kw, sh, sw, ph, pw, dh, dw, out, idx)
-        ctx.indices = idx.reshape(idx.shape[0], -1)
+        if planes.shape[0]:  # an empty batch has nothing to pool
+            K.max_pool2d_forward(planes, kh, kw, sh, sw, ph, pw, dh, dw, out, idx)
+        ctx.indices = idx.reshape(idx.shape[0], oh * ow)  # not -1: zero planes are valid
         ctx.in_shape = shape
         if keep is not None:
             keep.append(idx.reshape(_lead(shape, 2) + (oh, ow)))
