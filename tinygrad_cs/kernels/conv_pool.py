@@ -9,13 +9,20 @@ whole pipeline (kernels and GEMMs, serially, on its own cache-sized scratch) for
 contiguous slice of the images, and the only synchronisation is the final join.
 
 Workers call BLAS single-threaded (``openblas_set_num_threads_local(1)``, OpenBLAS >=
-0.3.27, set once per worker thread; the caller's own BLAS threads are untouched), so the
-pool never oversubscribes the cores. The number of workers follows
-``numba.get_num_threads()`` in the calling thread; a batch smaller than that uses fewer,
-and a single slice runs in the calling thread.
+0.3.27, set once per worker thread), so the pool never oversubscribes the cores.
+
+Results depend only on the inputs. The batch is cut into ``SLICES`` slices (fewer for
+small batches or small work), a number fixed by the problem, not by the thread count;
+each slice computes the same bits on whichever thread runs it, and the callers add the
+slices' partial sums (weight and bias gradients) in slice order. Whether a slice runs on
+a worker or on the calling thread does not matter either: the calling thread also runs
+its slices with one BLAS thread (OpenBLAS' multi-threaded GEMM rounds differently from
+its single-threaded one). The number of workers follows ``numba.get_num_threads()`` in
+the calling thread, at most one per slice.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import threading
@@ -25,19 +32,46 @@ import numba
 
 from ._threads import loaded_openblas
 
+#: Slices of a batch (fewer when the batch is smaller): fixed, so that results do not
+#: depend on the thread count. Four keep two cores balanced (two slices each) and bound
+#: the memory of the per-slice weight-gradient partials to four copies.
+SLICES = 4
+
 _lock = threading.Lock()
 _pool: dict = {"executor": None, "size": 0, "pid": None}
 
 
-def _single_threaded_blas() -> None:
-    """Worker initializer: this thread's OpenBLAS calls use one thread (if supported)."""
+def _local_blas_setters() -> list:
+    """``openblas_set_num_threads_local`` of every loaded OpenBLAS that has it."""
+    setters = []
     for path in loaded_openblas():
         try:
             fn = ctypes.CDLL(path).openblas_set_num_threads_local
         except (OSError, AttributeError):  # older OpenBLAS: calls may use its pool
             continue
         fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+        setters.append(fn)
+    return setters
+
+
+def _single_threaded_blas() -> None:
+    """Worker initializer: this thread's OpenBLAS calls use one thread (if supported)."""
+    for fn in _local_blas_setters():
         fn(1)
+
+
+@contextlib.contextmanager
+def _blas_one_thread():
+    """This thread's OpenBLAS calls use one thread inside the block; after it, the
+    process-wide setting again (a thread-local count of 0 means "none of its own")."""
+    setters = _local_blas_setters()
+    for fn in setters:
+        fn(1)
+    try:
+        yield
+    finally:
+        for fn in setters:
+            fn(0)
 
 
 def _executor(size: int) -> ThreadPoolExecutor:
@@ -67,17 +101,23 @@ def chunks(n0: int, nb: int, per_image: int, cap: int) -> list[tuple[int, int]]:
     return [(n0 + a, b) for a, b in split(nb, -(-nb // size))] if nb else []
 
 
+def slices(n: int, small: bool = False) -> list[tuple[int, int]]:
+    """The fixed slices of a batch of ``n``: ``SLICES`` of them, one for ``small`` work."""
+    return split(n, 1 if small else SLICES)
+
+
 def map_images(fn, n: int, *args, small: bool = False) -> list:
     """``[fn(n0, nb, *args) for each slice]`` over the workers; results in slice order.
 
-    A single slice (one image, one thread, or ``small`` work, for which handing it to
-    the workers would cost more than it saves) runs in the calling thread, whose BLAS
-    calls keep their own threads.
+    The slices are ``slices(n, small)``: ``small`` work (for which handing it to the
+    workers would cost more than it saves) is one slice. With one slice or one thread the
+    slices run in the calling thread, one after another.
     """
-    workers = 1 if small else numba.get_num_threads()
-    slices = split(n, workers)
-    if len(slices) == 1:
-        return [fn(0, n, *args)]
+    parts = slices(n, small)
+    workers = min(len(parts), numba.get_num_threads())
+    if workers <= 1:
+        with _blas_one_thread():
+            return [fn(n0, nb, *args) for n0, nb in parts]
     pool = _executor(workers)
-    futures = [pool.submit(fn, n0, nb, *args) for n0, nb in slices]
+    futures = [pool.submit(fn, n0, nb, *args) for n0, nb in parts]
     return [f.result() for f in futures]
