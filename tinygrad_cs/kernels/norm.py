@@ -49,7 +49,6 @@ from ._jit import kernel, parallel_kernel
 from ._sums import add_centred, add_grad, add_rows, fold, lane_count
 
 
-
 def chunk_size(groups: int, threads: int) -> int:
     """Groups per parallel task: an equal share per thread.
 
