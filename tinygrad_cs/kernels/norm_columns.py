@@ -28,7 +28,8 @@ from ._jit import parallel_kernel
 
 
 def column_blocks(columns: int, threads: int) -> int:
-    """Columns per parallel task: an equal share per thread (at least one)."""
+    """Columns per parallel task: an equal share per thread (at least one). Every column
+    is summed over the rows in order, by one task, so the block changes no result."""
     return max(1, -(-columns // max(1, threads)))
 
 
