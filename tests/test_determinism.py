@@ -198,3 +198,23 @@ def test_training_is_bit_identical_across_processes_caches_load_and_resume(tmp_p
     assert warm == cold, "a warm Numba cache changed the result"
     assert busy == cold, "a busy machine changed the result"
     assert resumed == cold, "resuming in a new process changed the result"
+
+
+def test_conv_leaves_the_blas_thread_count_alone_and_repeats_its_bits():
+    """Regression: the workers' "thread-local" BLAS setting was process-wide, so which
+    thread count a slice's GEMMs used depended on what had run before."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [d["num_threads"] for d in threadpoolctl.threadpool_info()
+                if d["user_api"] == "blas"]
+
+    def conv(x, w):
+        return F.conv2d(x, w, stride=2, padding=1)
+
+    shapes = [(64, 16, 16, 16), (32, 16, 3, 3)]
+    before = blas_threads()
+    runs = [_run_case(conv, shapes, t) for t in (2, 1, 2)]
+    assert blas_threads() == before
+    for k, (a, b, c) in enumerate(zip(*runs)):
+        assert a.tobytes() == b.tobytes() == c.tobytes(), f"result {k} differs"

@@ -8,16 +8,16 @@ processes running, such a step took 10-100x its quiet time. Instead, each worker
 whole pipeline (kernels and GEMMs, serially, on its own cache-sized scratch) for a
 contiguous slice of the images, and the only synchronisation is the final join.
 
-Workers call BLAS single-threaded (``openblas_set_num_threads_local(1)``, OpenBLAS >=
-0.3.27, set once per worker thread), so the pool never oversubscribes the cores.
+BLAS runs single-threaded while the slices run (``_blas_one_thread``), so the pool never
+oversubscribes the cores.
 
 Results depend only on the inputs. The batch is cut into ``SLICES`` slices (fewer for
 small batches or small work), a number fixed by the problem, not by the thread count;
 each slice computes the same bits on whichever thread runs it, and the callers add the
 slices' partial sums (weight and bias gradients) in slice order. Whether a slice runs on
-a worker or on the calling thread does not matter either: the calling thread also runs
-its slices with one BLAS thread (OpenBLAS' multi-threaded GEMM rounds differently from
-its single-threaded one). The number of workers follows ``numba.get_num_threads()`` in
+a worker or on the calling thread does not matter either: every slice's GEMMs run with
+one BLAS thread (OpenBLAS' multi-threaded GEMM rounds differently from its
+single-threaded one). The number of workers follows ``numba.get_num_threads()`` in
 the calling thread, at most one per slice.
 """
 from __future__ import annotations
@@ -41,37 +41,51 @@ _lock = threading.Lock()
 _pool: dict = {"executor": None, "size": 0, "pid": None}
 
 
-def _local_blas_setters() -> list:
-    """``openblas_set_num_threads_local`` of every loaded OpenBLAS that has it."""
-    setters = []
+def _blas_controls() -> list:
+    """(get, set) of the thread count of every loaded OpenBLAS (names vary by build)."""
+    controls = []
     for path in loaded_openblas():
-        try:
-            fn = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):  # older OpenBLAS: calls may use its pool
-            continue
-        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-        setters.append(fn)
-    return setters
+        lib = ctypes.CDLL(path)  # already loaded: the same handle
+        for get, put in _BLAS_NAMES:
+            if hasattr(lib, get) and hasattr(lib, put):
+                getter, setter = getattr(lib, get), getattr(lib, put)
+                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
+                controls.append((getter, setter))
+                break
+    return controls
 
 
-def _single_threaded_blas() -> None:
-    """Worker initializer: this thread's OpenBLAS calls use one thread (if supported)."""
-    for fn in _local_blas_setters():
-        fn(1)
+_BLAS_NAMES = [("openblas_get_num_threads", "openblas_set_num_threads"),
+               ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+               ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+               ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads")]
+_blas: dict = {"depth": 0, "saved": [], "lock": threading.Lock()}
 
 
 @contextlib.contextmanager
 def _blas_one_thread():
-    """This thread's OpenBLAS calls use one thread inside the block; after it, the
-    process-wide setting again (a thread-local count of 0 means "none of its own")."""
-    setters = _local_blas_setters()
-    for fn in setters:
-        fn(1)
+    """OpenBLAS runs every call on its calling thread inside the block.
+
+    OpenBLAS' thread count is process-wide (this build's "thread-local" setter changes it
+    for every thread, measured), so it is set to 1 by the first caller to enter and put
+    back by the last to leave; BLAS calls of other threads meanwhile run single-threaded
+    too (the same bits, more slowly).
+    """
+    with _blas["lock"]:
+        if _blas["depth"] == 0:
+            controls = _blas_controls()
+            _blas["saved"] = [(setter, getter()) for getter, setter in controls]
+            for setter, _ in _blas["saved"]:
+                setter(1)
+        _blas["depth"] += 1
     try:
         yield
     finally:
-        for fn in setters:
-            fn(0)
+        with _blas["lock"]:
+            _blas["depth"] -= 1
+            if _blas["depth"] == 0:
+                for setter, count in _blas["saved"]:
+                    setter(count)
 
 
 def _executor(size: int) -> ThreadPoolExecutor:
@@ -81,8 +95,7 @@ def _executor(size: int) -> ThreadPoolExecutor:
             old = _pool["executor"]
             if old is not None and _pool["pid"] == os.getpid():
                 old.shutdown(wait=False)
-            _pool.update(executor=ThreadPoolExecutor(size, "tinygrad_cs-conv",
-                                                     initializer=_single_threaded_blas),
+            _pool.update(executor=ThreadPoolExecutor(size, "tinygrad_cs-conv"),
                          size=size, pid=os.getpid())
         return _pool["executor"]
 
@@ -115,9 +128,9 @@ def map_images(fn, n: int, *args, small: bool = False) -> list:
     """
     parts = slices(n, small)
     workers = min(len(parts), numba.get_num_threads())
-    if workers <= 1:
-        with _blas_one_thread():
+    with _blas_one_thread():
+        if workers <= 1:
             return [fn(n0, nb, *args) for n0, nb in parts]
-    pool = _executor(workers)
-    futures = [pool.submit(fn, n0, nb, *args) for n0, nb in parts]
-    return [f.result() for f in futures]
+        pool = _executor(workers)
+        futures = [pool.submit(fn, n0, nb, *args) for n0, nb in parts]
+        return [f.result() for f in futures]
