@@ -32,6 +32,23 @@ def test_mul_by_a_tensor_changed_afterwards_raises_naming_op_input_and_versions(
     assert x.grad is None  # nothing was accumulated before the error
 
 
+def test_the_message_counts_the_changes_since_the_op_ran():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    w = tg.tensor([1.0, 1.0])
+    for _ in range(3):
+        w.add_(1)        # version 3 before the op runs
+    y = x * w
+    w.mul_(2)
+    w.sub_(1)
+    with pytest.raises(RuntimeError, match="is at version 5; expected version 3 instead"):
+        y.sum().backward()
+    z = x * w
+    for _ in range(40):  # more changes than a counter remembers
+        w.add_(0)
+    with pytest.raises(RuntimeError, match="is at version 45; expected version 13 or lower"):
+        z.sum().backward()
+
+
 def test_saved_output_changed_through_detach_raises():
     x = tg.tensor([0.5, 1.0], requires_grad=True)
     y = x.exp()

@@ -66,9 +66,8 @@ class Node:
     ``_seq`` numbers nodes in creation order: an input is always older than the
     output that uses it. ``_data`` is the raw value (a numpy array or a float) and
     ``_grad`` the gradient; ``Tensor`` and ``Value`` show them as ``data``/``grad``.
-    ``_counter`` is the storage's version counter (see ``versions.py``), ``_vsnap``
-    the versions of saved inputs when they were saved, ``_epoch`` the in-place clock
-    when the op ran.
+    ``_counter`` is the storage's version counter and ``_epoch`` the in-place clock
+    when the op ran (see ``versions.py``).
     """
 
     __slots__ = (
@@ -86,7 +85,6 @@ class Node:
         "_retains_grad",
         "_saved",
         "_seq",
-        "_vsnap",
         "name",
         "requires_grad",
         "scope",
@@ -276,23 +274,16 @@ class Context:
 
         Saving exactly the data of a two-input op's inputs (the commonest case:
         mul, div, matmul) keeps no tuple alive: one allocation less per op for
-        the garbage collector to count. The saved inputs' versions are noted, so
-        backward can tell whether they were changed in place since.
+        the garbage collector to count.
         """
         out = self.output
-        a, b = out._a, out._b
         if len(values) == 2:
+            a, b = out._a, out._b
             if (isinstance(a, Node) and isinstance(b, Node) and values[0] is a._data
                     and values[1] is b._data and not out._more):
                 out._saved = _PAIR
-                if a._counter is not None or b._counter is not None:
-                    out._vsnap = (_versions.version(a), _versions.version(b))
                 return
         out._saved = values
-        # versions are noted only for inputs already changed or viewed (see versions.py)
-        if (getattr(a, "_counter", None) is not None or getattr(b, "_counter", None) is not None
-                or out._more):
-            out._vsnap = _versions.snapshot(out, values)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -372,13 +363,12 @@ class Function:
         kind = like._result_type  # a Tensor subclass (e.g. a Parameter) yields Tensors
         if not (record and _state.enabled):
             out = kind._from_op(cls.forward(_Scratch(), *raw, **kwargs))
-            if kind._as_data is not None:
+            if kind._as_data is not None and _may_alias(out._data, raw):
                 _versions.share_if_view(out, out._data, args, raw)
             return out
         out = object.__new__(kind)
         out._grad = kind._grad_init
         out._counter = None
-        out._vsnap = None
         out._epoch = _clock[0]
         out.requires_grad = True
         out.name = None
@@ -399,7 +389,9 @@ class Function:
         if kind._as_data is not None:
             data = _normalise_output(out, data, kind._as_data(data))
             out._data = data
-            _versions.share_if_view(out, data, args, raw)
+            # a view of an input, or an input itself, shares its version counter
+            if data.base is not None or data is raw[0] or data is raw[-1] or n > 2:
+                _versions.share_if_view(out, data, args, raw)
         else:
             out._data = data
         attrs = ctx.__dict__
@@ -412,6 +404,12 @@ class Function:
 
 
 _new_object = object.__new__
+
+
+def _may_alias(data: Any, raw: list) -> bool:
+    """Could the output array ``data`` share storage with an input? (a cheap first test:
+    a numpy view, or one of the inputs itself; ``versions.share_if_view`` decides)."""
+    return data.base is not None or data is raw[0] or data is raw[-1] or len(raw) > 2
 
 
 def _normalise_output(out: Node, raw: Any, data: Any) -> Any:

@@ -373,7 +373,7 @@ class Tensor(Node):
         value = value._data if isinstance(value, Node) else value
 
         def assign(d):
-            d[ops.movement._normalize_index(index)] = value
+            d[ops.movement._normalize_index(index, d.shape)] = value
         self._inplace(assign, "setitem")
 
     # -- conversion -------------------------------------------------------------
@@ -433,6 +433,7 @@ class Tensor(Node):
     add, sub, mul, div, pow, matmul = (ops.add, ops.sub, ops.mul, ops.div, ops.pow, ops.matmul)
     neg, abs, exp, log, sqrt, sin, cos = (ops.neg, ops.abs, ops.exp, ops.log, ops.sqrt,
                                           ops.sin, ops.cos)
+    log1p, expm1 = ops.log1p, ops.expm1
     tanh, sigmoid, relu, leaky_relu, elu, softplus = (ops.tanh, ops.sigmoid, ops.relu,
                                                       ops.leaky_relu, ops.elu, ops.softplus)
     clamp = clip = ops.clamp
