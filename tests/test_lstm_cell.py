@@ -75,7 +75,7 @@ def test_wrappers_pick_serial_or_parallel_kernels_with_the_same_result():
         np.testing.assert_allclose(dc_prev, ref_dc_prev, **TOL[np.float32])
 
 
-@numba.njit(error_model="numpy")
+@numba.njit(fastmath=K.FAST)
 def _kernel_tanh(x):
     out = np.empty_like(x)
     for k in range(x.size):
@@ -87,8 +87,7 @@ def test_float32_tanh_is_accurate_saturates_and_keeps_nan():
     x = np.linspace(-12.0, 12.0, 400_001).astype(np.float32)
     got = _kernel_tanh(x)
     assert np.abs(got - np.tanh(x.astype(np.float64))).max() < 4e-7
-    # bounded, ~monotonic: steps back of at most 8 float32 ulps of 1 (strict IEEE, no FMA)
-    assert np.abs(got).max() <= 1.0 and np.diff(got).min() > -8 * 2.0**-24
+    assert np.abs(got).max() <= 1.0 and np.diff(got).min() > -4e-7  # bounded, ~monotonic
     special = np.array([np.nan, np.inf, -np.inf, 0.0, 1e-30], np.float32)
     np.testing.assert_array_equal(_kernel_tanh(special),
                                   np.array([np.nan, 1, -1, 0, 1e-30], np.float32))

@@ -7,15 +7,6 @@ location, so before the first kernel is defined we check for one: the package's
 own ``__pycache__``, else ``NUMBA_CACHE_DIR`` or the user cache directory, else a
 private temporary directory; only if none is writable do kernels compile
 without caching.
-
-Results depend only on inputs: kernels are compiled with strict IEEE arithmetic (no
-``fastmath``). Each fast-math flag is a *permission* (to reorder a sum, fuse a multiply
-and an add, use a reciprocal, ...) that LLVM may or may not use, depending on the
-surroundings of the code it compiles; the same kernel freshly compiled and loaded from
-the cache computed different floats, and a training run diverged. Without the flags
-every correct compilation gives the same bits. Sums that must vectorise write their
-order out (``_sums.py``); work is split among threads by the problem's size, never by
-the thread count, and partial results are combined in a fixed order.
 """
 from __future__ import annotations
 
@@ -54,10 +45,7 @@ CACHE = _choose_cache()
 
 
 def kernel(fn=None, **options):
-    """``numba.njit`` with the engine's defaults (cached, no Python fallback, strict IEEE)."""
-    if options.get("fastmath"):
-        raise ValueError(f"kernel: fastmath={options['fastmath']!r} is not allowed: its "
-                         "results depend on how LLVM compiles the code (see _jit.py)")
+    """``numba.njit`` with the engine's defaults (cached, no Python fallback)."""
     options.setdefault("cache", CACHE)
     options.setdefault("nogil", True)
     return numba.njit(**options)(fn) if fn is not None else numba.njit(**options)

@@ -37,9 +37,11 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
-from ._sums import add_rows, fold, lane_count
 
 U = np.uint64
+# Reassociation lets LLVM vectorise the accumulations; no nnan/ninf, so NaN and Inf
+# still propagate exactly as in the reference.
+FAST = {"reassoc", "contract"}
 
 
 @kernel
@@ -107,7 +109,7 @@ def im2col(u, cols, n0, nb, H, W, kh, kw, sh, sw, pt, pl, dh, dw, oh_n, ow_n):
                 cols[r, k] = 0
 
 
-@kernel
+@kernel(fastmath=FAST)
 def col2im(cols, du, n0, nb, H, W, kh, kw, sh, sw, pt, pl, dh, dw, oh_n, ow_n, bias,
            has_bias):
     """The adjoint of ``im2col``: du[n0 + b, c] = (bias[c]) + sum of the columns that read it.
@@ -170,36 +172,34 @@ def to_nchw(vt, v, n0, nb, bias, has_bias):
                 v[n0 + b, o, q] = vt[o, U(src + q)] + add
 
 
-@kernel
+@kernel(fastmath=FAST)
 def to_cnl(v, vt, n0, nb, sums):
-    """vt[o, b*L:(b+1)*L] = v[n0 + b, o, :], and sums[o] += sum_{b, l} v[n0 + b, o, l].
+    """vt[o, b*L:(b+1)*L] = v[n0 + b, o, :], and sums[o] += sum_l v[n0 + b, o, l] (float64).
 
-    (N, Co, L) -> (Co, >= nb*L), the layout the weight-gradient GEMM contracts over. The
-    sums are float64, in the fixed order of ``_sums`` (the bias gradient).
+    (N, Co, L) -> (Co, >= nb*L), the layout the weight-gradient GEMM contracts over.
     """
     co, L = v.shape[1], v.shape[2]
-    lanes = np.empty(lane_count(L))
     for o in range(co):
-        lanes[:] = 0.0
         for b in range(nb):
             dst = b * L
             for q in range(L):
                 vt[o, U(dst + q)] = v[n0 + b, o, q]
-            add_rows(v[n0 + b, o], lanes)  # a second pass, from L1
-        sums[o] += fold(lanes)
+            s = 0.0  # a second pass (from L1): fused, the float64 sum kept the copy scalar
+            for q in range(L):
+                s += v[n0 + b, o, q]
+            sums[o] += s
 
 
-@kernel
+@kernel(fastmath=FAST)
 def channel_sums(v, n0, nb, sums):
-    """sums[o] += sum_{b, l} v[n0 + b, o, l] in float64 (fixed order, ``_sums``): the bias
-    gradient, for v (N, Co, L)."""
+    """sums[o] += sum_{b, l} v[n0 + b, o, l] in float64: the bias gradient, for v (N, Co, L)."""
     co, L = v.shape[1], v.shape[2]
-    lanes = np.empty(lane_count(L))
-    for o in range(co):
-        lanes[:] = 0.0
-        for b in range(nb):
-            add_rows(v[n0 + b, o], lanes)
-        sums[o] += fold(lanes)
+    for b in range(nb):
+        for o in range(co):
+            s = 0.0
+            for q in range(L):
+                s += v[n0 + b, o, q]
+            sums[o] += s
 
 
 # -- direct path: depthwise and small groups -------------------------------------------------
@@ -243,7 +243,7 @@ def _narrow_plane(wide, v, n, o, oh_n, ow_n, wp):
             v[n, o, U(p * ow_n + q)] = wide[U(p * wp + q)]
 
 
-@kernel
+@kernel(fastmath=FAST)
 def direct_forward(u, k, v, n0, nb, H, W, oh_n, ow_n, bias, has_bias, sh, sw, pt, pb, pl,
                    pr, dh, dw):
     """v = conv(u, k) (+ bias) by direct loops, plane by plane, for images n0 .. n0+nb-1.
@@ -279,7 +279,7 @@ def direct_forward(u, k, v, n0, nb, H, W, oh_n, ow_n, bias, has_bias, sh, sw, pt
             _narrow_plane(acc, v, n, o, oh_n, ow_n, wp)
 
 
-@kernel
+@kernel(fastmath=FAST)
 def direct_input_grad(dv, k, du, n0, nb, H, W, oh_n, ow_n, sh, sw, pt, pb, pl, pr, dh, dw):
     """du = conv^T(dv, k): the adjoint of ``direct_forward`` in u, plane by plane.
 
@@ -315,14 +315,13 @@ def direct_input_grad(dv, k, du, n0, nb, H, W, oh_n, ow_n, sh, sw, pt, pb, pl, p
                     du[n, c, U(h * W + x)] = scratch[U((pt + h) * wp + pl + x)]
 
 
-@kernel
+@kernel(fastmath=FAST)
 def direct_weight_grad(u, dv, dk, n0, nb, H, W, oh_n, ow_n, sh, sw, pt, pb, pl, pr, dh, dw):
     """dk += d<dv, conv(u, k)>/dk over images n0 .. n0+nb-1, weight plane by weight plane.
 
     dk[o, c', i, j] += sum_{n, p, q} dv[n, o, p, q] * u_pad[n, c, p*sh + i*dh, q*sw + j*dw].
     The products are summed per position over all images in ``lanes``, and across
-    positions at the end (``fold``: a fixed order), so the inner loop is a plain vectorised
-    multiply-add.
+    positions at the end, so the inner loop is a plain vectorised multiply-add.
     """
     C = u.shape[1]
     co, cg, kh, kw = dk.shape
@@ -354,4 +353,4 @@ def direct_weight_grad(u, dv, dk, n0, nb, H, W, oh_n, ow_n, sh, sw, pt, pb, pl, 
                                                               * scratch[U(src + q * sw)])
             for i in range(kh):
                 for j in range(kw):
-                    dk[o, cl, i, j] += fold(lanes[i * kw + j])
+                    dk[o, cl, i, j] += lanes[i * kw + j].sum()

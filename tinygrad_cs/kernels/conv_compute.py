@@ -22,10 +22,9 @@ with ``k2 = k.reshape(Co, C/G*kh*kw)`` and ``v^T`` the ``(Co, N*L)`` transpose o
   would be too thin;
 * im2col + GEMM for everything else.
 
-Each path runs on fixed slices of the batch, spread over the worker threads (``conv_pool``),
-in chunks of images small enough that the scratch (``conv_workspace``) stays in cache
-between a kernel and the GEMM that reads it. Weight and bias gradients are summed over
-the slices in slice order, so results do not depend on the number of threads.
+Each path runs on slices of the batch, one per worker thread (``conv_pool``), in chunks of
+images small enough that the scratch (``conv_workspace``) stays in cache between a kernel
+and the GEMM that reads it. Weight and bias gradients are summed over the slices.
 
 Inputs may be any float32/float64 layout (made C-contiguous here); results are arrays no
 one else holds, recycled from earlier calls where possible (``conv_recycle``).
@@ -147,15 +146,9 @@ def _patch_chunks(n0: int, nb: int, s: _Sizes, itemsize: int):
 
 
 def _sum_parts(parts: list, index: int):
-    """Sum the ``index``-th result over the slices, in slice order (None if the slices
-    returned None): the slices are fixed (``conv_pool``), so is this sum's order."""
+    """Sum the ``index``-th result over the slices (None if the slices returned None)."""
     items = [p[index] for p in parts]
-    if items[0] is None:
-        return None
-    total = items[0].copy()
-    for item in items[1:]:
-        total += item
-    return total
+    return None if items[0] is None else np.sum(items, axis=0)
 
 
 # -- GEMM path, one slice of images per call -----------------------------------------------

@@ -8,21 +8,14 @@ processes running, such a step took 10-100x its quiet time. Instead, each worker
 whole pipeline (kernels and GEMMs, serially, on its own cache-sized scratch) for a
 contiguous slice of the images, and the only synchronisation is the final join.
 
-BLAS runs single-threaded while the slices run (``_blas_one_thread``), so the pool never
-oversubscribes the cores.
-
-Results depend only on the inputs. The batch is cut into ``SLICES`` slices (fewer for
-small batches or small work), a number fixed by the problem, not by the thread count;
-each slice computes the same bits on whichever thread runs it, and the callers add the
-slices' partial sums (weight and bias gradients) in slice order. Whether a slice runs on
-a worker or on the calling thread does not matter either: every slice's GEMMs run with
-one BLAS thread (OpenBLAS' multi-threaded GEMM rounds differently from its
-single-threaded one). The number of workers follows ``numba.get_num_threads()`` in
-the calling thread, at most one per slice.
+Workers call BLAS single-threaded (``openblas_set_num_threads_local(1)``, OpenBLAS >=
+0.3.27, set once per worker thread; the caller's own BLAS threads are untouched), so the
+pool never oversubscribes the cores. The number of workers follows
+``numba.get_num_threads()`` in the calling thread; a batch smaller than that uses fewer,
+and a single slice runs in the calling thread.
 """
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import threading
@@ -32,60 +25,19 @@ import numba
 
 from ._threads import loaded_openblas
 
-#: Slices of a batch (fewer when the batch is smaller): fixed, so that results do not
-#: depend on the thread count. Four keep two cores balanced (two slices each) and bound
-#: the memory of the per-slice weight-gradient partials to four copies.
-SLICES = 4
-
 _lock = threading.Lock()
 _pool: dict = {"executor": None, "size": 0, "pid": None}
 
 
-def _blas_controls() -> list:
-    """(get, set) of the thread count of every loaded OpenBLAS (names vary by build)."""
-    controls = []
+def _single_threaded_blas() -> None:
+    """Worker initializer: this thread's OpenBLAS calls use one thread (if supported)."""
     for path in loaded_openblas():
-        lib = ctypes.CDLL(path)  # already loaded: the same handle
-        for get, put in _BLAS_NAMES:
-            if hasattr(lib, get) and hasattr(lib, put):
-                getter, setter = getattr(lib, get), getattr(lib, put)
-                getter.restype, setter.argtypes = ctypes.c_int, [ctypes.c_int]
-                controls.append((getter, setter))
-                break
-    return controls
-
-
-_BLAS_NAMES = [("openblas_get_num_threads", "openblas_set_num_threads"),
-               ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
-               ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
-               ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads")]
-_blas: dict = {"depth": 0, "saved": [], "lock": threading.Lock()}
-
-
-@contextlib.contextmanager
-def _blas_one_thread():
-    """OpenBLAS runs every call on its calling thread inside the block.
-
-    OpenBLAS' thread count is process-wide (this build's "thread-local" setter changes it
-    for every thread, measured), so it is set to 1 by the first caller to enter and put
-    back by the last to leave; BLAS calls of other threads meanwhile run single-threaded
-    too (the same bits, more slowly).
-    """
-    with _blas["lock"]:
-        if _blas["depth"] == 0:
-            controls = _blas_controls()
-            _blas["saved"] = [(setter, getter()) for getter, setter in controls]
-            for setter, _ in _blas["saved"]:
-                setter(1)
-        _blas["depth"] += 1
-    try:
-        yield
-    finally:
-        with _blas["lock"]:
-            _blas["depth"] -= 1
-            if _blas["depth"] == 0:
-                for setter, count in _blas["saved"]:
-                    setter(count)
+        try:
+            fn = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):  # older OpenBLAS: calls may use its pool
+            continue
+        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+        fn(1)
 
 
 def _executor(size: int) -> ThreadPoolExecutor:
@@ -95,7 +47,8 @@ def _executor(size: int) -> ThreadPoolExecutor:
             old = _pool["executor"]
             if old is not None and _pool["pid"] == os.getpid():
                 old.shutdown(wait=False)
-            _pool.update(executor=ThreadPoolExecutor(size, "tinygrad_cs-conv"),
+            _pool.update(executor=ThreadPoolExecutor(size, "tinygrad_cs-conv",
+                                                     initializer=_single_threaded_blas),
                          size=size, pid=os.getpid())
         return _pool["executor"]
 
@@ -114,23 +67,17 @@ def chunks(n0: int, nb: int, per_image: int, cap: int) -> list[tuple[int, int]]:
     return [(n0 + a, b) for a, b in split(nb, -(-nb // size))] if nb else []
 
 
-def slices(n: int, small: bool = False) -> list[tuple[int, int]]:
-    """The fixed slices of a batch of ``n``: ``SLICES`` of them, one for ``small`` work."""
-    return split(n, 1 if small else SLICES)
-
-
 def map_images(fn, n: int, *args, small: bool = False) -> list:
     """``[fn(n0, nb, *args) for each slice]`` over the workers; results in slice order.
 
-    The slices are ``slices(n, small)``: ``small`` work (for which handing it to the
-    workers would cost more than it saves) is one slice. With one slice or one thread the
-    slices run in the calling thread, one after another.
+    A single slice (one image, one thread, or ``small`` work, for which handing it to
+    the workers would cost more than it saves) runs in the calling thread, whose BLAS
+    calls keep their own threads.
     """
-    parts = slices(n, small)
-    workers = min(len(parts), numba.get_num_threads())
-    with _blas_one_thread():
-        if workers <= 1:
-            return [fn(n0, nb, *args) for n0, nb in parts]
-        pool = _executor(workers)
-        futures = [pool.submit(fn, n0, nb, *args) for n0, nb in parts]
-        return [f.result() for f in futures]
+    workers = 1 if small else numba.get_num_threads()
+    slices = split(n, workers)
+    if len(slices) == 1:
+        return [fn(0, n, *args)]
+    pool = _executor(workers)
+    futures = [pool.submit(fn, n0, nb, *args) for n0, nb in slices]
+    return [f.result() for f in futures]

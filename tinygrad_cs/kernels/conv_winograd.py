@@ -41,13 +41,14 @@ from . import conv_workspace as ws
 from ._jit import kernel
 from .conv_pool import chunks
 
+FAST = {"reassoc", "contract"}
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 #: Bytes of V plus M per chunk of images (per worker): about L2-sized (at least one image).
 #: Measured with 2 workers, 64 channels at 32x32: 2 MiB 37.6 ms, 8 MiB 42 ms, 16 MiB 49 ms.
 CHUNK_BYTES = 2 << 20
 
 
-@kernel
+@kernel(fastmath=FAST)
 def input_tiles(u, V, n0, nb, H, W, pt, pl, th, tw):
     """V[e, c, t] = (B^T d_t B)[e], d_t the 4x4 padded-input tile of t, plane by plane.
 
@@ -109,7 +110,7 @@ def input_tiles(u, V, n0, nb, H, W, pt, pl, th, tw):
                     V[15, ct + t] = s31 - s33
 
 
-@kernel
+@kernel(fastmath=FAST)
 def output_tiles(M, v, n0, nb, oh, ow, th, tw, bias, has_bias):
     """v[n0 + b, o] = A^T M_t A for every tile t of the plane (+ bias[o]), plane by plane."""
     co = v.shape[1]
@@ -141,7 +142,7 @@ def output_tiles(M, v, n0, nb, oh, ow, th, tw, bias, has_bias):
                         v[n, o, y + x] = out[a, x]
 
 
-@kernel
+@kernel(fastmath=FAST)
 def grad_output_tiles(dv, dM, n0, nb, oh, ow, th, tw):
     """dM[e, o, t] = (A dY_t A^T)[e], dY_t the 2x2 output-gradient tile (0 past the edge)."""
     co = dv.shape[1]
@@ -185,7 +186,7 @@ def grad_output_tiles(dv, dM, n0, nb, oh, ow, th, tw):
                     dM[15, ot + t] = q1
 
 
-@kernel
+@kernel(fastmath=FAST)
 def grad_input_tiles(dV, du, n0, nb, H, W, pt, pl, th, tw):
     """du[n0 + b, c] = sum over tiles of B dV_t B^T, placed at the tile (overlaps add up).
 

@@ -35,9 +35,10 @@ from numba.extending import overload, register_jitable
 
 from ._jit import kernel, parallel_kernel
 
+# IEEE NaN/Inf semantics kept (no "nnan"/"ninf"): a NaN gate must come out as NaN.
 # error_model="numpy" everywhere: Python's (a ZeroDivisionError check per division) keeps
-# LLVM from vectorising the rational tanh. Strict IEEE (no fastmath, see ``_jit.py``): a
-# NaN gate comes out as NaN, and every compilation computes the same bits.
+# LLVM from vectorising the rational tanh.
+FAST = {"nsz", "arcp", "contract", "reassoc", "afn"}
 # Below this many (N x H) elements a step is a few microseconds on one core: waking the
 # thread pool would cost more, and a serial kernel leaves no pool spinning into BLAS.
 PARALLEL_MIN = 1 << 16
@@ -51,7 +52,7 @@ _P5, _P6 = 5.2780814051594902e-11, -8.4890211971899530e-14
 _Q1, _Q2, _Q3 = 4.6417344603495791e-01, 2.4495211086271822e-02, 2.5461567765269354e-04
 
 
-@register_jitable(error_model="numpy")
+@register_jitable(fastmath=FAST, error_model="numpy")
 def _tanh32(x):
     """Rational float32 tanh: clamp, two Horner polynomials, one division."""
     one = np.float32(1.0)
@@ -83,7 +84,7 @@ def _tanh_overload(x):
     return lambda x: math.tanh(x)
 
 
-@register_jitable(error_model="numpy")
+@register_jitable(fastmath=FAST, error_model="numpy")
 def _forward_row(gates, c_prev, out, acts, b):
     """Row ``b`` of the forward. 1-D views per gate: LLVM then vectorises the loop (indexing
     the 2-D arrays directly left it scalar, 8x slower)."""
@@ -106,7 +107,7 @@ def _forward_row(gates, c_prev, out, acts, b):
         ai[j], af[j], ag[j], ao[j], at[j] = i, f, g, o, tc
 
 
-@register_jitable(error_model="numpy")
+@register_jitable(fastmath=FAST, error_model="numpy")
 def _backward_row(acts, c_prev, dh, dc, dgates, dc_prev, b):
     """Row ``b`` of the backward (1-D views, as in ``_forward_row``)."""
     hidden = c_prev.shape[1]
@@ -126,28 +127,28 @@ def _backward_row(acts, c_prev, dh, dc, dgates, dc_prev, b):
         d_cp[j] = d_c * f
 
 
-@parallel_kernel(error_model="numpy")
+@parallel_kernel(fastmath=FAST, error_model="numpy")
 def lstm_forward(gates, c_prev, out, acts):
     """gates (N, 4H), c_prev (N, H)  ->  out (2, N, H) = (h, c), acts (N, 5H); rows in parallel."""
     for b in prange(c_prev.shape[0]):
         _forward_row(gates, c_prev, out, acts, b)
 
 
-@kernel(error_model="numpy")
+@kernel(fastmath=FAST, error_model="numpy")
 def lstm_forward_serial(gates, c_prev, out, acts):
     """``lstm_forward`` on the calling thread alone."""
     for b in range(c_prev.shape[0]):
         _forward_row(gates, c_prev, out, acts, b)
 
 
-@parallel_kernel(error_model="numpy")
+@parallel_kernel(fastmath=FAST, error_model="numpy")
 def lstm_backward(acts, c_prev, dh, dc, dgates, dc_prev):
     """acts (N, 5H), c_prev, dh, dc (N, H)  ->  dgates (N, 4H), dc_prev (N, H); rows in parallel."""
     for b in prange(c_prev.shape[0]):
         _backward_row(acts, c_prev, dh, dc, dgates, dc_prev, b)
 
 
-@kernel(error_model="numpy")
+@kernel(fastmath=FAST, error_model="numpy")
 def lstm_backward_serial(acts, c_prev, dh, dc, dgates, dc_prev):
     """``lstm_backward`` on the calling thread alone."""
     for b in range(c_prev.shape[0]):

@@ -25,15 +25,15 @@ import numpy as np
 from numba import prange
 
 from ._jit import parallel_kernel
+from .norm import FAST
 
 
 def column_blocks(columns: int, threads: int) -> int:
-    """Columns per parallel task: an equal share per thread (at least one). Every column
-    is summed over the rows in order, by one task, so the block changes no result."""
+    """Columns per parallel task: an equal share per thread (at least one)."""
     return max(1, -(-columns // max(1, threads)))
 
 
-@parallel_kernel(error_model="numpy")
+@parallel_kernel(fastmath=FAST, error_model="numpy")
 def column_sums(x, mh, block, d1, d2):
     """d1[j] = sum_n (x[n, j] - mh[j]),  d2[j] = sum_n (x[n, j] - mh[j])^2 (float64)."""
     N, M = x.shape
@@ -53,7 +53,7 @@ def column_sums(x, mh, block, d1, d2):
         d2[j0:j1] = a2
 
 
-@parallel_kernel(error_model="numpy")
+@parallel_kernel(fastmath=FAST, error_model="numpy")
 def column_affine(x, mh, scale, shift, block, out):
     """out[n, j] = (x[n, j] - mh[j]) * scale[j] + shift[j]."""
     N, M = x.shape
@@ -68,7 +68,7 @@ def column_affine(x, mh, scale, shift, block, out):
                 dst[j] = (src[j] - m[j]) * a[j] + c[j]
 
 
-@parallel_kernel(error_model="numpy")
+@parallel_kernel(fastmath=FAST, error_model="numpy")
 def column_grad_sums(dy, x, mh, block, s1, s2):
     """s1[j] = sum_n dy[n, j],  s2[j] = sum_n dy[n, j] (x[n, j] - mh[j]) (float64)."""
     N, M = x.shape
@@ -89,7 +89,7 @@ def column_grad_sums(dy, x, mh, block, s1, s2):
         s2[j0:j1] = a2
 
 
-@parallel_kernel(error_model="numpy")
+@parallel_kernel(fastmath=FAST, error_model="numpy")
 def column_grad(dy, x, mh, alpha, beta, gamma, block, dx):
     """dx[n, j] = alpha[j] dy[n, j] - beta[j] (x[n, j] - mh[j]) - gamma[j]."""
     N, M = x.shape

@@ -4,33 +4,21 @@
     dx = invstd_r * (w dy - mean_r(w dy) - xhat * mean_r(w dy xhat))
     dw = sum_r dy * xhat,   dc = sum_r dy
 
-Rows are split into ``row_chunks(R)`` runs of neighbouring rows, a number that depends
-on R alone (never on the thread count), and the runs go in parallel. Each row is summed
-as in ``norm.py`` (float64 lanes in the fixed order of ``_sums.py``, centred on the mean
-rounded to x's dtype). The column sums of the backward go to one partial row per run,
-added up in run order at the end, so no two threads add into the same memory and the
-result is the same for any number of threads. ``weight``/``bias`` are in x's dtype;
-statistics and dw, dc float64.
+Rows run in parallel; each row is summed as in ``norm.py`` (two passes in its dtype over
+blocks, float64 across blocks, centred on the mean rounded to x's dtype). The column sums
+of the backward go to one partial row per chunk of rows, so no two threads add into the
+same memory. ``weight``/``bias`` are in x's dtype; statistics and dw, dc float64.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import prange
 
-from ._jit import kernel, parallel_kernel
-from ._sums import add_centred, add_rows, fold, lane_count
-
-#: Runs of rows per call (fewer for fewer rows): enough to keep a few cores busy.
-ROW_CHUNKS = 16
+from ._jit import parallel_kernel
+from .norm import FAST, centred_sums
 
 
-@kernel
-def row_chunks(rows):
-    """The number of runs ``rows`` rows are split into: a function of ``rows`` only."""
-    return max(1, min(rows, ROW_CHUNKS))
-
-
-@parallel_kernel(error_model="numpy")
+@parallel_kernel(fastmath=FAST, error_model="numpy")
 def row_norm_forward(x, weight, bias, eps, out, mean, invstd):
     """Layer norm of each row of ``x`` (R, D); ``weight``, ``bias`` (D,) in x's dtype.
 
@@ -38,47 +26,40 @@ def row_norm_forward(x, weight, bias, eps, out, mean, invstd):
     """
     R, D = x.shape
     t = x.dtype.type
-    chunks = row_chunks(R)
-    for c in prange(chunks):
-        l1 = np.empty(lane_count(D))
-        l2 = np.empty(lane_count(D))
-        for r in range(c * R // chunks, (c + 1) * R // chunks):
-            row = x[r]
-            l1[:] = 0.0
-            add_rows(row, l1)
-            mh = t(fold(l1) / D)
-            l1[:] = 0.0
-            l2[:] = 0.0
-            add_centred(row, mh, l1, l2)
-            shift = fold(l1) / D
-            s = 1.0 / np.sqrt(max(fold(l2) / D - shift * shift, 0.0) + eps)
-            mean[r] = mh + shift
-            invstd[r] = s
-            ts = t(s)
-            lo = t(shift * s)
-            dst = out[r]
-            for i in range(D):
-                dst[i] = ((row[i] - mh) * ts - lo) * weight[i] + bias[i]
+    for r in prange(R):
+        row = x[r]
+        acc = np.zeros(2)
+        centred_sums(row, t(0.0), acc)
+        mh = t(acc[0] / D)
+        acc[:] = 0.0
+        centred_sums(row, mh, acc)
+        shift = acc[0] / D
+        s = 1.0 / np.sqrt(max(acc[1] / D - shift * shift, 0.0) + eps)
+        m = mh + shift
+        mean[r] = m
+        invstd[r] = s
+        ts = t(s)
+        lo = t(shift * s)
+        dst = out[r]
+        for i in range(D):
+            dst[i] = ((row[i] - mh) * ts - lo) * weight[i] + bias[i]
 
 
-@parallel_kernel(error_model="numpy")
-def row_norm_backward(dy, x, mean, invstd, weight, dx, dweight, dbias):
+@parallel_kernel(fastmath=FAST, error_model="numpy")
+def row_norm_backward(dy, x, mean, invstd, weight, chunks, dx, dweight, dbias):
     """Layer-norm backward; fills ``dx`` (R, D), ``dweight`` and ``dbias`` (D,) (float64).
 
-    The column sums ``dweight``, ``dbias`` are accumulated in one partial row per run of
-    rows (``row_chunks``), then added in run order.
+    The column sums ``dweight``, ``dbias`` are accumulated in one partial row per chunk of
+    rows (``chunks`` of them run in parallel, so no two threads add into the same partial).
     """
     R, D = x.shape
     t = x.dtype.type
-    chunks = row_chunks(R)
+    chunks = max(1, min(R, chunks))
     part_w = np.zeros((chunks, D))
     part_b = np.zeros((chunks, D))
     for c in prange(chunks):
         pw = part_w[c]
         pb = part_b[c]
-        w = lane_count(D)
-        l1 = np.empty(w)
-        l2 = np.empty(w)
         for r in range(c * R // chunks, (c + 1) * R // chunks):
             m = mean[r]
             mh = t(m)
@@ -86,20 +67,18 @@ def row_norm_backward(dy, x, mean, invstd, weight, dx, dweight, dbias):
             lo = t((m - mh) * invstd[r])
             d_row = dy[r]
             x_row = x[r]
-            l1[:] = 0.0
-            l2[:] = 0.0
-            for i0 in range(0, D, w):  # the lanes of ``_sums``, with two sums fused in
-                for j in range(min(w, D - i0)):
-                    i = i0 + j
-                    d = d_row[i]
-                    xhat = (x_row[i] - mh) * s - lo
-                    wd = d * weight[i]
-                    l1[j] += wd
-                    l2[j] += wd * xhat
-                    pw[i] += d * xhat
-                    pb[i] += d
-            a = t(fold(l1) / D)
-            b = t(fold(l2) / D)
+            s1 = t(0.0)
+            s2 = t(0.0)
+            for i in range(D):
+                d = d_row[i]
+                xhat = (x_row[i] - mh) * s - lo
+                wd = d * weight[i]
+                s1 += wd
+                s2 += wd * xhat
+                pw[i] += d * xhat
+                pb[i] += d
+            a = s1 / D
+            b = s2 / D
             dx_row = dx[r]
             for i in range(D):
                 xhat = (x_row[i] - mh) * s - lo

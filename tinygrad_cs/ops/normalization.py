@@ -361,7 +361,8 @@ class LayerNorm(Function):
         dx = np.empty_like(data)
         dw, db = np.zeros(data.shape[1]), np.zeros(data.shape[1])  # stay 0 with no rows
         if data.size:
-            KR.row_norm_backward(dy, data, ctx.mean, ctx.invstd, ctx.w, dx, dw, db)
+            KR.row_norm_backward(dy, data, ctx.mean, ctx.invstd, ctx.w, 4 * numba.get_num_threads(),
+                                dx, dw, db)
         need = ctx.needs_input_grad
         dtype_w, dtype_b = np.asarray(ctx.weight_like).dtype, np.asarray(ctx.bias_like).dtype
         dw = dw.reshape(ctx.norm_shape).astype(dtype_w) if need[1] else None
