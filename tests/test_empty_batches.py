@@ -73,6 +73,7 @@ LAYERS = {
     "ELU": (lambda nn: nn.ELU(), [(0, 3)]),
     "GELU": (lambda nn: nn.GELU(), [(0, 3)]),
     "Sigmoid": (lambda nn: nn.Sigmoid(), [(0, 3)]),
+    "LogSigmoid": (lambda nn: nn.LogSigmoid(), [(0, 3)]),
     "Tanh": (lambda nn: nn.Tanh(), [(0, 3)]),
     "Softplus": (lambda nn: nn.Softplus(), [(0, 3)]),
     "Softmax": (lambda nn: nn.Softmax(dim=1), [(0, 3)]),
