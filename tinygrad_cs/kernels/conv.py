@@ -37,11 +37,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
+from .sums import row_sum64
 
 U = np.uint64
-# Reassociation lets LLVM vectorise the accumulations; no nnan/ninf, so NaN and Inf
-# still propagate exactly as in the reference.
-FAST = {"reassoc", "contract"}
+# The accumulations are elementwise over output positions, so they vectorise without
+# "reassoc" (which would let two compilations add in different orders: see sums.py); no
+# nnan/ninf, so NaN and Inf still propagate exactly as in the reference.
+FAST = {"contract"}
 
 
 @kernel
@@ -184,22 +186,17 @@ def to_cnl(v, vt, n0, nb, sums):
             dst = b * L
             for q in range(L):
                 vt[o, U(dst + q)] = v[n0 + b, o, q]
-            s = 0.0  # a second pass (from L1): fused, the float64 sum kept the copy scalar
-            for q in range(L):
-                s += v[n0 + b, o, q]
-            sums[o] += s
+            # a second pass (from L1): fused, the float64 sum kept the copy scalar
+            sums[o] += row_sum64(v[n0 + b, o])
 
 
 @kernel(fastmath=FAST)
 def channel_sums(v, n0, nb, sums):
     """sums[o] += sum_{b, l} v[n0 + b, o, l] in float64: the bias gradient, for v (N, Co, L)."""
-    co, L = v.shape[1], v.shape[2]
+    co = v.shape[1]
     for b in range(nb):
         for o in range(co):
-            s = 0.0
-            for q in range(L):
-                s += v[n0 + b, o, q]
-            sums[o] += s
+            sums[o] += row_sum64(v[n0 + b, o])
 
 
 # -- direct path: depthwise and small groups -------------------------------------------------
@@ -353,4 +350,4 @@ def direct_weight_grad(u, dv, dk, n0, nb, H, W, oh_n, ow_n, sh, sw, pt, pb, pl, 
                                                               * scratch[U(src + q * sw)])
             for i in range(kh):
                 for j in range(kw):
-                    dk[o, cl, i, j] += lanes[i * kw + j].sum()
+                    dk[o, cl, i, j] += row_sum64(lanes[i * kw + j])

@@ -38,7 +38,8 @@ from ._jit import kernel, parallel_kernel
 # IEEE NaN/Inf semantics kept (no "nnan"/"ninf"): a NaN gate must come out as NaN.
 # error_model="numpy" everywhere: Python's (a ZeroDivisionError check per division) keeps
 # LLVM from vectorising the rational tanh.
-FAST = {"nsz", "arcp", "contract", "reassoc", "afn"}
+# No "reassoc": every compilation must add in one order (sums.py).
+FAST = {"nsz", "arcp", "contract", "afn"}
 # Below this many (N x H) elements a step is a few microseconds on one core: waking the
 # thread pool would cost more, and a serial kernel leaves no pool spinning into BLAS.
 PARALLEL_MIN = 1 << 16

@@ -46,10 +46,12 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel, parallel_kernel
+from .sums import centred_row_sums, weighted_row_sums
 
-# IEEE semantics for NaN and Inf are kept (no "nnan"/"ninf"); reassociation lets the
-# reductions vectorise, which is most of the speed of these memory-bound passes.
-FAST = {"nsz", "arcp", "contract", "reassoc"}
+# IEEE semantics for NaN and Inf are kept (no "nnan"/"ninf"), and no "reassoc": the
+# reductions vectorise through the fixed-order sums of sums.py instead, so a kernel
+# compiled now and one loaded from the cache give the same bits.
+FAST = {"nsz", "arcp", "contract"}
 BLOCK = 512  # elements summed in x's own dtype before a float64 add
 
 
@@ -66,40 +68,25 @@ def chunk_size(groups: int, threads: int) -> int:
     return max(1, -(-groups // max(1, threads)))
 
 
-@kernel(fastmath=FAST, error_model="numpy")
+@kernel(error_model="numpy")
 def centred_sums(v, shift, acc):
     """Add sum(v - shift) and sum((v - shift)^2) of the 1-D array ``v`` into ``acc[0:2]``.
 
-    Summed in v's dtype over blocks (loops from 0 over a contiguous view vectorise),
-    in float64 across blocks.
+    Summed in v's dtype over blocks (in the fixed order of ``sums.py``: vectorised, and
+    the same bits from every compilation), in float64 across blocks.
     """
-    t = v.dtype.type
     for i0 in range(0, v.size, BLOCK):
-        blk = v[i0:i0 + BLOCK]
-        p1 = t(0.0)
-        p2 = t(0.0)
-        for i in range(blk.size):
-            d = blk[i] - shift
-            p1 += d
-            p2 += d * d
+        p1, p2 = centred_row_sums(v[i0:i0 + BLOCK], shift)
         acc[0] += p1
         acc[1] += p2
 
 
-@kernel(fastmath=FAST, error_model="numpy")
+@kernel(error_model="numpy")
 def grad_sums(dy, x, shift, acc):
     """Add sum(dy) and sum(dy * (x - shift)) of 1-D arrays into ``acc[0:2]`` (blocks as
     ``centred_sums``)."""
-    t = x.dtype.type
     for i0 in range(0, x.size, BLOCK):
-        d_blk = dy[i0:i0 + BLOCK]
-        x_blk = x[i0:i0 + BLOCK]
-        p1 = t(0.0)
-        p2 = t(0.0)
-        for i in range(x_blk.size):
-            d = d_blk[i]
-            p1 += d
-            p2 += d * (x_blk[i] - shift)
+        p1, p2 = weighted_row_sums(dy[i0:i0 + BLOCK], x[i0:i0 + BLOCK], shift)
         acc[0] += p1
         acc[1] += p2
 

@@ -16,6 +16,7 @@ from numba import prange
 
 from ._jit import parallel_kernel
 from .norm import FAST, centred_sums
+from .sums import weighted_row_sums
 
 
 @parallel_kernel(fastmath=FAST, error_model="numpy")
@@ -60,6 +61,8 @@ def row_norm_backward(dy, x, mean, invstd, weight, chunks, dx, dweight, dbias):
     for c in prange(chunks):
         pw = part_w[c]
         pb = part_b[c]
+        wd = np.empty(D, dtype=x.dtype)   # w dy and xhat of one row, for the fixed-order
+        xh = np.empty(D, dtype=x.dtype)   # sums (sums.py) of the two row means
         for r in range(c * R // chunks, (c + 1) * R // chunks):
             m = mean[r]
             mh = t(m)
@@ -67,16 +70,14 @@ def row_norm_backward(dy, x, mean, invstd, weight, chunks, dx, dweight, dbias):
             lo = t((m - mh) * invstd[r])
             d_row = dy[r]
             x_row = x[r]
-            s1 = t(0.0)
-            s2 = t(0.0)
             for i in range(D):
                 d = d_row[i]
                 xhat = (x_row[i] - mh) * s - lo
-                wd = d * weight[i]
-                s1 += wd
-                s2 += wd * xhat
+                wd[i] = d * weight[i]
+                xh[i] = xhat
                 pw[i] += d * xhat
                 pb[i] += d
+            s1, s2 = weighted_row_sums(wd, xh, t(0.0))
             a = s1 / D
             b = s2 / D
             dx_row = dx[r]
