@@ -44,3 +44,8 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample
 __all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d",
             "ConvTranspose2d", "GroupNorm", "InstanceNorm2d", "LayerNorm", "MaxPool2d",
             "Upsample"]
+
+from . import parallel
+from .parallel import DataParallel
+
+__all__ += ["DataParallel", "parallel"]

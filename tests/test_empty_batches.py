@@ -74,6 +74,7 @@ LAYERS = {
     "GELU": (lambda nn: nn.GELU(), [(0, 3)]),
     "Sigmoid": (lambda nn: nn.Sigmoid(), [(0, 3)]),
     "LogSigmoid": (lambda nn: nn.LogSigmoid(), [(0, 3)]),
+    "DataParallel": (lambda nn: nn.DataParallel(nn.Linear(3, 2)), [(0, 3)]),
     "Tanh": (lambda nn: nn.Tanh(), [(0, 3)]),
     "Softplus": (lambda nn: nn.Softplus(), [(0, 3)]),
     "Softmax": (lambda nn: nn.Softmax(dim=1), [(0, 3)]),

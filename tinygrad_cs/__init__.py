@@ -15,6 +15,7 @@ from .autodiff import AnomalyError, backward, detect_anomaly, grad
 from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
                        zeros_like)
+from .devices import device
 from .dtypes import (bool_, double, float32, float64, get_default_dtype, int32, int64, long,
                      set_default_dtype, uint8)
 from .function import Context, Function, Node
@@ -33,6 +34,20 @@ from .value import Value
 
 from .serialization import load, save
 from . import testing  # gradcheck builds on the engine above; Hypothesis loads lazily
+from . import accelerator, backends, cuda
+
+
+def __getattr__(name: str):
+    """``tg.nn``, ``tg.optim``, ``tg.utils``, ... without importing them first, as
+    ``import torch; torch.optim.SGD`` works: loaded on first use (the engine core itself
+    never imports them)."""
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'tinygrad_cs' has no attribute {name!r}")
+
+
+_LAZY = ("nn", "optim", "utils", "viz", "data", "train")
 
 float = float32
 

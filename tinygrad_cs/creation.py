@@ -1,7 +1,8 @@
 """Tensor factories with torch's names: ``tensor``, ``zeros``, ``randn``, ...
 
 Float factories use the default dtype (``tg.float32`` unless changed by
-``tg.set_default_dtype``); random ones draw from the seeded global generator.
+``tg.set_default_dtype``); random ones draw from the seeded global generator. Each
+takes PyTorch's ``device=`` keyword: ``None`` or the CPU (``tg.device``).
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import devices as _device
 from . import dtypes
 from .random import generator
 from .tensor import Tensor, _to_array
@@ -28,8 +30,9 @@ def _make(data: np.ndarray, requires_grad: bool) -> Tensor:
     return Tensor(data, requires_grad=requires_grad)
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype=None) -> Tensor:
+def tensor(data: Any, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """A new tensor holding a copy of ``data`` (a numpy array keeps its dtype)."""
+    _device.check(device, "tensor")
     return _make(_to_array(data, dtype, copy=True), requires_grad)
 
 
@@ -38,38 +41,46 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor(array)
 
 
-def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
+def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "zeros")
     return _make(np.zeros(_shape(size), _float(dtype, "zeros")), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False) -> Tensor:
+def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "ones")
     return _make(np.ones(_shape(size), _float(dtype, "ones")), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "full")
     if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
         dtype = dtypes.bool_ if isinstance(fill_value, bool) else dtypes.int64
     return _make(np.full(_shape((size,)), fill_value, _float(dtype, "full")), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False) -> Tensor:
+def empty(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "empty")
     return _make(np.empty(_shape(size), _float(dtype, "empty")), requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
+def zeros_like(t, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "zeros_like")
     return _make(np.zeros(t.shape, dtype or t.dtype), requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
+def ones_like(t, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "ones_like")
     return _make(np.ones(t.shape, dtype or t.dtype), requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full_like(t, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "full_like")
     return _make(np.full(t.shape, fill_value, dtype or t.dtype), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None) -> Tensor:
     """[start, end) in steps; integer arguments give int64, any float the default dtype."""
+    _device.check(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -78,38 +89,45 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     return _make(np.arange(start, end, step).astype(dtypes.check(dtype, "arange")), requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "linspace")
     return _make(np.linspace(start, end, int(steps)).astype(_float(dtype, "linspace")),
                  requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
+def eye(n, m=None, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "eye")
     return _make(np.eye(n, m, dtype=_float(dtype, "eye")), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False) -> Tensor:
+def rand(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """Uniform on [0, 1)."""
+    _device.check(device, "rand")
     dtype = _float(dtype, "rand")
     return _make(generator().random(_shape(size)).astype(dtype), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False) -> Tensor:
+def randn(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """Standard normal."""
+    _device.check(device, "randn")
     dtype = _float(dtype, "randn")
     return _make(generator().standard_normal(_shape(size)).astype(dtype), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None) -> Tensor:
+def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size=...)`` as torch)."""
+    _device.check(device, "randint")
     if high is None:
         low, high = 0, low
     dtype = dtypes.int64 if dtype is None else dtypes.check(dtype, "randint")
     return Tensor(generator().integers(low, high, size=_shape((size,))).astype(dtype))
 
 
-def randn_like(t, dtype=None, requires_grad=False) -> Tensor:
+def randn_like(t, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "randn_like")
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def rand_like(t, dtype=None, requires_grad=False) -> Tensor:
+def rand_like(t, dtype=None, requires_grad=False, device=None) -> Tensor:
+    _device.check(device, "rand_like")
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)

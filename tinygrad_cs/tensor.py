@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import devices as _device
 from . import dtypes, ops
 from . import random as _random
 from . import versions as _versions
@@ -223,6 +224,19 @@ class Tensor(Node):
                                f"(shape {self.shape}) is ambiguous")
         return bool(self._data)
 
+    def __index__(self) -> int:
+        """An integer tensor of one element as a Python index (``classes[labels[j]]``)."""
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index (got dtype {self.dtype}, shape {self.shape})")
+        return int(self._data.item())
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return object.__format__(self, spec)
+
     def __float__(self) -> float:
         return float(self.item())
 
@@ -377,13 +391,48 @@ class Tensor(Node):
         self._inplace(assign, "setitem")
 
     # -- conversion -------------------------------------------------------------
-    def to(self, dtype) -> Tensor:
-        dtype = dtypes.check(dtype, "to")
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False,
+           copy: bool = False) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its dtype),
+        with keywords as in PyTorch. Devices are CPU only; a dtype change stays in the
+        graph (for floats). Returns ``self`` when nothing changes, unless ``copy``."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif _device.is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        _device.check(device, "to")
+        dtype = self.dtype if dtype is None else dtypes.check(dtype, "to")
         if dtype == self.dtype:
-            return self
+            return self.clone() if copy else self
         if self.requires_grad and dtype.kind == "f":
             return _Cast.apply(self, dtype)
         return _new(self._data.astype(dtype))
+
+    # -- devices: the CPU only (see device.py) ------------------------------------------
+    @property
+    def device(self) -> _device.device:
+        return _device.CPU
+
+    is_cuda = False
+
+    def cpu(self) -> Tensor:
+        """``self``: tensors already live on the CPU."""
+        return self
+
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        """Refused: tinygrad_cs runs on the CPU only."""
+        _device.check("cuda" if device is None else device, "cuda")
+        return self
+
+    def type(self, dtype=None):
+        """Without an argument, the type's name (``'tinygrad_cs.FloatTensor'``); with a dtype,
+        ``to(dtype)``."""
+        if dtype is None:
+            return f"tinygrad_cs.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+        return self.to(dtype)
 
     def float(self):
         return self.to(dtypes.float32)
@@ -402,6 +451,30 @@ class Tensor(Node):
 
     def type_as(self, other):
         return self.to(other.dtype)
+
+    # -- tensors like this one (PyTorch's new_* methods: this dtype unless given) --------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A copy of ``data`` as a new leaf, in this tensor's dtype unless ``dtype``."""
+        _device.check(device, "new_tensor")
+        array = np.array(_raw(data), dtype=self.dtype if dtype is None else dtypes.check(
+            dtype, "new_tensor"))
+        return Tensor(array, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None,
+                 requires_grad: bool = False) -> Tensor:
+        """A new leaf of shape ``size`` filled with ``fill_value``, in this dtype unless given."""
+        _device.check(device, "new_full")
+        dtype = self.dtype if dtype is None else dtypes.check(dtype, "new_full")
+        return Tensor(np.full(_size(size), fill_value, dtype), requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self.new_full(size, 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self.new_full(size, 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self.new_full(size, 0, dtype, device, requires_grad)
 
     # -- arithmetic ---------------------------------------------------------------
     def __add__(self, o): return ops.add(self, o)
@@ -439,6 +512,39 @@ class Tensor(Node):
     clamp = clip = ops.clamp
     maximum, minimum, sign = ops.maximum, ops.minimum, ops.sign
     eq, ne, lt, le, gt, ge = ops.eq, ops.ne, ops.lt, ops.le, ops.gt, ops.ge
+
+    def mm(self, other) -> Tensor:
+        """Matrix product of two 2-D tensors (``matmul`` without broadcasting)."""
+        if self.ndim != 2 or np.ndim(_raw(other)) != 2:
+            raise RuntimeError(f"mm: expected 2-D tensors, got shapes {self.shape} and "
+                               f"{np.shape(_raw(other))}")
+        return ops.matmul(self, other)
+
+    def bmm(self, other) -> Tensor:
+        """Batched matrix product of (B, n, m) and (B, m, p) tensors (no broadcasting)."""
+        shape = np.shape(_raw(other))
+        if self.ndim != 3 or len(shape) != 3 or shape[0] != self.shape[0]:
+            raise RuntimeError(f"bmm: expected 3-D tensors with the same batch size, got "
+                               f"shapes {self.shape} and {shape}")
+        return ops.matmul(self, other)
+
+    def t(self) -> Tensor:
+        """The transpose of a tensor of at most 2 dims (0-D and 1-D: itself)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but got shape "
+                               f"{self.shape}; use transpose or mT")
+        return self if self.ndim < 2 else ops.transpose(self, 0, 1)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """Elements ``start .. start + length - 1`` along ``dim`` (a view, as PyTorch's)."""
+        d = ops._util.normalize_dim(dim, self.ndim, "narrow", self.shape)
+        size = self.shape[d]
+        start = start + size if start < 0 else start
+        if not (0 <= start <= size and 0 <= length <= size - start):
+            raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+                             f"size ({size}) of dim {dim} (shape {self.shape})")
+        index = (slice(None),) * d + (slice(start, start + length),)
+        return ops.getitem(self, index)
 
     def where(self, condition, other):
         """``torch.Tensor.where``: self where condition else other."""
@@ -520,6 +626,18 @@ def _draw(t: Tensor, method: str, generator: np.random.Generator | None) -> np.n
     rng = generator or _random.generator()
     dtype = t.dtype if t.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     return getattr(rng, method)(t.shape, dtype=dtype)
+
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+def _size(size: tuple) -> tuple:
+    """``(2, 3)``, ``((2, 3),)`` or ``([2, 3],)`` as the shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(s) for s in size)
 
 
 def _raw(x):
