@@ -88,3 +88,17 @@ def test_the_readme_shows_the_committed_gallery():
     for image in images:
         data = (ROOT / image).read_bytes()
         assert data.startswith(b"\x89PNG") or data.rstrip().endswith(b"</svg>"), image
+
+
+@pytest.mark.parametrize("name", ["resnet8", "svm", "char_lstm", "dcgan", "scalar-expr"])
+def test_grads_works_for_zoo_models_and_examples(tmp_path, name):
+    """The README's ``tgcs graph resnet20 --grads``: classifiers are drawn up to a loss,
+    other non-scalar outputs run backward from their sum; the picture is coloured."""
+    if name not in list_models():
+        pytest.skip(f"{name} is not registered")
+    out = tmp_path / f"{name}.gv"
+    assert main([name, "-o", str(out), "--grads", "--format", "dot"]) == 0
+    assert "grad" in out.read_text()
+    sample = get_model(name)
+    if name == "resnet8":
+        assert sample.output.shape == () and sample.output.op == "cross_entropy"

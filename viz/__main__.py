@@ -5,8 +5,8 @@
     python -m tinygrad_cs.viz deep-sigmoid-small -o flow.png --grads
     python -m tinygrad_cs.viz mlp -o mlp.gv --format dot      # DOT source, no renderer needed
 
-``--grads`` runs backward from the model's output inside ``capture_grads`` and
-colours the graph by gradient norm. The output format follows ``--format``, else
+``--grads`` runs backward from the model's output inside ``capture_grads`` (from the sum
+of its elements when the output is not a scalar) and colours the graph by gradient norm. The output format follows ``--format``, else
 the file's suffix, else SVG.
 """
 from __future__ import annotations
@@ -14,6 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+import numpy as np
+
+from tinygrad_cs.creation import ones_like
+from tinygrad_cs.graph import raw_value
 
 from .backend import render
 from .draw import draw_graph
@@ -54,8 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     flow = None
     if args.grads:
+        out = sample.output
+        seed = None if np.size(raw_value(out)) == 1 else ones_like(out)  # d(sum of outputs)
         with capture_grads() as flow:
-            sample.output.backward(retain_graph=args.show_saved)
+            out.backward(seed, retain_graph=args.show_saved)
     depth = args.depth if args.depth is not None or args.full else sample.depth
     dot = draw_graph(sample.output, params=sample.params, show_shapes=not args.no_shapes,
                      show_saved=args.show_saved, show_values=args.show_values, depth=depth,

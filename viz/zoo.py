@@ -3,9 +3,10 @@
 ``tgcs graph resnet18`` and ``python -m tinygrad_cs.viz resnet18`` draw the zoo's models:
 image classifiers in their standard layout on one 32x32 image with the builder's default
 channels (every zoo CNN, ImageNet layouts included, reduces 32x32 to at least 1x1), in eval
-mode; the others (vector, language and GAN
-models) in their tiny configuration. Models with several outputs (FPN's pyramid, the GAN
-pair) are drawn from the sum of their outputs' means, so every output is in the picture.
+mode, and drawn up to a cross-entropy loss against class 0, so the root is a scalar and
+``--grads`` colours the gradient flowing back from a loss; the others (vector, language and
+GAN models) in their tiny configuration. Models with several outputs (FPN's pyramid, the
+GAN pair) are drawn from the sum of their outputs' means, so every output is in the picture.
 Names the viz examples already use (``mlp``) keep the example.
 """
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..creation import randn
+from ..creation import randn, tensor
+from ..nn.functional import cross_entropy
 from ..nn.models import registry as zoo
 from ..random import manual_seed
 from ..tensor import Tensor
@@ -44,8 +46,9 @@ def _builder(entry: zoo.ZooEntry):
             model = entry.build()
             c = channels.default if isinstance(channels.default, int) else 3
             x = randn(1, c, IMAGE_SIZE, IMAGE_SIZE)
-        else:
-            model, x = entry.tiny()
+            model.eval()
+            return Sample(cross_entropy(model(x), tensor([0])), model, depth=1)
+        model, x = entry.tiny()
         model.eval()
         return Sample(_root(model(x)), model, depth=1)
     return build
