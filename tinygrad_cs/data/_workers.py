@@ -12,11 +12,15 @@ the parent's iterators apart, so results of an abandoned epoch are dropped.
 """
 from __future__ import annotations
 
+import ast
+import os
 import pickle
 import queue
+import sys
 import traceback
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import get_context
 from typing import Any
 
@@ -24,7 +28,8 @@ import numpy as np
 
 from .dataset import has_batch_path
 
-__all__ = ["WorkerFailure", "WorkerPool", "build_batch", "collate_numpy"]
+__all__ = ["ThreadWorkerPool", "WorkerFailure", "WorkerPool", "build_batch", "collate_numpy",
+           "main_script_is_unguarded"]
 
 
 def collate_numpy(samples: list) -> Any:
@@ -161,3 +166,64 @@ class WorkerPool:
 
     def shutdown(self) -> None:
         self._finalizer()
+
+
+class ThreadWorkerPool:
+    """``num_workers`` threads that build batches with the same recipe and protocol as
+    ``WorkerPool`` (numpy releases the GIL in the heavy parts). The loader uses it where
+    spawned processes cannot work: a script without an ``if __name__ == "__main__":`` guard,
+    which every spawned worker would run again from the top."""
+
+    def __init__(self, num_workers: int, dataset: Any, collate_fn: Callable | None,
+                 transform: Callable | None) -> None:
+        self.dataset, self.collate_fn, self.transform = dataset, collate_fn, transform
+        self.results: queue.Queue = queue.Queue()
+        self.executor = ThreadPoolExecutor(num_workers, thread_name_prefix="DataLoaderThread")
+        self.num_workers = num_workers
+
+    def _build(self, tag: int, seed: int, epoch: int, batch_index: int,
+               indices: np.ndarray) -> None:
+        try:
+            batch = build_batch(self.dataset, indices, self.collate_fn, self.transform, seed,
+                                epoch, batch_index)
+            self.results.put((tag, batch_index, True, batch))
+        except Exception as exc:  # noqa: BLE001 -- re-raised by the loader, naming the batch
+            worker = batch_index % self.num_workers
+            self.results.put((tag, batch_index, False,
+                              WorkerFailure(exc, worker, batch_index, epoch, indices)))
+
+    def submit(self, tag: int, seed: int, epoch: int, batch_index: int,
+               indices: np.ndarray) -> None:
+        self.executor.submit(self._build, tag, seed, epoch, batch_index, indices)
+
+    def get(self) -> tuple:
+        """The next ``(tag, batch_index, ok, payload)``."""
+        return self.results.get()
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def main_script_is_unguarded() -> bool:
+    """True when ``__main__`` is a script file whose top level has no
+    ``if __name__ == "__main__":`` block: spawned workers would re-run all of it."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path or not os.path.isfile(path):
+        return False  # an interactive session, python -c, a notebook
+    try:
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return not any(isinstance(node, ast.If) and _tests_main(node.test) for node in tree.body)
+
+
+def _tests_main(test: ast.expr) -> bool:
+    """``__name__ == "__main__"`` (either order)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return (any(isinstance(x, ast.Name) and x.id == "__name__" for x in sides)
+            and any(isinstance(x, ast.Constant) and x.value == "__main__" for x in sides))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,7 +20,13 @@ import numpy as np
 
 from ..random import generator
 from ..tensor import Tensor
-from ._workers import WorkerPool, build_batch, collate_numpy
+from ._workers import (
+    ThreadWorkerPool,
+    WorkerPool,
+    build_batch,
+    collate_numpy,
+    main_script_is_unguarded,
+)
 
 __all__ = ["DataLoader", "default_collate"]
 
@@ -66,9 +73,11 @@ class DataLoader:
         collate_fn: ``list of samples -> batch``; returned as is (the default stacks the fields
             and converts them to Tensors).
         num_workers: worker processes (``spawn`` start method) that build the batches; 0 builds
-            them in this process. Results are identical either way. As with torch under
-            ``spawn``, a script that uses workers needs an ``if __name__ == "__main__":`` guard,
-            and the data set, ``collate_fn`` and ``transform`` must be picklable.
+            them in this process. Results are identical either way. Spawned workers re-run
+            the main script, so in a script without an ``if __name__ == "__main__":`` guard
+            (where PyTorch on Linux forks) the loader warns once and uses threads instead;
+            with processes, the data set, ``collate_fn`` and ``transform`` must be
+            picklable.
         seed: seed for the shuffle orders and transforms; ``None`` draws one once, here, from
             tg's global generator (so ``tg.manual_seed`` controls it).
         transform: ``transform(x_batch, rng)`` applied to the first field of each collated batch
@@ -133,7 +142,15 @@ class DataLoader:
             return _WorkerIterator(self, epoch, batches, self._pool, owns_pool=False)
         return _WorkerIterator(self, epoch, batches, self._new_pool(), owns_pool=True)
 
-    def _new_pool(self) -> WorkerPool:
+    def _new_pool(self) -> WorkerPool | ThreadWorkerPool:
+        if main_script_is_unguarded():
+            warnings.warn(f"DataLoader(num_workers={self.num_workers}): this script has no "
+                          "`if __name__ == \"__main__\":` guard, which spawn-started worker "
+                          "processes need (each would re-run the script), so "
+                          f"{self.num_workers} threads build the batches instead",
+                          RuntimeWarning, stacklevel=3)
+            return ThreadWorkerPool(self.num_workers, self.dataset, self.collate_fn,
+                                    self.transform)
         return WorkerPool(self.num_workers, self.dataset, self.collate_fn, self.transform)
 
     def _finish(self, batch: Any) -> Any:
