@@ -140,6 +140,11 @@ def test_unsupported_objects_are_refused_with_their_location(tmp_path):
         tg.save({(1, 2): 3}, tmp_path / "x")
     with pytest.raises(TypeError, match="file path"):
         tg.save({}, 3)
+    model = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match=r"whole Linear at obj: .*save its state_dict\(\)"):
+        tg.save(model, tmp_path / "x")
+    with pytest.raises(TypeError, match=r"whole SGD at obj\['optim'\]"):
+        tg.save({"optim": tg.optim.SGD(model.parameters(), lr=0.1)}, tmp_path / "x")
     assert os.listdir(tmp_path) == []
 
 

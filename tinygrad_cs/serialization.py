@@ -92,6 +92,11 @@ class _Encoder:
             return {"array": self._store(obj, where)}
         if isinstance(obj, (dict, list, tuple)):
             return self.container(obj, where)
+        if callable(getattr(obj, "state_dict", None)):  # a Module or an optimizer
+            raise TypeError(f"save: cannot store a whole {type(obj).__name__} at {where}: a "
+                            "checkpoint holds data, never pickled code; save its "
+                            "state_dict() (tg.save(model.state_dict(), path)), then rebuild "
+                            "the object and call load_state_dict(tg.load(path))")
         raise TypeError(f"save: cannot store an object of type {type(obj).__name__} at {where} "
                         "(supported: dict, list, tuple, Tensor, numpy array/scalar, int, float, "
                         "str, bool, None)")
