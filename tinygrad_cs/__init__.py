@@ -27,7 +27,7 @@ from .ops import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, chunk
                   min, minimum, mul, ne, neg, norm, pad, permute, pow, prod, relu, repeat,
                   reshape, sigmoid, sign, sin, softmax, softplus, split, sqrt, squeeze, stack,
                   std, sub, sum, tanh, take_along_dim, transpose, unsqueeze, var, where)
-from .random import generator, get_rng_state, manual_seed, set_rng_state
+from .random import Generator, generator, get_rng_state, manual_seed, set_rng_state
 from .scopes import scope
 from .tensor import Tensor
 from .value import Value

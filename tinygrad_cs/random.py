@@ -30,3 +30,50 @@ def get_rng_state() -> dict:
 def set_rng_state(state: dict) -> None:
     """Restore a state from ``get_rng_state``."""
     _generator[0].bit_generator.state = state
+
+
+class Generator:
+    """``tg.Generator()``: a random source of its own, as ``torch.Generator`` (CPU only).
+
+    ``Generator().manual_seed(42)`` returns the generator, so PyTorch's idiom
+    ``random_split(data, [0.8, 0.2], generator=torch.Generator().manual_seed(42))`` works.
+    ``numpy`` is the numpy Generator that draws; samplers and ``random_split`` take it.
+    """
+
+    def __init__(self, device: str = "cpu") -> None:
+        from .devices import check
+        check(device, "Generator")
+        self.seed()
+
+    def manual_seed(self, seed: int) -> Generator:
+        self._initial = int(seed)
+        self.numpy = np.random.default_rng(self._initial)
+        return self
+
+    def seed(self) -> int:
+        """Reseed from the OS's entropy; returns the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy % 2**63))
+        return self._initial
+
+    def initial_seed(self) -> int:
+        return self._initial
+
+    def get_state(self) -> dict:
+        return self.numpy.bit_generator.state
+
+    def set_state(self, state: dict) -> Generator:
+        self.numpy.bit_generator.state = state
+        return self
+
+
+def numpy_generator(generator: Generator | np.random.Generator | None) -> np.random.Generator:
+    """A numpy Generator for ``generator``: its own for a ``tg.Generator`` or numpy one; for
+    None a fresh one seeded from tg's global generator (so ``tg.manual_seed`` controls it)."""
+    if generator is None:
+        return np.random.default_rng(int(_generator[0].integers(2**63)))
+    if isinstance(generator, Generator):
+        return generator.numpy
+    if isinstance(generator, np.random.Generator):
+        return generator
+    raise TypeError(f"generator: expected a tg.Generator or a numpy Generator, got "
+                    f"{type(generator).__name__}")

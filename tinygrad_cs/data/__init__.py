@@ -6,6 +6,8 @@ the augmentations. Nothing is ever downloaded.
 """
 from .dataset import Dataset, Subset, TensorDataset, random_split, stratified_split
 from .loader import DataLoader, default_collate
+from .samplers import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                       SubsetRandomSampler, WeightedRandomSampler)
 from .splits import Splits
 from .registry import DATASETS, load_dataset
 from .fashion_mnist import load_fashion_mnist
@@ -14,7 +16,9 @@ from .spiral import spiral
 from . import transforms
 from .text import CharCorpus, char_splits
 
-__all__ = ["DATASETS", "CharCorpus", "DataLoader", "Dataset", "Splits", "Subset",
+__all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler"]
+__all__ += ["DATASETS", "CharCorpus", "DataLoader", "Dataset", "Splits", "Subset",
            "TensorDataset", "char_splits", "default_collate", "load_dataset",
            "load_fashion_mnist", "random_split", "read_idx", "spiral", "stratified_split",
            "transforms"]

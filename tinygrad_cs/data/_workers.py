@@ -33,8 +33,11 @@ __all__ = ["ThreadWorkerPool", "WorkerFailure", "WorkerPool", "build_batch", "co
 
 
 def collate_numpy(samples: list) -> Any:
-    """Stack samples field by field: N tuples ``(x_i, y_i)`` -> ``(X (N, ...), Y (N, ...))``."""
+    """Stack samples field by field: N tuples ``(x_i, y_i)`` -> ``(X (N, ...), Y (N, ...))``;
+    N dicts ``{"image": x_i, ...}`` -> ``{"image": X (N, ...), ...}``."""
     first = samples[0]
+    if isinstance(first, dict):
+        return {k: np.stack([np.asarray(s[k]) for s in samples]) for k in first}
     if isinstance(first, (tuple, list)):
         return tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(first)))
     return np.stack([np.asarray(s) for s in samples])

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..random import generator
+from ..random import generator as global_generator
+from ..random import numpy_generator
 from ..tensor import Tensor
 
 __all__ = ["Dataset", "Subset", "TensorDataset", "random_split", "stratified_split"]
@@ -109,17 +110,22 @@ def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
     return sizes
 
 
-def random_split(dataset: Any, lengths: Sequence[float], seed: int | None = None
-                 ) -> list[Subset]:
+def random_split(dataset: Any, lengths: Sequence[float], seed: int | None = None,
+                 generator: Any = None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random ``Subset`` s of the given lengths.
 
     ``lengths`` are sample counts summing to ``len(dataset)`` or fractions summing to 1. The
-    permutation comes from ``np.random.default_rng(seed)``; ``seed=None`` draws it from tg's
-    global generator (so ``tg.manual_seed`` controls it).
+    permutation comes from ``generator`` (a ``tg.Generator``, as PyTorch's
+    ``generator=torch.Generator().manual_seed(42)``, or a numpy one), else from
+    ``np.random.default_rng(seed)``; with neither, from tg's global generator (so
+    ``tg.manual_seed`` controls it).
     """
     n = len(dataset)
     sizes = _split_lengths(n, lengths)
-    rng = generator() if seed is None else np.random.default_rng(seed)
+    if generator is not None:
+        rng = numpy_generator(generator)
+    else:
+        rng = global_generator() if seed is None else np.random.default_rng(seed)
     order = rng.permutation(n)
     bounds = np.cumsum([0] + sizes)
     return [Subset(dataset, order[a:b]) for a, b in itertools.pairwise(bounds)]

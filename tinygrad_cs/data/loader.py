@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..random import generator
+from ..random import numpy_generator
 from ..tensor import Tensor
 from ._workers import (
     ThreadWorkerPool,
@@ -43,7 +43,10 @@ def _to_tensor(a: Any) -> Tensor:
 
 
 def to_tensors(batch: Any) -> Any:
-    """A collated numpy batch (an array or a tuple of arrays) as Tensors of the same layout."""
+    """A collated numpy batch (an array, a tuple of arrays or a dict of them) as Tensors of
+    the same layout."""
+    if isinstance(batch, dict):
+        return {k: _to_tensor(a) for k, a in batch.items()}
     if isinstance(batch, (tuple, list)):
         return tuple(_to_tensor(a) for a in batch)
     return _to_tensor(batch)
@@ -84,15 +87,32 @@ class DataLoader:
             (a numpy array, e.g. (N, C, H, W)).
         prefetch_factor: batches requested ahead per worker.
         persistent_workers: keep the worker processes alive between epochs.
+        sampler: the sample indices to visit, in order (``samplers.py``; not with
+            ``shuffle``), batched by ``batch_size``.
+        batch_sampler: the batches' index lists themselves (not with ``batch_size``,
+            ``shuffle``, ``sampler`` or ``drop_last``).
+        generator: a ``tg.Generator`` the shuffle seed is drawn from when ``seed`` is None.
+        pin_memory: accepted for PyTorch code; no effect (there is no GPU to copy to).
+
+    With a sampler the orders are the sampler's own, so ``state_dict`` resumes the epoch
+    count and seed but the sampler's random state is the sampler's business.
     """
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
                  drop_last: bool = False, collate_fn: Callable | None = None,
                  num_workers: int = 0, seed: int | None = None,
                  transform: Callable | None = None, prefetch_factor: int = 2,
-                 persistent_workers: bool = False) -> None:
-        if int(batch_size) < 1:
+                 persistent_workers: bool = False, *, sampler: Any = None,
+                 batch_sampler: Any = None, generator: Any = None,
+                 pin_memory: bool = False) -> None:
+        if batch_size is None or int(batch_size) < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                          or drop_last):
+            raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                             "batch_size, shuffle, sampler, and drop_last")
         if int(num_workers) < 0 or int(prefetch_factor) < 1:
             raise ValueError(f"DataLoader: need num_workers >= 0 and prefetch_factor >= 1, "
                              f"got {num_workers} and {prefetch_factor}")
@@ -105,20 +125,33 @@ class DataLoader:
         self.transform = transform
         self.prefetch_factor = int(prefetch_factor)
         self.persistent_workers = bool(persistent_workers)
-        self.seed = int(generator().integers(2**63)) if seed is None else _check_seed(seed)
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self.pin_memory = bool(pin_memory)
+        if seed is None:
+            seed = int(numpy_generator(generator).integers(2**63))
+        self.seed = _check_seed(seed)
         self.epoch = 0  # the epoch the next iter() runs
         self._pool: WorkerPool | None = None
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.dataset if self.sampler is None else self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def batch_indices(self, epoch: int) -> list[np.ndarray]:
-        """The sample indices of every batch of ``epoch``."""
-        n = len(self.dataset)
-        order = (np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle
-                 else np.arange(n))
-        return [order[i * self.batch_size:(i + 1) * self.batch_size] for i in range(len(self))]
+        """The sample indices of every batch of ``epoch`` (from the samplers, if given)."""
+        if self.batch_sampler is not None:
+            return [np.asarray(list(b), dtype=np.int64) for b in self.batch_sampler]
+        if self.sampler is not None:
+            order = np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
+        elif self.shuffle:
+            order = np.random.default_rng([self.seed, epoch]).permutation(len(self.dataset))
+        else:
+            order = np.arange(len(self.dataset))
+        count = (order.size // self.batch_size if self.drop_last
+                 else math.ceil(order.size / self.batch_size))
+        return [order[i * self.batch_size:(i + 1) * self.batch_size] for i in range(count)]
 
     def state_dict(self) -> dict:
         """``{"epoch": k, "seed": s}``: the next epoch to run, and the seed."""

@@ -1,13 +1,20 @@
-"""``tg.utils.data``: ``torch.utils.data``'s names for the loader and data sets of
+"""``tg.utils.data``: ``torch.utils.data``'s names for the loader, data sets and samplers of
 ``tinygrad_cs.data`` (one implementation, two import paths)."""
 from tinygrad_cs.data import (
+                              BatchSampler,
                               DataLoader,
                               Dataset,
+                              RandomSampler,
+                              Sampler,
+                              SequentialSampler,
                               Subset,
+                              SubsetRandomSampler,
                               TensorDataset,
+                              WeightedRandomSampler,
                               default_collate,
                               random_split,
 )
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate",
-           "random_split"]
+__all__ = ["BatchSampler", "DataLoader", "Dataset", "RandomSampler", "Sampler",
+           "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
+           "WeightedRandomSampler", "default_collate", "random_split"]
