@@ -161,3 +161,38 @@ def test_data_parallel_runs_the_module_and_prefixes_its_names_as_pytorch():
                                theirs(torch.from_numpy(x)).detach().numpy(), rtol=1e-6)
     with pytest.raises(RuntimeError, match="DataParallel: .*CPU only"):
         nn.DataParallel(nn.Linear(3, 2), device_ids=[0])
+
+
+def test_more_tensor_methods_match_pytorch_values_and_gradients():
+    torch = _torch()
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0.5, 2.0, (3, 4))
+    m1, m2 = rng.standard_normal((3, 2)), rng.standard_normal((2, 4))
+    mask = rng.random((3, 4)) > 0.5
+
+    def program(lib):
+        x = lib.tensor(a, requires_grad=True)
+        outs = [x.square(), x.reciprocal(), x.rsqrt(), x.lerp(lib.tensor(a[::-1].copy()), 0.3),
+                x.addmm(lib.tensor(m1), lib.tensor(m2), beta=0.5, alpha=2.0),
+                x.masked_fill(lib.tensor(mask), -1.0), x.index_select(1, lib.tensor([3, 0, 3])),
+                x.flip(0), x.flip(0, 1), *x.unbind(1)]
+        total = sum((o * (k + 1)).sum() for k, o in enumerate(outs))
+        total.backward()
+        return [np.asarray(o.tolist()) for o in outs] + [np.asarray(x.grad.tolist())]
+    for ours, theirs in zip(program(tg), program(torch), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_boolean_and_layout_methods_match_pytorch():
+    torch = _torch()
+    values = np.array([[1.0, np.nan, np.inf], [0.0, -np.inf, 2.0]])
+
+    def program(lib):
+        x = lib.tensor(values)
+        y = lib.zeros(2, 3)
+        y.masked_fill_(lib.tensor([True, False, True]), 5.0)
+        return [x.isnan().tolist(), x.isinf().tolist(), x.isfinite().tolist(),
+                x.isfinite().all().item(), x.isnan().any(dim=1).tolist(),
+                x.isfinite().all(1, keepdim=True).tolist(), y.tolist(), x.nelement(),
+                x.ndimension(), x.element_size(), x.is_contiguous(), x.t().is_contiguous()]
+    assert program(tg) == program(torch)

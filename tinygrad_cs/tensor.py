@@ -546,6 +546,91 @@ class Tensor(Node):
         index = (slice(None),) * d + (slice(start, start + length),)
         return ops.getitem(self, index)
 
+    # -- more of torch.Tensor, composed of the ops above (so they differentiate) ----------
+    def square(self) -> Tensor:
+        return ops.mul(self, self)
+
+    def reciprocal(self) -> Tensor:
+        return ops.div(1.0, self)
+
+    def rsqrt(self) -> Tensor:
+        return ops.div(1.0, ops.sqrt(self))
+
+    def lerp(self, end, weight) -> Tensor:
+        """self + weight * (end - self)."""
+        return ops.add(self, ops.mul(weight, ops.sub(end, self)))
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+        """beta * self + alpha * (mat1 @ mat2), mat1 (n, m) and mat2 (m, p) 2-D."""
+        product = Tensor.mm(mat1 if isinstance(mat1, Tensor) else Tensor(mat1), mat2)
+        return ops.add(ops.mul(beta, self), ops.mul(alpha, product))
+
+    def masked_fill(self, mask, value) -> Tensor:
+        """``value`` where the boolean ``mask`` (broadcast to this shape) is True."""
+        mask = np.asarray(_raw(mask))
+        if mask.dtype != np.bool_:
+            raise RuntimeError(f"masked_fill: expected a boolean mask, got dtype {mask.dtype}")
+        fill = value if isinstance(value, Tensor) else np.asarray(value, dtype=self.dtype)
+        return ops.where(np.broadcast_to(mask, self.shape), fill, self)
+
+    def masked_fill_(self, mask, value) -> Tensor:
+        """In place: ``self[mask] = value`` with the mask broadcast to this shape."""
+        mask = np.broadcast_to(np.asarray(_raw(mask), dtype=bool), self.shape)
+        return self._inplace(lambda d: np.copyto(d, _raw(value), where=mask,
+                                                 casting="unsafe"), "masked_fill_")
+
+    def index_select(self, dim: int, index) -> Tensor:
+        """The entries at the integer ``index`` (1-D) along ``dim``."""
+        d = ops._util.normalize_dim(dim, self.ndim, "index_select", self.shape)
+        index = np.asarray(_raw(index))
+        if index.ndim != 1 or index.dtype.kind not in "iu":
+            raise IndexError(f"index_select: index must be a 1-D integer tensor, got shape "
+                             f"{index.shape} and dtype {index.dtype}")
+        return ops.getitem(self, (slice(None),) * d + (index,))
+
+    def flip(self, *dims) -> Tensor:
+        """The entries in reverse order along each of ``dims``."""
+        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        index = [slice(None)] * self.ndim
+        for dim in dims:
+            index[ops._util.normalize_dim(dim, self.ndim, "flip", self.shape)] = \
+                slice(None, None, -1)
+        return ops.getitem(self, tuple(index))
+
+    def unbind(self, dim: int = 0) -> tuple:
+        """The slices along ``dim``, each without that dim."""
+        d = ops._util.normalize_dim(dim, self.ndim, "unbind", self.shape)
+        return tuple(ops.getitem(self, (slice(None),) * d + (i,)) for i in range(self.shape[d]))
+
+    def all(self, dim=None, keepdim: bool = False) -> Tensor:
+        return _new(np.asarray(np.all(self._data, axis=dim, keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim: bool = False) -> Tensor:
+        return _new(np.asarray(np.any(self._data, axis=dim, keepdims=keepdim)))
+
+    def isnan(self) -> Tensor:
+        return _new(np.isnan(self._data))
+
+    def isinf(self) -> Tensor:
+        return _new(np.isinf(self._data))
+
+    def isfinite(self) -> Tensor:
+        return _new(np.isfinite(self._data))
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def ndimension(self) -> int:
+        return self.ndim
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self._data.itemsize
+
+    def is_contiguous(self) -> bool:
+        """Whether the elements lie in memory in row-major order without gaps."""
+        return bool(self._data.flags.c_contiguous)
+
     def where(self, condition, other):
         """``torch.Tensor.where``: self where condition else other."""
         return ops.where(condition, self, other)
