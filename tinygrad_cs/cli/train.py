@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..grad_mode import no_grad
+from ..tensor import Tensor
 from ..train import fit
 from ..train.gan import fit_gan
 from ..train.gan import summary_line as gan_summary_line
@@ -104,6 +108,24 @@ def _write_recipe(run_dir: Path, recipe: Any) -> None:
                                          encoding="utf-8")
 
 
+def _check_model_fits_data(run: Prepared) -> None:
+    """One forward of two training samples (eval mode, no graph), before anything is
+    written: a model that cannot take the data's shape is a one-line usage error, not a
+    traceback and a half-made run folder. Changes no state (no statistics, no RNG)."""
+    dataset = run.train_loader.dataset
+    x = np.stack([np.asarray(dataset[i][0]) for i in range(min(2, len(dataset)))])
+    was_training = run.model.training
+    run.model.eval()
+    try:
+        with no_grad():
+            run.model(Tensor(x))
+    except (ValueError, RuntimeError) as error:
+        raise UsageError(f"model {run.recipe.model!r} cannot take data {run.recipe.data!r} "
+                         f"(samples of shape {x.shape[1:]}): {error}") from None
+    finally:
+        run.model.train(was_training)
+
+
 def run_train(args: argparse.Namespace) -> int:
     run_dir, recipe = _run_dir_and_recipe(args)
     if not args.resume and (run_dir / "checkpoint.npz").exists():
@@ -111,6 +133,8 @@ def run_train(args: argparse.Namespace) -> int:
                          f"or another --name")
     gan = is_generative(recipe.model)
     run = prepare_or_fail(recipe, prepare_gan if gan else prepare)
+    if not gan:
+        _check_model_fits_data(run)
     _write_recipe(run_dir, recipe)
     n_params = sum(p.numel() for p in run.model.parameters())
     data = (f"the {len(run.train_loader.dataset)} {recipe.data} training images" if gan else
