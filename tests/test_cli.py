@@ -109,6 +109,8 @@ def test_train_writes_the_run_and_resume_continues_it_exactly(tmp_path, capsys, 
                "--lr", "0.03"]
     _interrupt_after(monkeypatch, 3)
     assert _train(tmp_path, *options, "--name", "split", "--no-graph") == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("tgcs train: interrupted;") and "tgcs train --resume --name split" in err
     assert len(list(csv.DictReader((tmp_path / "split" / "history.csv").open()))) == 3
     assert _train(tmp_path, "--resume", "--name", "split") == 0
     assert _train(tmp_path, *options, "--name", "whole") == 0

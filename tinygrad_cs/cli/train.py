@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -143,19 +144,26 @@ def run_train(args: argparse.Namespace) -> int:
           f"parameters) on {data} -> {run_dir}/")
     progress = not args.no_progress
     written = ["recipe.json", "checkpoint.npz", "history.csv", "curves.png"]
-    if gan:
-        history = fit_gan(run.model, run.train_loader, epochs=recipe.epochs, run_dir=run_dir,
-                          resume=args.resume, progress=progress, **run.fit_kwargs)
-        summary = gan_summary_line
-        written.append("samples.png")
-    else:
-        history = fit(run.model, run.train_loader, run.val_loader, loss_fn=run.loss_fn,
-                      optimizer=run.optimizer, scheduler=run.scheduler,
-                      scheduler_interval=run.scheduler_interval, epochs=recipe.epochs,
-                      run_dir=run_dir, resume=args.resume, progress=progress)
-        summary = summary_line
-        if not args.no_graph:
-            written.append(write_graph(run, run_dir / "graph.svg").name)
+    try:
+        if gan:
+            history = fit_gan(run.model, run.train_loader, epochs=recipe.epochs,
+                              run_dir=run_dir, resume=args.resume, progress=progress,
+                              **run.fit_kwargs)
+            summary = gan_summary_line
+            written.append("samples.png")
+        else:
+            history = fit(run.model, run.train_loader, run.val_loader, loss_fn=run.loss_fn,
+                          optimizer=run.optimizer, scheduler=run.scheduler,
+                          scheduler_interval=run.scheduler_interval, epochs=recipe.epochs,
+                          run_dir=run_dir, resume=args.resume, progress=progress)
+            summary = summary_line
+    except KeyboardInterrupt:
+        print(f"\ntgcs train: interrupted; every finished epoch is saved in {run_dir}/: "
+              f"continue with `tgcs train --resume --name {run_dir.name} "
+              f"--runs-dir {run_dir.parent}`", file=sys.stderr)
+        return 130
+    if not gan and not args.no_graph:
+        written.append(write_graph(run, run_dir / "graph.svg").name)
     if not progress and history.rows:        # with progress, the loop printed every epoch
         print(summary(history.last, recipe.epochs))
     print(f"wrote {', '.join(w for w in written if (run_dir / w).exists())} in {run_dir}/")
