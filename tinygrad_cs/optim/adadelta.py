@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, Params, check
+from .optimizer import Optimizer, Params, check, decayed_gradient
 
 
 class Adadelta(Optimizer):
@@ -42,10 +42,7 @@ class Adadelta(Optimizer):
             state["square_avg"] = np.zeros_like(p)
             state["acc_delta"] = np.zeros_like(p)
         state["step"] += 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p
+        g = decayed_gradient(p, g, group)
         v, u = state["square_avg"], state["acc_delta"]
         v *= rho
         v += (1 - rho) * g * g

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, Params, check
+from .optimizer import Optimizer, Params, check, decayed_gradient
 
 
 class Adagrad(Optimizer):
@@ -44,10 +44,7 @@ class Adagrad(Optimizer):
             state["step"] = 0
             state["sum"] = np.full_like(p, group["initial_accumulator_value"])
         state["step"] += 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p
+        g = decayed_gradient(p, g, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += g * g
         p -= clr * (g / (np.sqrt(state["sum"]) + group["eps"]))

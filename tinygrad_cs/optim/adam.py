@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, Params, check
+from .optimizer import Optimizer, Params, check_adam_like, decayed_gradient
 
 
 class Adam(Optimizer):
@@ -33,11 +33,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
                  decoupled_weight_decay: bool = False) -> None:
         name = type(self).__name__
-        check(name, lr >= 0.0, f"Invalid learning rate: {lr}")
-        check(name, eps >= 0.0, f"Invalid epsilon value: {eps}")
-        check(name, 0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        check(name, 0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        check(name, weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        check_adam_like(name, lr, eps, betas, weight_decay)
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "amsgrad": amsgrad,
                                   "maximize": maximize,
@@ -45,7 +41,7 @@ class Adam(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2) = group["lr"], group["betas"]
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(p)
@@ -54,13 +50,7 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p)
         state["step"] += 1
         t = state["step"]
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = g + wd * p
+        g = decayed_gradient(p, g, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
         m += (1 - beta1) * g

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, Params, check
+from .optimizer import Optimizer, Params, check_adam_like, decayed_gradient
 
 
 class Adamax(Optimizer):
@@ -26,11 +26,7 @@ class Adamax(Optimizer):
     def __init__(self, params: Params, lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, *, maximize: bool = False) -> None:
-        check("Adamax", lr >= 0.0, f"Invalid learning rate: {lr}")
-        check("Adamax", eps >= 0.0, f"Invalid epsilon value: {eps}")
-        check("Adamax", 0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        check("Adamax", 0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        check("Adamax", weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        check_adam_like("Adamax", lr, eps, betas, weight_decay)
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "maximize": maximize})
 
@@ -42,10 +38,7 @@ class Adamax(Optimizer):
             state["exp_avg"] = np.zeros_like(p)
             state["exp_inf"] = np.zeros_like(p)
         state["step"] += 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p
+        g = decayed_gradient(p, g, group)
         m, u = state["exp_avg"], state["exp_inf"]
         m += (1 - beta1) * (g - m)
         np.maximum(u * beta2, np.abs(g) + group["eps"], out=u)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, Params, check
+from .optimizer import Optimizer, Params, check, check_adam_like, decayed_gradient
 
 
 class NAdam(Optimizer):
@@ -31,11 +31,7 @@ class NAdam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
-        check("NAdam", lr >= 0.0, f"Invalid learning rate: {lr}")
-        check("NAdam", eps >= 0.0, f"Invalid epsilon value: {eps}")
-        check("NAdam", 0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        check("NAdam", 0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        check("NAdam", weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        check_adam_like("NAdam", lr, eps, betas, weight_decay)
         check("NAdam", momentum_decay >= 0.0, f"Invalid momentum_decay value: {momentum_decay}")
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay,
@@ -45,7 +41,7 @@ class NAdam(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2) = group["lr"], group["betas"]
         if not state:
             state["step"] = 0
             state["mu_product"] = 1.0
@@ -53,13 +49,7 @@ class NAdam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(p)
         state["step"] += 1
         t, psi = state["step"], group["momentum_decay"]
-        if group["maximize"]:
-            g = -g
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * wd
-            else:
-                g = g + wd * p
+        g = decayed_gradient(p, g, group)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] *= mu

@@ -244,6 +244,31 @@ def check(optimizer: str, ok: bool, message: str) -> None:
         raise ValueError(f"{optimizer}: {message}")
 
 
+def check_adam_like(optimizer: str, lr: float, eps: float, betas: tuple[float, float],
+                    weight_decay: float) -> None:
+    """The hyper-parameter checks of the Adam family (torch.optim's messages)."""
+    check(optimizer, lr >= 0.0, f"Invalid learning rate: {lr}")
+    check(optimizer, eps >= 0.0, f"Invalid epsilon value: {eps}")
+    check(optimizer, 0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    check(optimizer, 0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    check(optimizer, weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+
+
+def decayed_gradient(p: np.ndarray, g: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+    """The gradient an update rule uses: ``-g`` when ``maximize``; then weight decay, as an
+    L2 term (``g + weight_decay * p``) or, with ``decoupled_weight_decay``, by shrinking
+    ``p`` in place (``p *= 1 - lr * weight_decay``, AdamW's form)."""
+    if group["maximize"]:
+        g = -g
+    wd = group["weight_decay"]
+    if wd != 0:
+        if group.get("decoupled_weight_decay", False):
+            p *= 1 - group["lr"] * wd
+        else:
+            g = g + wd * p
+    return g
+
+
 def _copy(value: Any) -> Any:
     return value.copy() if isinstance(value, np.ndarray) else value
 

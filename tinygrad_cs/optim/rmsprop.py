@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, Params, check
+from .optimizer import Optimizer, Params, check, decayed_gradient
 
 
 class RMSprop(Optimizer):
@@ -49,10 +49,7 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p)
         state["step"] += 1
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p
+        g = decayed_gradient(p, g, group)
         square_avg = state["square_avg"]
         square_avg *= alpha
         square_avg += (1 - alpha) * g * g

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, Params, check
+from .optimizer import Optimizer, Params, check, decayed_gradient
 
 
 class SGD(Optimizer):
@@ -40,10 +40,7 @@ class SGD(Optimizer):
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict[str, Any],
                 group: dict[str, Any]) -> None:
         momentum = group["momentum"]
-        if group["maximize"]:
-            g = -g
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p
+        g = decayed_gradient(p, g, group)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
