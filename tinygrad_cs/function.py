@@ -363,53 +363,46 @@ class Function:
         kind = like._result_type  # a Tensor subclass (e.g. a Parameter) yields Tensors
         if not (record and _state.enabled):
             out = kind._from_op(cls.forward(_Scratch(), *raw, **kwargs))
-            if kind._as_data is not None and _may_alias(out._data, raw):
-                _versions.share_if_view(out, out._data, args, raw)
-            return out
-        out = object.__new__(kind)
-        out._grad = kind._grad_init
-        out._counter = None
-        out._epoch = _clock[0]
-        out.requires_grad = True
-        out.name = None
-        out.scope = _state.scope
-        out._hooks = None
-        out._retains_grad = kind._retain_default
-        out._seq = next_seq()
-        out._fn = cls
-        out._saved = None
-        out._attrs = None
-        n = len(args)
-        out._a = args[0]
-        out._b = args[1] if n > 1 else _ABSENT
-        out._more = args[2:] if n > 2 else ()
-        ctx = _new_object(Context)   # a fresh view; Context.__init__ is for existing nodes
-        ctx.output = out
-        data = cls.forward(ctx, *raw, **kwargs)
-        if kind._as_data is not None:
-            data = _normalise_output(out, data, kind._as_data(data))
-            out._data = data
-            # a view of an input, or an input itself, shares its version counter
-            if data.base is not None or data is raw[0] or data is raw[-1] or n > 2:
-                _versions.share_if_view(out, data, args, raw)
         else:
+            out = object.__new__(kind)
+            out._grad = kind._grad_init
+            out._counter = None
+            out._epoch = _clock[0]
+            out.requires_grad = True
+            out.name = None
+            out.scope = _state.scope
+            out._hooks = None
+            out._retains_grad = kind._retain_default
+            out._seq = next_seq()
+            out._fn = cls
+            out._saved = None
+            out._attrs = None
+            n = len(args)
+            out._a = args[0]
+            out._b = args[1] if n > 1 else _ABSENT
+            out._more = args[2:] if n > 2 else ()
+            ctx = _new_object(Context)   # a fresh view; Context.__init__ is for existing nodes
+            ctx.output = out
+            data = cls.forward(ctx, *raw, **kwargs)
+            if kind._as_data is not None:
+                data = _normalise_output(out, data, kind._as_data(data))
             out._data = data
-        attrs = ctx.__dict__
-        if attrs:
-            out._attrs = attrs
-        if _state.anomaly:
-            out._attrs = attrs
-            attrs["_trace"] = _user_frame()
+            attrs = ctx.__dict__
+            if attrs:
+                out._attrs = attrs
+            if _state.anomaly:
+                out._attrs = attrs
+                attrs["_trace"] = _user_frame()
+        if kind._as_data is not None:
+            data = out._data
+            # a view of an input, or an input itself, shares its version counter (a cheap
+            # first test here; versions.share_if_view decides)
+            if data.base is not None or data is raw[0] or data is raw[-1] or len(raw) > 2:
+                _versions.share_if_view(out, data, args, raw)
         return out
 
 
 _new_object = object.__new__
-
-
-def _may_alias(data: Any, raw: list) -> bool:
-    """Could the output array ``data`` share storage with an input? (a cheap first test:
-    a numpy view, or one of the inputs itself; ``versions.share_if_view`` decides)."""
-    return data.base is not None or data is raw[0] or data is raw[-1] or len(raw) > 2
 
 
 def _normalise_output(out: Node, raw: Any, data: Any) -> Any:

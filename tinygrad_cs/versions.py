@@ -78,7 +78,7 @@ def share_if_view(out: Any, data: np.ndarray, args: tuple, raw: list) -> None:
     ``args`` are the op's arguments and ``raw`` their raw values. Numpy tells us
     which output aliases an input: a view (``data.base``) of the input's array, or
     the input's array itself. ``Function.apply`` calls this only after a cheaper
-    test (``_may_alias``) says it might.
+    test (a numpy view, or an input's array itself) says it might.
     """
     root = data.base if data.base is not None else data
     for a, r in zip(args, raw):

@@ -136,7 +136,10 @@ class DataLoader:
     def __len__(self) -> int:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
-        n = len(self.dataset if self.sampler is None else self.sampler)
+        return self._batch_count(len(self.dataset if self.sampler is None else self.sampler))
+
+    def _batch_count(self, n: int) -> int:
+        """Batches of ``batch_size`` in ``n`` samples (the last one short, unless drop_last)."""
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def batch_indices(self, epoch: int) -> list[np.ndarray]:
@@ -149,9 +152,8 @@ class DataLoader:
             order = np.random.default_rng([self.seed, epoch]).permutation(len(self.dataset))
         else:
             order = np.arange(len(self.dataset))
-        count = (order.size // self.batch_size if self.drop_last
-                 else math.ceil(order.size / self.batch_size))
-        return [order[i * self.batch_size:(i + 1) * self.batch_size] for i in range(count)]
+        return [order[i * self.batch_size:(i + 1) * self.batch_size]
+                for i in range(self._batch_count(order.size))]
 
     def state_dict(self) -> dict:
         """``{"epoch": k, "seed": s}``: the next epoch to run, and the seed."""
