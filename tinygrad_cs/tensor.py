@@ -21,6 +21,7 @@ from . import random as _random
 from . import versions as _versions
 from .function import Function, Node
 from .grad_mode import state as _grad_state
+from .tensor_methods import TorchMethods
 
 
 def _new(data: np.ndarray) -> Tensor:
@@ -50,7 +51,7 @@ def _to_array(data: Any, dtype=None, copy: bool = False, op: str = "tensor") -> 
     return arr
 
 
-class Tensor(Node):
+class Tensor(Node, TorchMethods):
     """A numpy array with a gradient and a place in the graph.
 
     ``Tensor(data, requires_grad=False, dtype=None)`` wraps ``data`` (sharing a
@@ -411,7 +412,7 @@ class Tensor(Node):
             return _Cast.apply(self, dtype)
         return _new(self._data.astype(dtype))
 
-    # -- devices: the CPU only (see device.py) ------------------------------------------
+    # -- devices: the CPU only (see devices.py) -----------------------------------------
     @property
     def device(self) -> _device.device:
         return _device.CPU
@@ -452,30 +453,6 @@ class Tensor(Node):
     def type_as(self, other):
         return self.to(other.dtype)
 
-    # -- tensors like this one (PyTorch's new_* methods: this dtype unless given) --------
-    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        """A copy of ``data`` as a new leaf, in this tensor's dtype unless ``dtype``."""
-        _device.check(device, "new_tensor")
-        array = np.array(_raw(data), dtype=self.dtype if dtype is None else dtypes.check(
-            dtype, "new_tensor"))
-        return Tensor(array, requires_grad=requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, device=None,
-                 requires_grad: bool = False) -> Tensor:
-        """A new leaf of shape ``size`` filled with ``fill_value``, in this dtype unless given."""
-        _device.check(device, "new_full")
-        dtype = self.dtype if dtype is None else dtypes.check(dtype, "new_full")
-        return Tensor(np.full(_size(size), fill_value, dtype), requires_grad=requires_grad)
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        return self.new_full(size, 0, dtype, device, requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        return self.new_full(size, 1, dtype, device, requires_grad)
-
-    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        return self.new_full(size, 0, dtype, device, requires_grad)
-
     # -- arithmetic ---------------------------------------------------------------
     def __add__(self, o): return ops.add(self, o)
     def __radd__(self, o): return ops.add(o, self)
@@ -512,124 +489,6 @@ class Tensor(Node):
     clamp = clip = ops.clamp
     maximum, minimum, sign = ops.maximum, ops.minimum, ops.sign
     eq, ne, lt, le, gt, ge = ops.eq, ops.ne, ops.lt, ops.le, ops.gt, ops.ge
-
-    def mm(self, other) -> Tensor:
-        """Matrix product of two 2-D tensors (``matmul`` without broadcasting)."""
-        if self.ndim != 2 or np.ndim(_raw(other)) != 2:
-            raise RuntimeError(f"mm: expected 2-D tensors, got shapes {self.shape} and "
-                               f"{np.shape(_raw(other))}")
-        return ops.matmul(self, other)
-
-    def bmm(self, other) -> Tensor:
-        """Batched matrix product of (B, n, m) and (B, m, p) tensors (no broadcasting)."""
-        shape = np.shape(_raw(other))
-        if self.ndim != 3 or len(shape) != 3 or shape[0] != self.shape[0]:
-            raise RuntimeError(f"bmm: expected 3-D tensors with the same batch size, got "
-                               f"shapes {self.shape} and {shape}")
-        return ops.matmul(self, other)
-
-    def t(self) -> Tensor:
-        """The transpose of a tensor of at most 2 dims (0-D and 1-D: itself)."""
-        if self.ndim > 2:
-            raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but got shape "
-                               f"{self.shape}; use transpose or mT")
-        return self if self.ndim < 2 else ops.transpose(self, 0, 1)
-
-    def narrow(self, dim: int, start: int, length: int) -> Tensor:
-        """Elements ``start .. start + length - 1`` along ``dim`` (a view, as PyTorch's)."""
-        d = ops._util.normalize_dim(dim, self.ndim, "narrow", self.shape)
-        size = self.shape[d]
-        start = start + size if start < 0 else start
-        if not (0 <= start <= size and 0 <= length <= size - start):
-            raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
-                             f"size ({size}) of dim {dim} (shape {self.shape})")
-        index = (slice(None),) * d + (slice(start, start + length),)
-        return ops.getitem(self, index)
-
-    # -- more of torch.Tensor, composed of the ops above (so they differentiate) ----------
-    def square(self) -> Tensor:
-        return ops.mul(self, self)
-
-    def reciprocal(self) -> Tensor:
-        return ops.div(1.0, self)
-
-    def rsqrt(self) -> Tensor:
-        return ops.div(1.0, ops.sqrt(self))
-
-    def lerp(self, end, weight) -> Tensor:
-        """self + weight * (end - self)."""
-        return ops.add(self, ops.mul(weight, ops.sub(end, self)))
-
-    def addmm(self, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
-        """beta * self + alpha * (mat1 @ mat2), mat1 (n, m) and mat2 (m, p) 2-D."""
-        product = Tensor.mm(mat1 if isinstance(mat1, Tensor) else Tensor(mat1), mat2)
-        return ops.add(ops.mul(beta, self), ops.mul(alpha, product))
-
-    def masked_fill(self, mask, value) -> Tensor:
-        """``value`` where the boolean ``mask`` (broadcast to this shape) is True."""
-        mask = np.asarray(_raw(mask))
-        if mask.dtype != np.bool_:
-            raise RuntimeError(f"masked_fill: expected a boolean mask, got dtype {mask.dtype}")
-        fill = value if isinstance(value, Tensor) else np.asarray(value, dtype=self.dtype)
-        return ops.where(np.broadcast_to(mask, self.shape), fill, self)
-
-    def masked_fill_(self, mask, value) -> Tensor:
-        """In place: ``self[mask] = value`` with the mask broadcast to this shape."""
-        mask = np.broadcast_to(np.asarray(_raw(mask), dtype=bool), self.shape)
-        return self._inplace(lambda d: np.copyto(d, _raw(value), where=mask,
-                                                 casting="unsafe"), "masked_fill_")
-
-    def index_select(self, dim: int, index) -> Tensor:
-        """The entries at the integer ``index`` (1-D) along ``dim``."""
-        d = ops._util.normalize_dim(dim, self.ndim, "index_select", self.shape)
-        index = np.asarray(_raw(index))
-        if index.ndim != 1 or index.dtype.kind not in "iu":
-            raise IndexError(f"index_select: index must be a 1-D integer tensor, got shape "
-                             f"{index.shape} and dtype {index.dtype}")
-        return ops.getitem(self, (slice(None),) * d + (index,))
-
-    def flip(self, *dims) -> Tensor:
-        """The entries in reverse order along each of ``dims``."""
-        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        index = [slice(None)] * self.ndim
-        for dim in dims:
-            index[ops._util.normalize_dim(dim, self.ndim, "flip", self.shape)] = \
-                slice(None, None, -1)
-        return ops.getitem(self, tuple(index))
-
-    def unbind(self, dim: int = 0) -> tuple:
-        """The slices along ``dim``, each without that dim."""
-        d = ops._util.normalize_dim(dim, self.ndim, "unbind", self.shape)
-        return tuple(ops.getitem(self, (slice(None),) * d + (i,)) for i in range(self.shape[d]))
-
-    def all(self, dim=None, keepdim: bool = False) -> Tensor:
-        return _new(np.asarray(np.all(self._data, axis=dim, keepdims=keepdim)))
-
-    def any(self, dim=None, keepdim: bool = False) -> Tensor:
-        return _new(np.asarray(np.any(self._data, axis=dim, keepdims=keepdim)))
-
-    def isnan(self) -> Tensor:
-        return _new(np.isnan(self._data))
-
-    def isinf(self) -> Tensor:
-        return _new(np.isinf(self._data))
-
-    def isfinite(self) -> Tensor:
-        return _new(np.isfinite(self._data))
-
-    def nelement(self) -> int:
-        return self.numel()
-
-    def ndimension(self) -> int:
-        return self.ndim
-
-    def element_size(self) -> int:
-        """Bytes per element."""
-        return self._data.itemsize
-
-    def is_contiguous(self) -> bool:
-        """Whether the elements lie in memory in row-major order without gaps."""
-        return bool(self._data.flags.c_contiguous)
 
     def where(self, condition, other):
         """``torch.Tensor.where``: self where condition else other."""
@@ -716,13 +575,6 @@ def _draw(t: Tensor, method: str, generator: np.random.Generator | None) -> np.n
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
-
-
-def _size(size: tuple) -> tuple:
-    """``(2, 3)``, ``((2, 3),)`` or ``([2, 3],)`` as the shape (2, 3)."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    return tuple(int(s) for s in size)
 
 
 def _raw(x):
