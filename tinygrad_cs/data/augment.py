@@ -12,7 +12,7 @@ import numpy as np
 
 from ..random import generator
 
-__all__ = ["RandomAffine", "RandomCrop", "affine", "as_batch"]
+__all__ = ["RandomAffine", "RandomCrop", "affine", "as_batch", "padding_sides"]
 
 
 def as_batch(x: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
@@ -24,6 +24,16 @@ def as_batch(x: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
         return x, False
     raise ValueError(f"{name}: expected an image (C, H, W) or a batch (N, C, H, W), "
                      f"got shape {x.shape}")
+
+
+def padding_sides(padding: int | Sequence[int], name: str) -> tuple[int, int, int, int]:
+    """torchvision's padding argument as ``(left, top, right, bottom)``: an int pads all four
+    sides, ``(a, b)`` pads left/right by a and top/bottom by b, 4 ints are taken as they are."""
+    p = [padding] if isinstance(padding, (int, np.integer)) else list(padding)
+    if len(p) not in (1, 2, 4) or not all(isinstance(v, (int, np.integer)) for v in p):
+        raise ValueError(f"{name}: padding must be an int or 2 or 4 ints, got {padding!r}")
+    p = [int(v) for v in p]
+    return tuple(p * 4 if len(p) == 1 else p * 2 if len(p) == 2 else p)
 
 
 def _pair(value: float | Sequence[float], name: str) -> tuple[float, float]:
@@ -46,11 +56,7 @@ class RandomCrop:
     def __init__(self, size: int | Sequence[int], padding: int | Sequence[int] | None = None,
                  fill: float = 0.0) -> None:
         self.size = (int(size), int(size)) if isinstance(size, int) else tuple(map(int, size))
-        p = 0 if padding is None else padding
-        p = [p] if isinstance(p, int) else list(p)
-        if len(p) not in (1, 2, 4):
-            raise ValueError(f"RandomCrop: padding must be an int or 2 or 4 ints, got {padding}")
-        self.padding = tuple(p * 4 if len(p) == 1 else p * 2 if len(p) == 2 else p)
+        self.padding = padding_sides(0 if padding is None else padding, "RandomCrop")
         self.fill = fill
 
     def __call__(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:

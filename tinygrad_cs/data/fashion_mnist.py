@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .idx import read_idx
+from .idx import read_images_labels
 
 __all__ = ["CLASSES", "DEFAULT_DIR", "fashion_mnist_dir", "load_fashion_mnist"]
 
@@ -38,9 +38,6 @@ def load_fashion_mnist(root: str | os.PathLike | None = None
             f"Fashion-MNIST: {', '.join(missing)} not found in {folder}. Install the data with "
             f"`sudo apt-get install dataset-fashion-mnist` or set FASHION_MNIST_DIR to a folder "
             f"holding {', '.join(FILES)}")
-    x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
-    for images, labels, split in ((x_train, y_train, "train"), (x_test, y_test, "t10k")):
-        if images.ndim != 3 or labels.shape != images.shape[:1]:
-            raise ValueError(f"Fashion-MNIST {split}: images {images.shape} and labels "
-                             f"{labels.shape} do not match (in {folder})")
-    return x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64)
+    x_train, y_train = read_images_labels(paths[0], paths[1], "Fashion-MNIST train")
+    x_test, y_test = read_images_labels(paths[2], paths[3], "Fashion-MNIST t10k")
+    return x_train, y_train, x_test, y_test

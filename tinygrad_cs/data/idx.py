@@ -1,4 +1,5 @@
-"""A reader for the IDX format (MNIST, Fashion-MNIST): ``read_idx(path) -> np.ndarray``.
+"""A reader for the IDX format (MNIST, Fashion-MNIST): ``read_idx(path) -> np.ndarray``, and
+``read_images_labels`` for MNIST's pair of files (images, labels).
 
 Layout: two zero bytes, a dtype code, the number of dimensions d, then d big-endian uint32
 sizes, then the values in big-endian C order. Files ending in ``.gz`` (or starting with gzip's
@@ -11,7 +12,7 @@ import os
 
 import numpy as np
 
-__all__ = ["read_idx"]
+__all__ = ["read_idx", "read_images_labels"]
 
 # dtype code -> big-endian numpy dtype
 DTYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
@@ -49,3 +50,14 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
                          f"shape {shape} needs {expected}")
     data = np.frombuffer(raw, dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
+
+
+def read_images_labels(images: str | os.PathLike, labels: str | os.PathLike,
+                       name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(images (N, H, W), labels (N,) int64)`` from MNIST's pair of IDX files, checked to
+    hold one label per image; ``name`` (e.g. ``"Fashion-MNIST train"``) starts any error."""
+    x, y = read_idx(images), read_idx(labels)
+    if x.ndim != 3 or y.shape != x.shape[:1]:
+        raise ValueError(f"{name}: images {x.shape} ({images}) and labels {y.shape} ({labels}) "
+                         f"do not match: expected (N, H, W) images and N labels")
+    return x, y.astype(np.int64)

@@ -26,6 +26,10 @@ __all__ = [
 ]
 
 
+LUMA = (0.2989, 0.587, 0.114)
+"""Luminance weights of R, G, B (ITU-R 601, as torchvision's ``rgb_to_grayscale``)."""
+
+
 class Compose:
     """Apply ``transforms`` in order, all with the same ``rng``."""
 
@@ -157,7 +161,7 @@ class ColorJitter:
                                                                               None]
         if self.contrast is not None:
             c = rng.uniform(*self.contrast, size=n).astype(x4.dtype)[:, None, None, None]
-            gray = (np.tensordot(np.array([0.2989, 0.587, 0.114], x4.dtype), out, ([0], [1]))
+            gray = (np.tensordot(np.array(LUMA, x4.dtype), out, ([0], [1]))
                     if channels == 3 else out)
             mean = gray.reshape(n, -1).mean(axis=1)[:, None, None, None]
             out = c * out + (1 - c) * mean
