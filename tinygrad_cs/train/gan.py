@@ -44,6 +44,7 @@ import numpy as np
 
 import tinygrad_cs as tg
 from tinygrad_cs import Tensor, nn, optim
+from tinygrad_cs.vision.utils import tile_images
 
 from .checkpoint import CHECKPOINT, load_checkpoint, restore
 from .curves import plot_columns, pyplot
@@ -277,14 +278,8 @@ def save_image(images: np.ndarray, path: str | os.PathLike, nrow: int = 8, paddi
                          f"{images.shape}")
     lo, hi = value_range
     images = np.clip((images - lo) / (hi - lo), 0.0, 1.0)
-    n, c, h, w = images.shape
-    cols = min(nrow, n)
-    rows = -(-n // cols)
-    grid = np.full((c, rows * (h + padding) + padding, cols * (w + padding) + padding),
-                   float(pad_value))
-    for k in range(n):
-        top, left = padding + (k // cols) * (h + padding), padding + (k % cols) * (w + padding)
-        grid[:, top:top + h, left:left + w] = images[k]
+    c = images.shape[1]
+    grid = tile_images(images, nrow, padding, float(pad_value))
     scale = max(1, pixels // grid.shape[2])
     grid = np.kron(grid, np.ones((1, scale, scale)))
     plt = pyplot()
