@@ -5,6 +5,8 @@ the same shape (``RandomCrop``: the crop size). Random ones draw each sample's p
 ``rng`` (default: tg's global generator), vectorised over the batch. Images are (C, H, W) or
 (N, C, H, W); ``Normalize`` also takes feature vectors (F,) or (N, F), whose features are its
 channels. Geometric transforms (``RandomCrop``, ``RandomAffine``) are in ``augment.py``.
+torchvision's per-image front end (``t(img)`` on what a data set yields, ``ToTensor``, ...) is
+``tinygrad_cs.vision.transforms``.
 """
 from __future__ import annotations
 
