@@ -258,6 +258,40 @@ def test_dataloader_gives_float_batches_and_int64_labels_with_and_without_worker
     assert sorted(seen.tolist()) == sorted(ds.targets.numpy().tolist())
 
 
+@pytest.mark.filterwarnings("ignore:DataLoader.num_workers=2.:RuntimeWarning")
+def test_random_transforms_give_the_same_batches_with_threads_processes_or_none(
+        tmp_path, monkeypatch):
+    # A data set's own random transforms draw from tg.generator(); the loader gives each
+    # batch its own seeded stream, so workers (processes, or threads as the fallback for an
+    # unguarded script) build exactly what the main process builds, and the global
+    # generator that dropout and initialisation use is left alone.
+    from tinygrad_cs.data import loader as loader_module
+    from tinygrad_cs.vision import transforms
+    _mnist(tmp_path, n=(10, 2))
+    augment = transforms.Compose([transforms.RandomCrop(28, padding=4),
+                                  transforms.RandomHorizontalFlip(), transforms.ToTensor()])
+    ds = datasets.MNIST(tmp_path, transform=augment)
+
+    def epoch(workers: int, threads: bool) -> tuple[list, np.ndarray]:
+        monkeypatch.setattr(loader_module, "main_script_is_unguarded", lambda: threads)
+        tg.manual_seed(11)
+        loader = DataLoader(ds, batch_size=4, shuffle=True, num_workers=workers)
+        return [x.numpy() for x, _ in loader], tg.rand(3).numpy()
+
+    serial, after = epoch(0, False)
+    for workers, threads in ((2, False), (2, True)):
+        batches, global_after = epoch(workers, threads)
+        for a, b in zip(serial, batches):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(global_after, after)
+    tg.manual_seed(11)
+    DataLoader(ds, batch_size=4, shuffle=True)  # draws its seed; iterating draws nothing more
+    np.testing.assert_array_equal(tg.rand(3).numpy(), after)
+    plain = [x.numpy() for x, _ in DataLoader(datasets.MNIST(tmp_path, transform=TO_TENSOR),
+                                               batch_size=4, shuffle=True, seed=0)]
+    assert not all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(serial, plain))
+
+
 def test_cifar_batches_and_what_a_worker_process_receives(tmp_path):
     _cifar(tmp_path, n=2)
     ds = datasets.CIFAR10(tmp_path, transform=TO_TENSOR)

@@ -3,12 +3,23 @@
 ``tg.manual_seed(s)`` makes ``rand``, ``randn``, initialisation and dropout
 reproducible; ``get_rng_state`` / ``set_rng_state`` save and restore it (for
 checkpoints that resume exactly).
+
+``with stream(rng):`` makes ``generator()`` return ``rng`` in the current thread only, until
+the block ends: the data loader builds each batch inside its own seeded stream, so random
+transforms a data set applies per sample depend only on (loader seed, epoch, batch), in the
+main process, in worker threads and in worker processes alike, and never draw from (or
+disturb) the global generator that dropout and initialisation use.
 """
 from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 _generator = [np.random.default_rng()]
+_local = threading.local()  # .rng: the stream of the current thread, inside ``stream``
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -18,8 +29,20 @@ def manual_seed(seed: int) -> np.random.Generator:
 
 
 def generator() -> np.random.Generator:
-    """The global generator (use it for any randomness the engine draws)."""
-    return _generator[0]
+    """The generator to draw from (use it for any randomness the engine draws): the
+    current thread's ``stream`` inside one, else the global generator."""
+    return getattr(_local, "rng", None) or _generator[0]
+
+
+@contextmanager
+def stream(rng: np.random.Generator) -> Iterator[np.random.Generator]:
+    """Within the block, ``generator()`` returns ``rng`` in this thread (nestable)."""
+    previous = getattr(_local, "rng", None)
+    _local.rng = rng
+    try:
+        yield rng
+    finally:
+        _local.rng = previous
 
 
 def get_rng_state() -> dict:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..random import stream
 from .dataset import has_batch_path
 
 __all__ = ["ThreadWorkerPool", "WorkerFailure", "WorkerPool", "build_batch", "collate_numpy",
@@ -56,11 +57,16 @@ def _transform_first(batch: Any, transform: Callable, rng: np.random.Generator) 
 def build_batch(dataset: Any, indices: np.ndarray, collate_fn: Callable | None,
                 transform: Callable | None, seed: int, epoch: int, batch_index: int) -> Any:
     """One batch before conversion to Tensors: the samples at ``indices``, collated, with
-    ``transform(first_field, default_rng([seed, epoch, batch_index]))`` applied."""
-    if collate_fn is None and has_batch_path(dataset):
-        batch = dataset._get_batch(indices)  # one fancy index per array, no per-sample loop
-    else:
-        batch = (collate_fn or collate_numpy)([dataset[int(i)] for i in indices])
+    ``transform(first_field, default_rng([seed, epoch, batch_index]))`` applied.
+
+    The samples are read inside ``stream(default_rng([seed, epoch, batch_index, 1]))``, so a
+    data set's own random transforms (torchvision style, drawing from ``tg.generator()``)
+    give the same batch with or without workers, and on resume."""
+    with stream(np.random.default_rng([seed, epoch, batch_index, 1])):
+        if collate_fn is None and has_batch_path(dataset):
+            batch = dataset._get_batch(indices)  # one fancy index per array, no sample loop
+        else:
+            batch = (collate_fn or collate_numpy)([dataset[int(i)] for i in indices])
     if transform is not None:
         batch = _transform_first(batch, transform, np.random.default_rng([seed, epoch,
                                                                           batch_index]))
