@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_cs import Tensor, dtypes, no_grad, scope
+from tinygrad_cs import Tensor, devices, dtypes, no_grad, scope
 from tinygrad_cs.function import Node
 
 from .hooks import BackwardHookState, RemovableHandle
@@ -406,15 +406,11 @@ class Module:
                     t.grad.data = t.grad.data.to(dtype)
         return self
 
-    def to(self, *args: Any, dtype: Any = None, device: Any = None) -> Module:
-        """``to(dtype)``, ``to(tensor)`` (its dtype), ``to("cpu")``: floats cast in place."""
-        for arg in args:
-            if isinstance(arg, str):
-                device = arg
-            else:
-                dtype = arg.dtype if isinstance(arg, Node) else arg
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise RuntimeError(f"to: tinygrad_cs runs on the CPU only, got device {device!r}")
+    def to(self, *args: Any, dtype: Any = None, device: Any = None,
+           non_blocking: bool = False) -> Module:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its dtype):
+        floating parameters and buffers cast in place; devices are the CPU only."""
+        dtype = devices.parse_to(args, dtype, device, "Module.to", Node)
         if dtype is None:
             return self
         dtype = dtypes.check(dtype, "Module.to")

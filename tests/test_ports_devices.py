@@ -63,6 +63,24 @@ def test_to_accepts_every_pytorch_spelling():
     assert program(tg) == program(torch)
 
 
+def test_module_to_accepts_every_pytorch_spelling():
+    torch = _torch()
+
+    def program(lib):
+        dev = lib.device("cuda" if lib.cuda.is_available() else "cpu")
+        model = lib.nn.Linear(2, 3)
+        same = model.to(dev) is model and model.to("cpu") is model
+        model.to(dev, lib.float64)
+        as64 = str(model.weight.dtype).split(".")[-1]
+        model.to(device=dev, dtype=lib.float32, non_blocking=True)
+        as32 = str(model.weight.dtype).split(".")[-1]
+        model.to(lib.zeros(1, dtype=lib.float64))
+        return same, as64, as32, str(model.bias.dtype).split(".")[-1], str(model.weight.device)
+    assert program(tg) == program(torch)
+    with pytest.raises(RuntimeError, match="Module.to: .*CPU only"):
+        tg.nn.Linear(2, 3).to(tg.device("cpu"), tg.float32).to("cuda")
+
+
 def test_factories_take_device():
     dev = tg.device("cpu")
     made = [tg.zeros(2, device=dev), tg.ones(2, device="cpu"), tg.full((2,), 3.0, device=dev),

@@ -74,6 +74,21 @@ def check(spec: Any, op: str) -> None:
         raise type(error)(f"{op}: {error}") from None
 
 
+def parse_to(args: tuple, dtype: Any, device: Any, op: str, tensor_type: type) -> Any:
+    """The dtype that ``.to(...)`` asks for (``None``: keep it), from PyTorch's overloads
+    ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` (its dtype) and the
+    ``dtype=``/``device=`` keywords; raises for any device other than the CPU."""
+    for arg in args:
+        if isinstance(arg, tensor_type):
+            dtype = arg.dtype
+        elif is_device(arg):
+            device = arg
+        else:
+            dtype = arg
+    check(device, op)
+    return dtype
+
+
 def is_device(value: Any) -> bool:
     """Whether ``value`` names a device (a ``device`` or a string such as ``'cpu'``/``'cuda'``)."""
     if isinstance(value, device):

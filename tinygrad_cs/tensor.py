@@ -397,14 +397,7 @@ class Tensor(Node, TorchMethods):
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its dtype),
         with keywords as in PyTorch. Devices are CPU only; a dtype change stays in the
         graph (for floats). Returns ``self`` when nothing changes, unless ``copy``."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif _device.is_device(arg):
-                device = arg
-            else:
-                dtype = arg
-        _device.check(device, "to")
+        dtype = _device.parse_to(args, dtype, device, "to", Tensor)
         dtype = self.dtype if dtype is None else dtypes.check(dtype, "to")
         if dtype == self.dtype:
             return self.clone() if copy else self
