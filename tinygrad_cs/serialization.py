@@ -45,6 +45,7 @@ import re
 import secrets
 import stat
 import zipfile
+from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
@@ -176,22 +177,31 @@ def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
     ``torch.save`` does; that is not atomic (a failure mid-write leaves part of it).
     """
     members = _members(obj)
+    write_atomically(f, "save", lambda file: np.savez(file, **members))
+
+
+def write_atomically(f: str | os.PathLike | IO[bytes], op: str,
+                     write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(file)`` for ``f``: a binary file object directly, or a path through a
+    locked temp file that is fsync'ed and renamed over it (as ``save`` describes), so
+    the path holds the old data or the new, never part of it. ``op`` names the caller
+    in errors."""
     if not isinstance(f, (str, os.PathLike)) and hasattr(f, "write"):
-        _check_binary(f, "save", "wb")
-        np.savez(f, **members)
+        _check_binary(f, op, "wb")
+        write(f)
         return
-    path = _path(f, "save")
+    path = _path(f, op)
     target = os.path.realpath(path)  # through symlinks, as open(path, "wb") would write
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: cannot write {path}: no directory {folder}")
+        raise FileNotFoundError(f"{op}: cannot write {path}: no directory {folder}")
     _remove_stale_temps(folder)
     tmp, file = _locked_temp(folder, os.path.basename(target))
     try:
         with file:
             if os.path.exists(target):
                 os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-            np.savez(file, **members)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
             if fcntl is not None:  # rename while locked: a cleaner never sees it unlocked
