@@ -213,3 +213,10 @@ def test_a_legacy_pickle_file_is_refused_with_advice(tmp_path):
     with pytest.raises(tg.serialization.CheckpointError, match="legacy torch.save") as e:
         tg.load(path)
     assert str(path) in str(e.value)
+
+
+def test_a_whole_saved_model_is_refused_with_advice(tmp_path):
+    path = _saved(torch.nn.Linear(2, 3), tmp_path, "model.pt")
+    with pytest.raises(tg.serialization.CheckpointError,
+                       match=r"torch\.nn\.modules\.linear\.Linear.*save model\.state_dict"):
+        tg.load(path)

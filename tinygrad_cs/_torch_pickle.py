@@ -215,9 +215,14 @@ class _Reader(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> _Function | _Type:
         found = self.allowed.get((module, name))
         if found is None:
+            hint = ""
+            if module.startswith(("torch.nn.", "torch.optim.")):
+                hint = ("; it holds a whole model or optimizer (torch.save(model)): save "
+                        "model.state_dict() with torch.save instead, then build the model "
+                        "here and call load_state_dict(tg.load(path))")
             raise _Refused(f"it refers to the global {module}.{name}, which the restricted "
                            "reader does not allow (it rebuilds tensors, dicts, lists, tuples, "
-                           "sets, numbers and strings, and runs no code from the file)")
+                           f"sets, numbers and strings, and runs no code from the file){hint}")
         return found
 
     def persistent_load(self, pid: Any) -> _Storage:
