@@ -42,6 +42,7 @@ setup(
         "data": ["scikit-learn>=1.2"],
         "plot": ["matplotlib>=3.6"],
         "dask": ["dask[distributed]>=2024.1"],
+        "interop": ["safetensors>=0.4"],
     },
     entry_points={"console_scripts": ["tgcs = tinygrad_cs.cli:main"]},
     classifiers=[

@@ -180,12 +180,13 @@ def test_an_npz_with_pickled_object_arrays_is_refused_without_running_them(tmp_p
     assert not marker.exists()
 
 
-def test_a_torch_checkpoint_is_refused_without_running_it(tmp_path):
+def test_a_torch_checkpoint_with_code_is_refused_without_running_it(tmp_path):
     torch = pytest.importorskip("torch")
     marker = tmp_path / "pwned"
     path = tmp_path / "model.pt"
     torch.save({"w": torch.zeros(2), "evil": Evil(str(marker))}, path)
-    with pytest.raises(CheckpointError, match="model.pt.*without a tinygrad_cs index"):
+    with pytest.raises(CheckpointError, match="model.pt is refused: it refers to the global "
+                                              "io.open, which the restricted reader"):
         tg.load(path)
     assert not marker.exists()
 

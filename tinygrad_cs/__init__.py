@@ -47,7 +47,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'tinygrad_cs' has no attribute {name!r}")
 
 
-_LAZY = ("nn", "optim", "utils", "viz", "data", "train", "vision")
+_LAZY = ("nn", "optim", "utils", "viz", "data", "train", "vision", "safetensors")
 
 float = float32
 

@@ -22,14 +22,21 @@ from typing import IO
 
 import numpy as np
 
-__all__ = ["MAX_HEADER_SIZE", "CheckpointError", "check_sizes", "read_npy"]
+__all__ = ["MAX_DEPTH", "MAX_HEADER_SIZE", "CheckpointError", "check_sizes", "read_npy",
+           "short"]
 
 MAX_HEADER_SIZE = 10_000  # bytes of one .npy header; numpy's own default limit
+MAX_DEPTH = 100  # containers (dict/list/tuple) nested in a checkpoint; a state_dict needs ~4
 DEFLATE_RATIO = 1032  # deflate's best case: no member inflates by more than this
 
 
 class CheckpointError(ValueError):
     """A file that is not a readable tinygrad_cs checkpoint."""
+
+
+def short(where: str, limit: int = 120) -> str:
+    """A location such as ``obj[0][0]...[0]`` cut to a readable length."""
+    return where if len(where) <= limit else f"{where[:limit // 2]}...{where[-limit // 2:]}"
 
 
 def check_sizes(infos: list[zipfile.ZipInfo], end: int, name: str) -> None:

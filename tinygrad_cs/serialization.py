@@ -27,6 +27,13 @@ data its zip member holds, and the members' sizes must fit in the file (see
 never runs code, recurses without bound or allocates more than the file can fill.
 
 Writing to a path is atomic; see ``save`` for what a killed writer leaves behind.
+
+``save`` never pickles: a whole ``Module`` or optimizer is refused with the advice to
+save its ``state_dict()``. ``load`` also reads the state-dict files ``torch.save``
+writes (a zip archive with a ``data.pkl``, told apart from ours by its members, not by
+the file's extension), through ``_torch_pickle``'s restricted reader: it rebuilds
+tensors and plain containers and executes nothing from the file. The ``.safetensors``
+format, both ways, is in ``tinygrad_cs.safetensors``.
 """
 from __future__ import annotations
 
@@ -38,11 +45,14 @@ import re
 import secrets
 import stat
 import zipfile
+from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
 
-from ._safe_npz import MAX_HEADER_SIZE, CheckpointError, check_sizes, read_npy
+from ._safe_npz import MAX_DEPTH, MAX_HEADER_SIZE, CheckpointError, check_sizes, read_npy
+from ._safe_npz import short as _short
+from ._torch_pickle import is_torch_zip, load_torch_zip
 from .tensor import Tensor
 
 try:  # POSIX: advisory locks tell a live writer's temp file from a dead one's
@@ -55,7 +65,7 @@ __all__ = ["MAX_DEPTH", "MAX_HEADER_SIZE", "CheckpointError", "load", "save"]
 FORMAT, VERSION = "tinygrad_cs-checkpoint", 1
 _INDEX = "__index__"
 _ZIP_MAGIC = b"PK\x03\x04"
-MAX_DEPTH = 100  # containers (dict/list/tuple) nested in a saved object; a state_dict needs ~4
+_LEGACY_TORCH = b"\x80\x02\x8a\x0a"  # pickle protocol 2, then torch's 10-byte magic number
 _MAX_JSON_DEPTH = 3 * MAX_DEPTH + 2  # {"dict": [[k, NODE]]} is 3 levels, plus the wrapper
 _TEMP = re.compile(r"\..+\.tgcs-[0-9]+-[0-9a-f]{12}\.tmp")
 
@@ -129,11 +139,6 @@ class _Encoder:
                         f"{_short(where)} (keys must be str, int, finite float, bool or None)")
 
 
-def _short(where: str, limit: int = 120) -> str:
-    """A location such as ``obj[0][0]...[0]`` cut to a readable length."""
-    return where if len(where) <= limit else f"{where[:limit // 2]}...{where[-limit // 2:]}"
-
-
 def _members(obj: Any) -> dict[str, np.ndarray]:
     """The .npz members for ``obj``: raises before anything is written."""
     encoder = _Encoder()
@@ -172,22 +177,31 @@ def save(obj: Any, f: str | os.PathLike | IO[bytes]) -> None:
     ``torch.save`` does; that is not atomic (a failure mid-write leaves part of it).
     """
     members = _members(obj)
+    write_atomically(f, "save", lambda file: np.savez(file, **members))
+
+
+def write_atomically(f: str | os.PathLike | IO[bytes], op: str,
+                     write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(file)`` for ``f``: a binary file object directly, or a path through a
+    locked temp file that is fsync'ed and renamed over it (as ``save`` describes), so
+    the path holds the old data or the new, never part of it. ``op`` names the caller
+    in errors."""
     if not isinstance(f, (str, os.PathLike)) and hasattr(f, "write"):
-        _check_binary(f, "save", "wb")
-        np.savez(f, **members)
+        _check_binary(f, op, "wb")
+        write(f)
         return
-    path = _path(f, "save")
+    path = _path(f, op)
     target = os.path.realpath(path)  # through symlinks, as open(path, "wb") would write
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: cannot write {path}: no directory {folder}")
+        raise FileNotFoundError(f"{op}: cannot write {path}: no directory {folder}")
     _remove_stale_temps(folder)
     tmp, file = _locked_temp(folder, os.path.basename(target))
     try:
         with file:
             if os.path.exists(target):
                 os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-            np.savez(file, **members)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
             if fcntl is not None:  # rename while locked: a cleaner never sees it unlocked
@@ -269,11 +283,19 @@ def load(f: str | os.PathLike | IO[bytes], map_location: Any = None,
     come back as ``tg.Tensor`` (same dtype), arrays as arrays, numbers, strings and
     containers as they were.
 
+    A file written by ``torch.save`` (PyTorch 1.6 or later) loads too, as the same tree
+    of dicts (an ``OrderedDict`` stays one), lists, tuples and numbers with ``tg.Tensor``
+    leaves, so ``model.load_state_dict(tg.load("resnet.pt"))`` works when the
+    architecture matches; Parameters come back as plain tensors, float16 and bfloat16 as
+    float32 (see ``_torch_pickle`` and ``_wire_dtypes``).
+
     ``map_location`` and ``weights_only`` are accepted so that ``torch.load`` calls
-    port unchanged; loading is always weights-only (no code can run) and on the CPU.
-    Raises ``CheckpointError`` naming the file for anything that is not a valid
-    checkpoint (a pickle, a truncated or foreign file, a plain ``.npz``, headers that
-    claim more than the file holds, an index nested too deep); it changes no file.
+    port unchanged; loading is always weights-only (no code can run, whatever
+    ``weights_only`` says) and on the CPU. Raises ``CheckpointError`` naming the file
+    for anything that is not a valid checkpoint (a plain pickle, a legacy non-zip
+    ``torch.save`` file, a pickle naming any global beyond tensors and containers, a
+    truncated or foreign file, a plain ``.npz``, headers or views that claim more than
+    the file holds, containers nested too deep); it changes no file.
     """
     if not isinstance(f, (str, os.PathLike)) and hasattr(f, "read"):
         _check_binary(f, "load", "rb")
@@ -293,32 +315,42 @@ def _load(file: IO[bytes], name: str) -> Any:
     else:  # zip's directory is at the end: a pipe has to be read whole
         file = io.BytesIO(head + file.read())
     try:
-        index, arrays = _arrays(file, name)
+        return _read_zip(file, name)
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as e:
         raise CheckpointError(f"load: {name} is truncated or corrupted ({type(e).__name__}: "
                               f"{e})") from None
-    return _Decoder(arrays, name).node(index["root"])
 
 
-def _arrays(file: IO[bytes], name: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """The index and the arrays of the archive in ``file``, every claim checked before
+def _read_zip(file: IO[bytes], name: str) -> Any:
+    """The object in the zip archive in ``file``: a tinygrad_cs checkpoint or a
+    ``torch.save`` file, told apart by their members, every size claim checked before
     anything is allocated (see ``_safe_npz``)."""
     start = file.tell()
     end = file.seek(0, io.SEEK_END)
     file.seek(start)
     with zipfile.ZipFile(file) as archive:
-        infos = {i.filename[:-4]: i for i in archive.infolist() if i.filename.endswith(".npy")}
-        if _INDEX not in infos:
-            listed = ", ".join(i.filename for i in archive.infolist()[:5]) or "none"
-            raise CheckpointError(
-                f"load: {name} is a zip archive without a tinygrad_cs index (members: "
-                f"{listed}): a plain .npz (read it with numpy.load) or another program's "
-                "file (torch.save also writes zips)")
-        check_sizes(list(infos.values()), end, name)
-        index = _read_index(read_npy(archive, infos.pop(_INDEX), name), name)
-        return index, {key: read_npy(archive, info, name) for key, info in infos.items()}
+        infos = archive.infolist()
+        names = [i.filename for i in infos]
+        if f"{_INDEX}.npy" in names:
+            check_sizes(infos, end, name)
+            index, arrays = _arrays(archive, name)
+            return _Decoder(arrays, name).node(index["root"])
+        if is_torch_zip(names):
+            check_sizes(infos, end, name)
+            return load_torch_zip(archive, name, end - start)
+        raise CheckpointError(
+            f"load: {name} is a zip archive without a tinygrad_cs index or a torch.save "
+            f"data.pkl (members: {', '.join(names[:5]) or 'none'}): a plain .npz (read it "
+            "with numpy.load) or another program's file")
+
+
+def _arrays(archive: zipfile.ZipFile, name: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """The index and the arrays of a tinygrad_cs checkpoint."""
+    infos = {i.filename[:-4]: i for i in archive.infolist() if i.filename.endswith(".npy")}
+    index = _read_index(read_npy(archive, infos.pop(_INDEX), name), name)
+    return index, {key: read_npy(archive, info, name) for key, info in infos.items()}
 
 
 def _read_index(raw: np.ndarray, path: str) -> dict:
@@ -398,6 +430,10 @@ def _describe(head: bytes) -> str:
     """What a file that is not a zip archive probably is, from its first bytes."""
     if not head:
         return "the file is empty"
+    if head == _LEGACY_TORCH:
+        return ("it looks like a legacy torch.save file (PyTorch < 1.6, or "
+                "_use_new_zipfile_serialization=False), which tinygrad_cs does not read; "
+                "re-save it with a current PyTorch: torch.save(torch.load(path), new_path)")
     if head[:1] == b"\x80" or head[:1] in (b"(", b"]", b"}"):
         return ("it looks like a pickle (e.g. written by torch.save or pickle.dump); it is "
                 "not loaded, because unpickling can run arbitrary code")

@@ -12,6 +12,9 @@ update the parameters' arrays in place, outside the graph::
             loss_fn(model(x), y).backward()
             opt.step()
         sched.step()
+
+``LBFGS`` evaluates the loss several times per step, so its ``step`` takes a closure
+(``opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); return loss``).
 """
 from . import lr_scheduler
 from .adadelta import Adadelta
@@ -19,6 +22,7 @@ from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
 from .adamw import AdamW
+from .lbfgs import LBFGS
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -26,6 +30,7 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
+           "LBFGS",
            "SGD",
            "Adadelta",
            "Adagrad",

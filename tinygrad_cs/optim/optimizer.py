@@ -221,14 +221,21 @@ class Optimizer:
                 raise ValueError(f"{name}.load_state_dict: state for parameter index {key}, "
                                  f"but the groups list only indices {sorted(params)}")
             p = params[int(key)]
-            state[p] = {k: _restore(v, p, f"{name}.load_state_dict: state {k!r} of parameter "
-                                          f"{key}") for k, v in values.items()}
+            state[p] = {k: self._restore_entry(k, v, p, f"{name}.load_state_dict: state {k!r} "
+                                                      f"of parameter {key}")
+                        for k, v in values.items()}
         self.state = state
         for group, saved in zip(self.param_groups, saved_groups):
             params_of_group = group["params"]
             restored = {k: _plain(v, group.get(k)) for k, v in saved.items() if k != "params"}
             group.clear()
             group.update({**self.defaults, **restored, "params": params_of_group})
+
+    def _restore_entry(self, key: str, value: Any, p: Tensor, where: str) -> Any:
+        """One loaded per-parameter state entry, checked against parameter ``p`` (see
+        ``_restore``); an optimizer whose state is not shaped like its parameters overrides
+        this."""
+        return _restore(value, p, where)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -270,7 +277,12 @@ def decayed_gradient(p: np.ndarray, g: np.ndarray, group: dict[str, Any]) -> np.
 
 
 def _copy(value: Any) -> Any:
-    return value.copy() if isinstance(value, np.ndarray) else value
+    """A snapshot of a state entry: arrays copied, also inside lists (LBFGS's history)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def _restore(value: Any, p: Tensor, where: str) -> Any:
