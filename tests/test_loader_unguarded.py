@@ -36,9 +36,10 @@ def _run(tmp_path, body: str) -> subprocess.CompletedProcess:
 
 
 def test_an_unguarded_script_uses_threads_with_one_warning_and_the_same_batches(tmp_path):
-    done = _run(tmp_path, "print(run(2) == run(0))\n")
+    other_loader = "print(len(list(torch.utils.data.DataLoader(data, num_workers=2))) == 20)\n"
+    done = _run(tmp_path, "print(run(2) == run(0))\n" + other_loader)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "True"
+    assert done.stdout.split() == ["True", "True"]
     warnings = [line for line in done.stderr.splitlines() if "RuntimeWarning" in line]
     assert len(warnings) == 1 and "threads build the batches" in warnings[0]
 

@@ -58,6 +58,9 @@ def default_collate(samples: list) -> Any:
     return to_tensors(collate_numpy(samples))
 
 
+_fallback_warned: list[bool] = []  # the unguarded-script warning was given in this process
+
+
 def _check_seed(seed: int) -> int:
     if int(seed) < 0:  # numpy's SeedSequence takes non-negative integers only
         raise ValueError(f"DataLoader: seed must be a non-negative integer, got {seed}")
@@ -179,11 +182,13 @@ class DataLoader:
 
     def _new_pool(self) -> WorkerPool | ThreadWorkerPool:
         if main_script_is_unguarded():
-            warnings.warn(f"DataLoader(num_workers={self.num_workers}): this script has no "
-                          "`if __name__ == \"__main__\":` guard, which spawn-started worker "
-                          "processes need (each would re-run the script), so "
-                          f"{self.num_workers} threads build the batches instead",
-                          RuntimeWarning, stacklevel=3)
+            if not _fallback_warned:  # once per process, however many loaders and epochs
+                _fallback_warned.append(True)
+                warnings.warn(f"DataLoader(num_workers={self.num_workers}): this script has no "
+                              "`if __name__ == \"__main__\":` guard, which spawn-started "
+                              "worker processes need (each would re-run the script), so "
+                              f"{self.num_workers} threads build the batches instead",
+                              RuntimeWarning, stacklevel=3)
             return ThreadWorkerPool(self.num_workers, self.dataset, self.collate_fn,
                                     self.transform)
         return WorkerPool(self.num_workers, self.dataset, self.collate_fn, self.transform)
