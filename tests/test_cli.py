@@ -4,8 +4,10 @@ Runs go to ``tmp_path``; small models on the spiral set or digits keep each test
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import socket
 import subprocess
 import sys
 
@@ -13,7 +15,8 @@ import numpy as np
 import pytest
 
 import tinygrad_cs as tg
-from tinygrad_cs.cli import main
+from tinygrad_cs.cli import _parser, main
+from tinygrad_cs.cli.commands import COMMANDS
 from tinygrad_cs.cli import train as cli_train
 from tinygrad_cs.train import Recipe, fit, prepare
 
@@ -61,6 +64,75 @@ def test_names_that_do_not_fit_end_in_one_line(tmp_path, capsys, options, words)
     for word in words:
         assert word in err
     assert list(tmp_path.iterdir()) == []  # no half-made run folder
+
+
+def _closed_port() -> int:
+    """A local TCP port with nothing listening on it (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scheduler_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed", reason="--scheduler needs the dask extra")
+    monkeypatch.chdir(tmp_path)                    # where Dask would leave any scratch folder
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    options = ["search", "--model", "softmax", "--scheduler", address, "--connect-timeout",
+               "0.5", "-o", str(tmp_path / "search")]
+    assert main(options) == 1
+    err = _one_line_error(capsys)
+    assert len(err.splitlines()) == 1 and err.startswith("tgcs search: error: ")
+    assert f"cannot reach the Dask scheduler at {address}" in err and "--debug" in err
+    with pytest.raises(ConnectionError, match="cannot reach"):
+        main([*options, "--debug"])                # the traceback, for a bug report
+    assert list(tmp_path.iterdir()) == []          # no half-made search folder
+    assert main(["search", "--scheduler", "no-port", "-o", str(tmp_path / "s")]) == 2
+    assert "'no-port'" in _one_line_error(capsys)
+
+
+def test_any_error_is_one_line_with_status_1_and_a_traceback_under_debug(tmp_path, capsys):
+    out = tmp_path / "no-such-folder" / "mlp.svg"
+    assert main(["graph", "mlp", "-o", str(out)]) == 1
+    err = _one_line_error(capsys)
+    assert err.startswith("tgcs graph: error: FileNotFoundError: ") and str(out) in err
+    assert len(err.splitlines()) == 1 and "(--debug shows the traceback)" in err
+    with pytest.raises(FileNotFoundError):
+        main(["graph", "mlp", "-o", str(out), "--debug"])
+    assert main(["graph", "no-such-model"]) == 2   # an unknown name is a usage error
+    assert "no model named 'no-such-model'" in _one_line_error(capsys)
+
+
+def _subcommands():
+    """(name, parser) of every tgcs command."""
+    parser = _parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return list(sub.choices.items())
+
+
+def test_every_option_of_every_command_has_help():
+    commands = _subcommands()
+    assert {name for name, _ in commands} == set(COMMANDS)
+    for name, parser in commands:
+        assert parser.prog == f"tgcs {name}"
+        for action in parser._actions:
+            assert (action.help or "").strip(), f"tgcs {name} {action.option_strings or action.dest}"
+
+
+def test_help_names_the_command_and_the_models(capsys):
+    with pytest.raises(SystemExit):
+        main(["graph", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tgcs graph ") and "tinygrad_cs.viz" not in out
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for name in ("resnet8", "vgg11_bn", "char_lstm", "dcgan"):
+        assert name in out
+    assert "gradcheck --list" not in out
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default 1e-4 1)" in out and "(default 1e-6 1e-2)" in out
 
 
 def test_console_script_is_installed_and_reports_errors_without_traceback(tmp_path):

@@ -44,7 +44,7 @@ __all__ = ["add_train_options", "run_train", "write_graph"]
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
-    add_recipe_options(p)
+    add_recipe_options(p, generative=True)
     p.add_argument("--name", help="run name: its files go to RUNS_DIR/NAME "
                    "(default MODEL-DATA-TIME)")
     p.add_argument("--runs-dir", default="runs", help="folder of run directories (default runs)")
@@ -52,7 +52,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="continue the run NAME (default: the newest run in RUNS_DIR) from its "
                    "last checkpoint, exactly as if it had not stopped; options must not change "
                    "(--epochs may, with --lr-schedule none)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (one "
+                   "summary line at the end instead of one per epoch)")
     p.add_argument("--no-graph", action="store_true", help="do not draw the model's graph")
 
 
