@@ -16,8 +16,8 @@ import pytest
 
 import tinygrad_cs as tg
 from tinygrad_cs.cli import _parser, main
-from tinygrad_cs.cli.commands import COMMANDS
 from tinygrad_cs.cli import train as cli_train
+from tinygrad_cs.cli.commands import COMMANDS
 from tinygrad_cs.train import Recipe, fit, prepare
 
 pytest.importorskip("sklearn", reason="the digits come with scikit-learn")
@@ -210,6 +210,23 @@ def test_resume_refuses_a_changed_recipe_and_keeps_the_checkpoint(tmp_path, caps
     assert (tmp_path / "r" / "checkpoint.npz").read_bytes() == before
     assert _train(tmp_path, "--model", "mlp", "--data", "spiral", "--name", "r") == 2
     assert "--resume" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("schedule, hint", [("onecycle", "new run"), ("none", "--epochs N")])
+def test_resuming_a_finished_run_says_so_and_changes_nothing(tmp_path, capsys, schedule, hint):
+    assert _train(tmp_path, "--model", "mlp", "--data", "spiral", "--epochs", "2", "--name",
+                  "done", "--no-graph", "--lr-schedule", schedule) == 0
+    run = tmp_path / "done"
+    before = {f.name: f.read_bytes() for f in run.iterdir()}
+    last = list(csv.DictReader((run / "history.csv").open()))[-1]
+    capsys.readouterr()
+    assert _train(tmp_path, "--resume", "--name", "done") == 0
+    out = capsys.readouterr().out
+    assert "run done has already finished: 2 epochs trained, nothing to resume" in out
+    assert f"epoch 2/2  train loss {float(last['train_loss']):.4f}" in out
+    assert f"val loss {float(last['val_loss']):.4f} acc {float(last['val_acc']):.4f}" in out
+    assert f"results in {run}/: checkpoint.npz, curves.png, history.csv" in out and hint in out
+    assert {f.name: f.read_bytes() for f in run.iterdir()} == before   # nothing rewritten
 
 
 def test_train_a_character_lstm_on_a_text_file(tmp_path, capsys):

@@ -25,6 +25,7 @@ import numpy as np
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from ..train import fit
+from ..train.checkpoint import CHECKPOINT, load_checkpoint
 from ..train.gan import fit_gan
 from ..train.gan import summary_line as gan_summary_line
 from ..train.gan_recipe import prepare_gan
@@ -128,12 +129,38 @@ def _check_model_fits_data(run: Prepared) -> None:
         run.model.train(was_training)
 
 
+def _finished(run_dir: Path, recipe: Any, gan: bool) -> str | None:
+    """What to tell a ``--resume`` of a run whose checkpoint has all its epochs: its last
+    epoch's figures, where its results are and how to train on; None for a run to continue
+    (or one without a checkpoint yet, which ``fit`` reports)."""
+    path = run_dir / CHECKPOINT
+    if not path.is_file():
+        return None
+    ckpt = load_checkpoint(path, loop="fit_gan" if gan else "fit")
+    done = ckpt["epoch"]
+    if done < recipe.epochs:
+        return None
+    rows = ckpt["history"]
+    last = (gan_summary_line if gan else summary_line)(rows[-1], done) if rows else ""
+    results = ", ".join(f.name for f in sorted(run_dir.iterdir()) if f.is_file())
+    more = (f"pass --epochs N (more than {done}) to train on" if recipe.lr_schedule == "none"
+            else f"its {recipe.lr_schedule} schedule ends at epoch {done}: train longer in a "
+            f"new run (another --name, --epochs N)")
+    return (f"run {run_dir.name} has already finished: {done} epoch{'s' * (done != 1)} "
+            f"trained, nothing to resume\n"
+            f"{last}\nresults in {run_dir}/: {results}\n{more}")
+
+
 def run_train(args: argparse.Namespace) -> int:
     run_dir, recipe = _run_dir_and_recipe(args)
-    if not args.resume and (run_dir / "checkpoint.npz").exists():
+    if not args.resume and (run_dir / CHECKPOINT).exists():
         raise UsageError(f"{run_dir} already holds a run: pass --resume to continue it, "
                          f"or another --name")
     gan = is_generative(recipe.model)
+    finished = _finished(run_dir, recipe, gan) if args.resume else None
+    if finished is not None:
+        print(finished)
+        return 0
     run = prepare_or_fail(recipe, prepare_gan if gan else prepare)
     if not gan:
         _check_model_fits_data(run)
