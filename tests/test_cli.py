@@ -18,7 +18,7 @@ import tinygrad_cs as tg
 from tinygrad_cs.cli import _parser, main
 from tinygrad_cs.cli import train as cli_train
 from tinygrad_cs.cli.commands import COMMANDS
-from tinygrad_cs.train import Recipe, fit, prepare
+from tinygrad_cs.train import Recipe, fit, load_model, prepare
 
 pytest.importorskip("sklearn", reason="the digits come with scikit-learn")
 
@@ -169,9 +169,9 @@ def _interrupt_after(monkeypatch, epoch: int) -> None:
         if row["epoch"] == epoch:
             raise KeyboardInterrupt
 
-    def fit(*args, **kwargs):
+    def fit(*args, callbacks=(), **kwargs):
         monkeypatch.setattr(cli_train, "fit", real_fit)
-        return real_fit(*args, callbacks=[stop], **kwargs)
+        return real_fit(*args, callbacks=[*callbacks, stop], **kwargs)
 
     monkeypatch.setattr(cli_train, "fit", fit)
 
@@ -238,6 +238,16 @@ def test_train_a_character_lstm_on_a_text_file(tmp_path, capsys):
     rows = list(csv.DictReader((tmp_path / "lm" / "history.csv").open()))
     # a repeating 24-character phrase: far below the unigram entropy (~2.2 nats) quickly
     assert float(rows[-1]["val_loss"]) < 1.0 and float(rows[-1]["val_acc"]) > 0.6
+    # a sample per epoch, after a letter of the text ("def " is not in it), seeded
+    blocks = (tmp_path / "lm" / "samples.txt").read_text(encoding="utf-8").split("== epoch ")
+    assert [b.split(" ", 1)[0] for b in blocks[1:]] == ["1", "2"]
+    head, last = blocks[2].split("\n", 1)
+    assert head == "2 (prefix 'a', temperature 0.8, seed 0)" and len(last) == 1 + 200 + 2
+    assert f"sample: {last[:-2]}" in capsys.readouterr().out
+    # the run's model, loaded back, knows its characters: no corpus= needed
+    model = load_model(tmp_path / "lm")
+    assert "a" + model.sample("a", 200, temperature=0.8, seed=0) == last[:-2]
+    assert set(model.sample("the ", 50)) <= set(text.read_text())
 
 
 # -- the other commands -----------------------------------------------------------------------

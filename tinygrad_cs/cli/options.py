@@ -6,7 +6,6 @@ the ``Recipe``'s defaults, or, on ``--resume``, the run's own recipe.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -105,10 +104,9 @@ def explicit_options(args: argparse.Namespace) -> dict:
 def read_recipe(path: Path) -> Recipe:
     """The recipe saved in a run directory's ``recipe.json``."""
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        return Recipe.read(path)
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot read the run's recipe {path}: {error}") from None
-    return Recipe.from_dict(saved)
 
 
 def prepare_or_fail(recipe: Recipe, prepare: Callable[[Recipe], Any] = prepare) -> Any:
