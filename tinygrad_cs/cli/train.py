@@ -218,8 +218,7 @@ def run_train(args: argparse.Namespace) -> int:
                           run_dir=run_dir, resume=args.resume, progress=progress,
                           callbacks=[sampler] if sampler is not None else [])
             summary = summary_line
-            if sampler is not None:
-                written.append("samples.txt")
+            written.append("samples.txt")
     except KeyboardInterrupt:
         print(f"\ntgcs train: interrupted; every finished epoch is saved in {run_dir}/: "
               f"continue with `tgcs train --resume --name {run_dir.name} "
