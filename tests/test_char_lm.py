@@ -20,6 +20,7 @@ from tinygrad_cs import nn, optim
 from tinygrad_cs.data.text import STDLIB_FILES, CharCorpus, char_splits, windows
 from tinygrad_cs.nn.models import registry
 from tinygrad_cs.nn.models.char_rnn import CharRNN, char_lstm
+from tinygrad_cs.nn.models.vocab import CharVocab
 from tinygrad_cs.testing import gradcheck
 
 
@@ -183,6 +184,45 @@ def test_sampling_with_a_corpus_returns_text(tmp_path):
     assert isinstance(text, str) and len(text) == 20 and set(text) <= set(corpus.vocab)
     with pytest.raises(ValueError, match="needs corpus"):
         model.sample("he", 5)
+
+
+def test_a_model_that_knows_its_vocabulary_samples_text_without_a_corpus(tmp_path):
+    corpus = CharCorpus(_text_file(tmp_path, "hello world\n"))
+    tg.manual_seed(0)
+    model = CharRNN(len(corpus.vocab), embed_dim=4, hidden_size=8)
+    assert model.vocab is None
+    model.vocab = CharVocab(corpus.vocab)
+    text = model.sample("he", 20, seed=4)
+    assert text == model.sample("he", 20, seed=4, corpus=corpus)     # the same decoding
+    assert text == corpus.decode(model.sample(corpus.encode("he"), 20, seed=4))
+    assert isinstance(model.sample([1, 2], 5, seed=0), np.ndarray)    # ids in, ids out
+    other = CharCorpus(_text_file(tmp_path, "HELLO WORLD\n"))         # corpus= still wins
+    assert set(model.sample("HE", 20, seed=4, corpus=other)) <= set(other.vocab)
+    with pytest.raises(KeyError, match="'z' is not in the vocabulary"):
+        model.sample("z", 5)
+
+
+def test_char_vocab_maps_both_ways_and_a_corpus_is_one(tmp_path):
+    vocab = CharVocab("\nab€")
+    assert len(vocab) == 4 and vocab.vocab == ("\n", "a", "b", "€")
+    assert vocab.encode("b€\na").tolist() == [2, 3, 0, 1]
+    assert vocab.decode(np.array([[3, 1], [0, 2]])) == "€a\nb"
+    with pytest.raises(IndexError, match="CharVocab.decode: id 4 is outside"):
+        vocab.decode([4])
+    for bad, words in (("aba", "repeat"), (["ab"], "single characters")):
+        with pytest.raises(ValueError, match=words):
+            CharVocab(bad)
+    corpus = CharCorpus(_text_file(tmp_path, "banana"))
+    assert isinstance(corpus, CharVocab) and corpus.vocab == ("a", "b", "n")
+
+
+def test_prepare_gives_a_language_model_its_corpus_vocabulary(tmp_path):
+    from tinygrad_cs.train import Recipe, prepare
+    path = _text_file(tmp_path, "the cat sat on the mat. " * 20)
+    run = prepare(Recipe(model="char_gru", data="text", text_file=str(path), seq_len=8))
+    corpus = run.splits.extra["corpus"]
+    assert run.model.vocab.vocab == corpus.vocab == tuple(sorted(set("the cat sat on mat.")))
+    assert len(run.model.sample("the ", 30, seed=0)) == 30
 
 
 # -- it learns -----------------------------------------------------------------------------

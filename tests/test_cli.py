@@ -4,8 +4,10 @@ Runs go to ``tmp_path``; small models on the spiral set or digits keep each test
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import socket
 import subprocess
 import sys
 
@@ -13,9 +15,10 @@ import numpy as np
 import pytest
 
 import tinygrad_cs as tg
-from tinygrad_cs.cli import main
+from tinygrad_cs.cli import _parser, main
 from tinygrad_cs.cli import train as cli_train
-from tinygrad_cs.train import Recipe, fit, prepare
+from tinygrad_cs.cli.commands import COMMANDS
+from tinygrad_cs.train import Recipe, fit, load_model, prepare
 
 pytest.importorskip("sklearn", reason="the digits come with scikit-learn")
 
@@ -63,6 +66,75 @@ def test_names_that_do_not_fit_end_in_one_line(tmp_path, capsys, options, words)
     assert list(tmp_path.iterdir()) == []  # no half-made run folder
 
 
+def _closed_port() -> int:
+    """A local TCP port with nothing listening on it (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scheduler_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed", reason="--scheduler needs the dask extra")
+    monkeypatch.chdir(tmp_path)                    # where Dask would leave any scratch folder
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    options = ["search", "--model", "softmax", "--scheduler", address, "--connect-timeout",
+               "0.5", "-o", str(tmp_path / "search")]
+    assert main(options) == 1
+    err = _one_line_error(capsys)
+    assert len(err.splitlines()) == 1 and err.startswith("tgcs search: error: ")
+    assert f"cannot reach the Dask scheduler at {address}" in err and "--debug" in err
+    with pytest.raises(ConnectionError, match="cannot reach"):
+        main([*options, "--debug"])                # the traceback, for a bug report
+    assert list(tmp_path.iterdir()) == []          # no half-made search folder
+    assert main(["search", "--scheduler", "no-port", "-o", str(tmp_path / "s")]) == 2
+    assert "'no-port'" in _one_line_error(capsys)
+
+
+def test_any_error_is_one_line_with_status_1_and_a_traceback_under_debug(tmp_path, capsys):
+    out = tmp_path / "no-such-folder" / "mlp.svg"
+    assert main(["graph", "mlp", "-o", str(out)]) == 1
+    err = _one_line_error(capsys)
+    assert err.startswith("tgcs graph: error: FileNotFoundError: ") and str(out) in err
+    assert len(err.splitlines()) == 1 and "(--debug shows the traceback)" in err
+    with pytest.raises(FileNotFoundError):
+        main(["graph", "mlp", "-o", str(out), "--debug"])
+    assert main(["graph", "no-such-model"]) == 2   # an unknown name is a usage error
+    assert "no model named 'no-such-model'" in _one_line_error(capsys)
+
+
+def _subcommands():
+    """(name, parser) of every tgcs command."""
+    parser = _parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return list(sub.choices.items())
+
+
+def test_every_option_of_every_command_has_help():
+    commands = _subcommands()
+    assert {name for name, _ in commands} == set(COMMANDS)
+    for name, parser in commands:
+        assert parser.prog == f"tgcs {name}"
+        for action in parser._actions:
+            assert (action.help or "").strip(), f"tgcs {name} {action.option_strings or action.dest}"
+
+
+def test_help_names_the_command_and_the_models(capsys):
+    with pytest.raises(SystemExit):
+        main(["graph", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tgcs graph ") and "tinygrad_cs.viz" not in out
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for name in ("resnet8", "vgg11_bn", "char_lstm", "dcgan"):
+        assert name in out
+    assert "gradcheck --list" not in out
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default 1e-4 1)" in out and "(default 1e-6 1e-2)" in out
+
+
 def test_console_script_is_installed_and_reports_errors_without_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "tinygrad_cs.cli", "train", "--model", "nope",
                            "--runs-dir", str(tmp_path)], capture_output=True, text=True, check=False)
@@ -97,9 +169,9 @@ def _interrupt_after(monkeypatch, epoch: int) -> None:
         if row["epoch"] == epoch:
             raise KeyboardInterrupt
 
-    def fit(*args, **kwargs):
+    def fit(*args, callbacks=(), **kwargs):
         monkeypatch.setattr(cli_train, "fit", real_fit)
-        return real_fit(*args, callbacks=[stop], **kwargs)
+        return real_fit(*args, callbacks=[*callbacks, stop], **kwargs)
 
     monkeypatch.setattr(cli_train, "fit", fit)
 
@@ -140,6 +212,23 @@ def test_resume_refuses_a_changed_recipe_and_keeps_the_checkpoint(tmp_path, caps
     assert "--resume" in _one_line_error(capsys)
 
 
+@pytest.mark.parametrize("schedule, hint", [("onecycle", "new run"), ("none", "--epochs N")])
+def test_resuming_a_finished_run_says_so_and_changes_nothing(tmp_path, capsys, schedule, hint):
+    assert _train(tmp_path, "--model", "mlp", "--data", "spiral", "--epochs", "2", "--name",
+                  "done", "--no-graph", "--lr-schedule", schedule) == 0
+    run = tmp_path / "done"
+    before = {f.name: f.read_bytes() for f in run.iterdir()}
+    last = list(csv.DictReader((run / "history.csv").open()))[-1]
+    capsys.readouterr()
+    assert _train(tmp_path, "--resume", "--name", "done") == 0
+    out = capsys.readouterr().out
+    assert "run done has already finished: 2 epochs trained, nothing to resume" in out
+    assert f"epoch 2/2  train loss {float(last['train_loss']):.4f}" in out
+    assert f"val loss {float(last['val_loss']):.4f} acc {float(last['val_acc']):.4f}" in out
+    assert f"results in {run}/: checkpoint.npz, curves.png, history.csv" in out and hint in out
+    assert {f.name: f.read_bytes() for f in run.iterdir()} == before   # nothing rewritten
+
+
 def test_train_a_character_lstm_on_a_text_file(tmp_path, capsys):
     text = tmp_path / "abc.txt"
     text.write_text("the cat sat on the mat. " * 200, encoding="utf-8")
@@ -149,6 +238,16 @@ def test_train_a_character_lstm_on_a_text_file(tmp_path, capsys):
     rows = list(csv.DictReader((tmp_path / "lm" / "history.csv").open()))
     # a repeating 24-character phrase: far below the unigram entropy (~2.2 nats) quickly
     assert float(rows[-1]["val_loss"]) < 1.0 and float(rows[-1]["val_acc"]) > 0.6
+    # a sample per epoch, after a letter of the text ("def " is not in it), seeded
+    blocks = (tmp_path / "lm" / "samples.txt").read_text(encoding="utf-8").split("== epoch ")
+    assert [b.split(" ", 1)[0] for b in blocks[1:]] == ["1", "2"]
+    head, last = blocks[2].split("\n", 1)
+    assert head == "2 (prefix 'a', temperature 0.8, seed 0)" and len(last) == 1 + 200 + 2
+    assert f"sample: {last[:-2]}" in capsys.readouterr().out
+    # the run's model, loaded back, knows its characters: no corpus= needed
+    model = load_model(tmp_path / "lm")
+    assert "a" + model.sample("a", 200, temperature=0.8, seed=0) == last[:-2]
+    assert set(model.sample("the ", 50)) <= set(text.read_text())
 
 
 # -- the other commands -----------------------------------------------------------------------

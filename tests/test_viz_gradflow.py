@@ -171,3 +171,67 @@ def test_a_coloured_graph_renders(tmp_path):
     out = render(draw_graph(loss, grads=flow), tmp_path / "flow.svg")
     svg = out.read_text()
     assert "#fde725" in svg and "grad norm (log scale)" in svg and "vanishing" in svg
+
+
+def test_a_plain_backward_colours_the_leaves_and_says_how_to_colour_the_rest(tmp_path):
+    x = tg.tensor([1.0, -2.0, 2.0, 4.0], requires_grad=True)
+    loss = (x * 3.0).sum()
+    loss.backward()                                # no capture: only x.grad is left
+    source = draw_graph(loss, grads=True).source
+    # one norm, |grad x| = 3 * 2 = 6, sits in the middle of its (centred) scale
+    assert np.linalg.norm(x.grad.numpy()) == 6.0
+    assert 'fillcolor="#21918c"' in _node_attrs(source, "n0")
+    assert "grad norm 6" in _node_attrs(source, "n0")
+    for op_node in ("n1", "n2"):                   # the ops' gradients were freed: white
+        assert "fillcolor=white" in _node_attrs(source, op_node)
+        assert "grad norm" not in _node_attrs(source, op_node)
+    legend = _node_attrs(source, "legend")
+    assert "only the leaves&#x27; .grad is coloured" in legend and "capture_grads()" in legend
+    svg = render(draw_graph(loss, grads=True), tmp_path / "leaves.svg").read_text()
+    assert "#21918c" in svg and "capture_grads() as flow" in svg
+    # the same graph under a capture: every node coloured, and no such line
+    x.grad = None
+    with capture_grads() as flow:
+        loss = (x * 3.0).sum()
+        loss.backward()
+    captured = draw_graph(loss, grads=True).source
+    assert captured == draw_graph(loss, grads=flow).source
+    assert "grad norm 1<" in captured and "only the leaves" not in captured
+
+
+def test_a_plain_backward_colours_every_parameter_by_its_grad_norm():
+    from tinygrad_cs.viz.examples import mlp
+    tg.manual_seed(0)
+    model = mlp([3, 4, 2])
+    loss = model(tg.randn(5, 3)).relu().sum()
+    loss.backward()
+    graph = tg.Graph(loss)
+    source = draw_graph(loss, params=model, grads=True).source
+    norms = {name: float(np.linalg.norm(p.grad.numpy())) for name, p in model.named_parameters()}
+    for name, p in model.named_parameters():
+        attrs = _node_attrs(source, f"n{graph.index(p)}")
+        assert name in attrs and f"grad norm {norms[name]:.3g}" in attrs
+    low, high = min(norms.values()), max(norms.values())   # the scale spans the leaves
+    smallest = next(n for n, v in norms.items() if v == low)
+    largest = next(n for n, v in norms.items() if v == high)
+    params = dict(model.named_parameters())
+    assert 'fillcolor="#440154"' in _node_attrs(source, f"n{graph.index(params[smallest])}")
+    assert 'fillcolor="#fde725"' in _node_attrs(source, f"n{graph.index(params[largest])}")
+
+
+def test_a_plain_backward_of_values_colours_every_value_without_the_note():
+    a, b = tg.Value(2.0, label="a"), tg.Value(-3.0, label="b")
+    c = a * b
+    c.backward()                                   # every Value keeps its .grad
+    source = draw_graph(c, grads=True).source
+    assert 'fillcolor="#fde725"' in _node_attrs(source, "n0")      # |grad a| = 3
+    assert 'fillcolor="#440154"' in _node_attrs(source, "n2")      # |grad c| = 1
+    assert "only the leaves" not in source
+
+
+def test_an_explicit_capture_of_another_graph_is_refused():
+    _, flow = _scaled(2.0)
+    other = (tg.ones(2, requires_grad=True) * 2).sum()
+    other.backward()
+    with pytest.raises(RuntimeError, match="holds no node of this graph"):
+        draw_graph(other, grads=flow)

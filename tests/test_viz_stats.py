@@ -11,6 +11,7 @@ import tinygrad_cs as tg
 from tinygrad_cs import nn
 from tinygrad_cs.viz import activation_stats, grad_flow, plot_activation_stats, plot_grad_flow
 from tinygrad_cs.viz.examples import Dense, ReLU, Sigmoid, Tanh, init_study
+from tinygrad_cs.viz.plots import PANEL_SIZE, panel_grid
 
 
 def _small_net():
@@ -143,6 +144,60 @@ def test_plot_activation_stats_one_row_per_network(tmp_path):
     assert "zeros" in fig.axes[4].get_title()                  # the ReLU layer
     with pytest.raises(ValueError, match="pass x"):
         plot_activation_stats(model)
+
+
+def _deep_net(layers: int):
+    """``layers`` modules: (Dense 4, Tanh) pairs, a last Dense when ``layers`` is odd."""
+    tg.manual_seed(0)
+    parts = [Dense(4, 4) if k % 2 == 0 else Tanh() for k in range(layers)]
+    return nn.Sequential(*parts), tg.randn(8, 4)
+
+
+def _cells(fig):
+    """(grid rows, grid columns, row, column) of every panel, in drawing order."""
+    out = []
+    for ax in fig.axes:
+        spec = ax.get_subplotspec()
+        rows, columns = spec.get_gridspec().get_geometry()
+        out.append((rows, columns, spec.rowspan.start, spec.colspan.start))
+    return out
+
+
+@pytest.mark.parametrize("count, max_columns, grid", [
+    (1, 6, (1, 1)), (4, 6, (1, 4)), (6, 6, (1, 6)), (7, 6, (2, 6)), (23, 6, (4, 6)),
+    (23, 5, (5, 5))])
+def test_panel_grid_fills_rows_of_at_most_max_columns(count, max_columns, grid):
+    assert panel_grid(count, max_columns) == grid
+    rows, columns = grid
+    assert rows * columns >= count > (rows - 1) * columns
+
+
+@pytest.mark.parametrize("layers, grid", [(22, (4, 6)), (3, (1, 4)), (6, (2, 6))])
+def test_plot_activation_stats_lays_the_layers_out_on_a_readable_grid(layers, grid):
+    model, x = _deep_net(layers)
+    fig = plot_activation_stats(model, x=x)
+    cells = _cells(fig)
+    assert len(cells) == 1 + layers                       # std panel + one per layer, no blanks
+    rows, columns = grid
+    assert {c[:2] for c in cells} == {grid}
+    # read left to right, top to bottom: panel k at (k // columns, k % columns)
+    assert [c[2:] for c in cells] == [(k // columns, k % columns) for k in range(1 + layers)]
+    assert fig.axes[0].get_title() == "std per layer"
+    assert fig.axes[1 + layers - 1].get_title().startswith(f"{layers - 1}\nmean")
+    width, height = fig.get_size_inches()
+    assert width == pytest.approx(PANEL_SIZE[0] * columns + 0.3)
+    assert height == pytest.approx(PANEL_SIZE[1] * rows + 0.35)
+
+
+def test_plot_activation_stats_gives_each_network_its_block_of_rows():
+    deep, x = _deep_net(22)
+    shallow, _ = _deep_net(3)
+    fig = plot_activation_stats({"deep": deep, "shallow": shallow}, x=x)
+    cells = _cells(fig)
+    assert len(cells) == 23 + 4
+    assert {c[:2] for c in cells[:23]} == {(4, 6)}            # same columns for both
+    assert {c[:2] for c in cells[23:]} == {(1, 6)}
+    assert [sub.get_suptitle() for sub in fig.subfigs] == ["deep", "shallow"]
 
 
 def test_missing_matplotlib_is_explained(monkeypatch):

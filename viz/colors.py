@@ -11,6 +11,7 @@ Marks, relative to the reference norm (the loss gradient's): below
 """
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterable
 
@@ -87,14 +88,17 @@ class GradScale:
             return "exploding"
         return "ok"
 
-    def legend_html(self, steps: int = 5) -> str:
-        """An HTML-like Graphviz table: colour swatches with their norms, and the marks."""
+    def legend_html(self, steps: int = 5, note: str | None = None) -> str:
+        """An HTML-like Graphviz table: colour swatches with their norms, the marks, and
+        ``note`` (plain text) as a last row when given."""
         cells = []
         for k in range(steps):
             log = self.lo + (self.hi - self.lo) * k / (steps - 1)
             norm = 10.0 ** log
             cells.append(f'<TD BGCOLOR="{self.color(norm)}"><FONT COLOR='
                          f'"{self.font_color(norm)}">{norm:.2g}</FONT></TD>')
+        extra = "" if note is None else \
+            f'<TR><TD COLSPAN="{steps}" ALIGN="LEFT"><I>{html.escape(note)}</I></TD></TR>'
         vanish = self.vanishing * self.reference
         explode = self.exploding * self.reference
         return ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
@@ -106,4 +110,4 @@ class GradScale:
                 f'norm &gt; {explode:.0e}<BR ALIGN="LEFT"/>'
                 f'<FONT COLOR="{NAN_COLOR}">red</FONT>: NaN or Inf<BR ALIGN="LEFT"/>'
                 'grey: zero gradient; white: none reached it<BR ALIGN="LEFT"/>'
-                '</TD></TR></TABLE>>')
+                f'</TD></TR>{extra}</TABLE>>')

@@ -3,7 +3,8 @@
 The steps: ``layout.make_plan`` decides where each node lives (module clusters,
 collapsed modules, left-out nodes); ``boxes`` draws each node or block inside
 its cluster; edges follow ``tg.Graph``'s edges, and with gradients captured
-(``capture_grads``) everything is coloured by gradient norm and a legend is added.
+(``capture_grads``) everything is coloured by gradient norm and a legend is added
+(after a plain ``backward()``, only the leaves' ``.grad``, and the legend says so).
 Building the DOT source never runs a ``dot`` binary.
 """
 from __future__ import annotations
@@ -12,8 +13,10 @@ import math
 from typing import Any
 
 import graphviz
+import numpy as np
 
 from tinygrad_cs import Value
+from tinygrad_cs.graph import raw_value
 
 from .backend import Drawing, use_available_dot
 from .boxes import Look, block_node, edge_marks, elided_node, tensor_node, value_node
@@ -45,11 +48,14 @@ def draw_graph(root: Any, params: Any = None, show_shapes: bool = True,
     (inputs on top) or "LR".
 
     ``grads``: a ``GradFlow`` from ``with capture_grads() as flow: loss.backward()``,
-    or True for the latest capture. Boxes and edges are then coloured by gradient
-    norm (log scale, from ``grad_range=(smallest, largest)`` or the graph's own
-    span), marked vanishing below ``vanishing`` x the loss gradient's norm,
-    exploding above ``exploding`` x it, red for NaN/Inf; ReLU boxes show the share
-    of zero gradients and of dead units.
+    or True for the latest capture of this graph, else (after a plain
+    ``loss.backward()``) the ``.grad`` it left on the leaves that require grad;
+    then only those are coloured, and the legend says how to colour the rest.
+    Boxes and edges are coloured by gradient norm (log scale, from
+    ``grad_range=(smallest, largest)`` or the graph's own span), marked vanishing
+    below ``vanishing`` x the loss gradient's norm, exploding above ``exploding``
+    x it, red for NaN/Inf; ReLU boxes show the share of zero gradients and of
+    dead units.
     """
     plan = make_plan(root, params, depth, max_nodes)
     flow = _resolve_grads(grads, plan)
@@ -79,7 +85,8 @@ def draw_graph(root: Any, params: Any = None, show_shapes: bool = True,
     clusters.attach()
     _draw_edges(dot, plan, look)
     if look.scale is not None:
-        dot.node("legend", look.scale.legend_html(), shape="plaintext")
+        dot.node("legend", look.scale.legend_html(note=_uncoloured_note(flow, plan)),
+                 shape="plaintext")
     if plan.notes:
         dot.attr(label="\\l".join(plan.notes) + "\\l", labelloc="t", labeljust="l")
     dot.notes = tuple(plan.notes)
@@ -93,12 +100,31 @@ def _resolve_grads(grads: Any, plan: Plan) -> GradFlow | None:
     if grads is not True and not isinstance(grads, GradFlow):
         raise TypeError("draw_graph: grads must be a GradFlow (from viz.capture_grads()), "
                         f"True or None, got {type(grads).__name__}")
-    flow = latest_capture() if grads is True else grads
-    if flow is None or not any(n in flow for n in plan.graph.nodes):
+    nodes = plan.graph.nodes
+    if grads is not True:
+        if not any(n in grads for n in nodes):
+            raise RuntimeError("draw_graph: the GradFlow passed as grads= holds no node of "
+                               "this graph; pass the capture of this graph's backward")
+        return grads
+    latest = latest_capture()
+    if latest is not None and any(n in latest for n in nodes):
+        return latest
+    scalar = all(np.size(raw_value(out)) == 1 for out in plan.graph.outputs)
+    stored = GradFlow.from_grads(nodes, reference=1.0 if scalar else None)
+    if not len(stored):
         raise RuntimeError(
-            "draw_graph: no gradients were captured for this graph; run its backward inside "
-            "`with tinygrad_cs.viz.capture_grads() as flow:` and pass grads=flow")
-    return flow
+            "draw_graph: no gradients for this graph: call its backward() first (the "
+            "leaves' .grad are then coloured), or run it inside `with "
+            "tinygrad_cs.viz.capture_grads() as flow:` and pass grads=flow to colour every node")
+    return stored
+
+
+def _uncoloured_note(flow: GradFlow, plan: Plan) -> str | None:
+    """The legend's line when ``flow`` holds only ``.grad`` and some op is left white."""
+    if flow.captured or all(n in flow for n in plan.graph.nodes if not n.is_leaf):
+        return None
+    return ("only the leaves' .grad is coloured: run backward inside "
+            "`with viz.capture_grads() as flow:` and pass grads=flow to colour the ops too")
 
 
 def _scale(flow: GradFlow, plan: Plan, vanishing: float, exploding: float,

@@ -6,6 +6,11 @@ Usage::
         loss.backward()
     draw_graph(loss, grads=flow)           # or grads=True: the latest capture
 
+Without a capture, a plain ``loss.backward()`` leaves gradients only in ``.grad``: of
+the leaves that require grad (parameters, inputs), of ``retain_grad()`` nodes, and of
+every ``Value``. ``GradFlow.from_grads`` summarises those, and ``draw_graph(loss,
+grads=True)`` falls back to it when no capture covers the graph.
+
 Inside the block the engine calls back once per node with the node's total
 gradient (``tg.autodiff.observe_gradients``). Only a summary is kept (``GradStat``:
 L2 norm, max and mean |g|, share of zeros, finite or not), never the gradient
@@ -19,7 +24,7 @@ channels) whose output is 0 for every sample of the batch.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
@@ -83,12 +88,15 @@ class GradFlow:
     ``reference`` is the norm of the first gradient of the capture: the seed of
     the output that backward started from (1.0 for a scalar loss), against which
     ``draw_graph`` judges vanishing and exploding gradients. A node reached by
-    several backward passes keeps the latest summary.
+    several backward passes keeps the latest summary. ``captured`` is True for a
+    ``capture_grads`` block (every node the backward reached), False for
+    ``from_grads`` (only the nodes whose ``.grad`` a backward left behind).
     """
 
     def __init__(self) -> None:
         self._stats: dict[int, tuple[weakref.ref, GradStat]] = {}
         self.reference: float | None = None
+        self.captured = True
 
     def record(self, node: Any, grad: Any) -> None:
         """The observer callback: summarise ``grad`` and remember it for ``node``."""
@@ -96,6 +104,23 @@ class GradFlow:
         if self.reference is None:
             self.reference = stat.norm
         self._stats[id(node)] = (weakref.ref(node), stat)
+
+    @classmethod
+    def from_grads(cls, nodes: Iterable[Any], reference: float | None = None) -> GradFlow:
+        """The summaries of the ``.grad`` that ``nodes`` hold after a plain ``backward()``.
+
+        For tensors these are the leaves that require grad and ``retain_grad()`` nodes
+        (a backward frees the others'); every ``Value`` keeps its ``.grad``.
+        ``reference`` is the seed's norm when known (1.0 for a scalar loss).
+        """
+        flow = cls()
+        flow.captured = False
+        for node in nodes:
+            grad = node.grad
+            if grad is not None:
+                flow._stats[id(node)] = (weakref.ref(node), summarize(node, grad))
+        flow.reference = reference
+        return flow
 
     def get(self, node: Any) -> GradStat | None:
         """The summary for ``node``, or None if no captured backward reached it."""
@@ -112,7 +137,8 @@ class GradFlow:
         return sum(1 for ref, _ in self._stats.values() if ref() is not None)
 
     def __repr__(self) -> str:
-        return f"GradFlow({len(self)} nodes, reference norm {self.reference})"
+        kind = "" if self.captured else " from .grad"
+        return f"GradFlow({len(self)} nodes{kind}, reference norm {self.reference})"
 
 
 _latest: list[GradFlow] = []  # the most recent capture, for draw_graph(grads=True)

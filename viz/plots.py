@@ -14,8 +14,10 @@ import numpy as np
 
 from .stats import ActivationTable, GradTable, activation_stats, grad_flow
 
-__all__ = ["plot_activation_stats", "plot_grad_flow"]
+__all__ = ["MAX_COLUMNS", "PANEL_SIZE", "panel_grid", "plot_activation_stats", "plot_grad_flow"]
 
+MAX_COLUMNS = 6             # plot_activation_stats: panels per row
+PANEL_SIZE = (2.3, 2.0)     # inches (width, height) of one panel
 VANISHING_COLOR = "#e31a1c"
 MEAN_COLOR = "#08519c"
 MAX_COLOR = "#9ecae1"
@@ -84,14 +86,26 @@ def plot_grad_flow(model: Any, path: str | os.PathLike | None = None,
     return fig
 
 
+def panel_grid(count: int, max_columns: int = MAX_COLUMNS) -> tuple[int, int]:
+    """(rows, columns) for ``count`` panels read left to right, top to bottom: at most
+    ``max_columns`` per row, ``ceil(count / columns)`` rows."""
+    if count < 1 or max_columns < 1:
+        raise ValueError(f"panel_grid: need count >= 1 and max_columns >= 1, got {count} "
+                         f"and {max_columns}")
+    columns = min(count, max_columns)
+    return -(-count // columns), columns
+
+
 def plot_activation_stats(stats: Any, path: str | os.PathLike | None = None,
                           x: Any = None, bins: int = 40, title: str | None = None):
-    """Per-layer histograms of activations, one row per network, std per layer first.
+    """Per-layer histograms of activations, std per layer first, one block per network.
 
     ``stats``: an ``ActivationTable``, a Module (then ``x`` is its input), or a
-    dict of either. The first column plots each layer's std (where activations
-    die, it falls to 0); then one histogram per layer with its saturated share,
-    on one x range per network (ReLU's exact zeros are counted, not drawn).
+    dict of either. A network's panels fill a grid of up to ``MAX_COLUMNS`` columns
+    (``panel_grid``; each panel ``PANEL_SIZE`` inches): first each layer's std (where
+    activations die, it falls to 0), then one histogram per layer with its saturated
+    share, on one x range per network (ReLU's exact zeros are counted, not drawn).
+    With a dict, each network gets its own titled block of rows, on the same columns.
     Returns the Figure; writes it to ``path`` if given.
     """
     Figure, _ = _matplotlib()
@@ -104,18 +118,22 @@ def plot_activation_stats(stats: Any, path: str | os.PathLike | None = None,
         return activation_stats(s, x)
 
     panels = _panels(stats, make)
-    cols = 1 + max(len(t) for t in panels.values())
-    fig = Figure(figsize=(1.7 * cols + 1.5, 2.0 * len(panels) + 0.6), layout="constrained")
-    axes = fig.subplots(len(panels), cols, squeeze=False)
-    for row, (name, table) in zip(axes, panels.items()):
-        first = row[0]
-        first.plot(range(1, len(table) + 1), [r.std for r in table], "o-", color="#08519c")
-        first.set_ylim(bottom=0)
-        first.set_xlabel("layer", fontsize=8)
-        first.set_title(f"{name}\nstd per layer" if name else "std per layer", fontsize=8)
-        first.tick_params(labelsize=7)
+    columns = panel_grid(1 + max(len(t) for t in panels.values()))[1]
+    rows = [panel_grid(1 + len(t), columns)[0] for t in panels.values()]
+    width, height = PANEL_SIZE
+    fig = Figure(figsize=(width * columns + 0.3,
+                          height * sum(rows) + 0.35 * len(panels) + (0.4 if title else 0.0)),
+                 layout="constrained")
+    blocks = fig.subfigures(len(panels), 1, height_ratios=rows, squeeze=False)[:, 0]
+    for block, n_rows, (name, table) in zip(blocks, rows, panels.items()):
+        grid = block.add_gridspec(n_rows, columns)
+        cells = [block.add_subplot(grid[k // columns, k % columns])
+                 for k in range(1 + len(table))]
+        if name:
+            block.suptitle(name, fontsize=9, fontweight="bold", x=0.0, ha="left")
+        _std_panel(cells[0], table)
         span = _span(table)
-        for ax, r in zip(row[1:], table):
+        for ax, r in zip(cells[1:], table):
             values, sat = r.sample, ""
             if r.criterion == "a = 0":  # ReLU: the zeros would dwarf the rest
                 values, sat = values[values != 0], f"\nzeros {r.saturated:.0%} (left out)"
@@ -125,13 +143,20 @@ def plot_activation_stats(stats: Any, path: str | os.PathLike | None = None,
             ax.set_title(f"{r.name}\nmean {r.mean:.2g} std {r.std:.2g}{sat}", fontsize=7)
             ax.tick_params(labelsize=6)
             ax.set_yticks([])
-        for ax in row[1 + len(table):]:
-            ax.axis("off")
     if title:
         fig.suptitle(title)
     if path is not None:
         fig.savefig(path, dpi=100)
     return fig
+
+
+def _std_panel(ax: Any, table: ActivationTable) -> None:
+    """Each layer's std against its position: where activations die, it falls to 0."""
+    ax.plot(range(1, len(table) + 1), [r.std for r in table], "o-", color="#08519c")
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("layer", fontsize=8)
+    ax.set_title("std per layer", fontsize=8)
+    ax.tick_params(labelsize=7)
 
 
 def _span(table: ActivationTable) -> tuple[float, float]:

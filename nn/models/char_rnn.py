@@ -6,7 +6,8 @@ that follows ``x[n, :t+1]``. Trained with ``CrossEntropyLoss`` on ``logits.resha
 against the next characters ``y.reshape(N*T)``; its loss in nats per character compares
 directly with a corpus' ``unigram_entropy``.
 
-``sample`` generates text one character at a time: it feeds the prefix once, then each new
+``sample`` generates text one character at a time (decoded with ``corpus=`` or the
+model's own ``vocab``, a ``CharVocab``): it feeds the prefix once, then each new
 character with the carried hidden state (so one step costs one time step, not the whole
 history), drawing from ``softmax(logits / temperature)`` restricted to the ``top_k`` best.
 """
@@ -26,6 +27,7 @@ from ..linear import Linear
 from ..module import Module
 from ..rnn import GRU, LSTM, RNN
 from .registry import ZooEntry, register
+from .vocab import CharVocab, text_codec
 
 __all__ = ["CharRNN", "char_gru", "char_lstm", "char_rnn"]
 
@@ -43,6 +45,9 @@ class CharRNN(Module):
         cell: ``"lstm"``, ``"gru"`` or ``"rnn"`` (Elman, tanh).
         dropout: probability of zeroing the recurrent output before the classifier (and,
             with ``num_layers > 1``, between layers, as ``nn.LSTM`` does); training mode only.
+
+    ``vocab``: a ``CharVocab`` of the ``vocab_size`` characters the ids stand for, or None
+    (the default) when the model was built without text; ``sample`` decodes with it.
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 64, hidden_size: int = 256,
@@ -53,6 +58,7 @@ class CharRNN(Module):
         if not isinstance(vocab_size, int) or vocab_size < 2:
             raise ValueError(f"CharRNN: vocab_size must be an integer >= 2, got {vocab_size!r}")
         self.vocab_size, self.cell = vocab_size, cell
+        self.vocab: CharVocab | None = None
         self.embedding = Embedding(vocab_size, embed_dim)
         # nn.LSTM's own dropout acts only between layers (it warns when num_layers == 1)
         self.rnn = _CELLS[cell](embed_dim, hidden_size, num_layers, batch_first=True,
@@ -95,16 +101,18 @@ class CharRNN(Module):
             top_k: if given, draw only among the ``top_k`` most likely characters.
             seed: seeds a private generator (same seed, same text); ``None`` draws from
                 tinygrad_cs' global generator (so ``tg.manual_seed`` controls it).
-            corpus: a ``CharCorpus`` to encode a ``str`` prefix and decode the result.
+            corpus: a ``CharCorpus`` (or any ``CharVocab``) to encode a ``str`` prefix and
+                decode the result; without it a ``str`` prefix uses the model's own ``vocab``
+                (set when ``train.prepare`` built it or ``train.load_model`` loaded it).
 
         Returns:
             the ``length`` generated ids (int64 array), or their text when ``corpus`` is given
-            (the prefix is not repeated). Runs in eval mode (no dropout) and restores the mode.
+            or the prefix is a ``str`` (the prefix is not repeated). Runs in eval mode (no
+            dropout) and restores the mode.
         """
+        codec = text_codec(self, prefix, corpus, "CharRNN.sample")
         if isinstance(prefix, str):
-            if corpus is None:
-                raise ValueError("CharRNN.sample: a str prefix needs corpus= to encode it")
-            prefix = corpus.encode(prefix)
+            prefix = codec.encode(prefix)
         ids = np.asarray(prefix, dtype=np.int64).ravel()
         if ids.size == 0 or ids.min() < 0 or ids.max() >= self.vocab_size:
             raise ValueError(f"CharRNN.sample: prefix must be 1+ ids in 0..{self.vocab_size - 1}"
@@ -128,7 +136,7 @@ class CharRNN(Module):
                                          return_state=True)
         finally:
             self.train(was_training)
-        return corpus.decode(out) if corpus is not None else out
+        return codec.decode(out) if codec is not None else out
 
 
 def _draw(logits: np.ndarray, temperature: float, top_k: int | None,

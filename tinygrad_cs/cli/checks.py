@@ -26,8 +26,10 @@ def add_sanity_options(p: argparse.ArgumentParser) -> None:
 
 def add_lr_find_options(p: argparse.ArgumentParser) -> None:
     add_recipe_options(p)
-    p.add_argument("--start-lr", type=float, default=1e-6)
-    p.add_argument("--end-lr", type=float, default=10.0)
+    p.add_argument("--start-lr", type=float, default=1e-6,
+                   help="the sweep's first learning rate (default 1e-6)")
+    p.add_argument("--end-lr", type=float, default=10.0,
+                   help="its last: the rate grows exponentially in between (default 10)")
     p.add_argument("--iters", type=int, default=100, help="sweep steps (default 100)")
     p.add_argument("-o", "--output", default="lr_find.png", help="plot file (default "
                    "lr_find.png)")

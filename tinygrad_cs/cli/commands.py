@@ -4,20 +4,20 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from ..viz.__main__ import add_graph_options
+from ..viz.__main__ import run_graph as draw_named_model
 from .checks import add_lr_find_options, add_sanity_options, run_lr_find, run_sanity
 from .gradcheck import add_gradcheck_options, run_gradcheck
+from .options import UsageError
 from .search import add_search_options, run_search
 from .train import add_train_options, run_train
 
 
-def _add_graph_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("viz_args", nargs=argparse.REMAINDER,
-                   help="MODEL [-o FILE] [--depth K] [--grads] ... (see tgcs graph --help)")
-
-
 def run_graph(args: argparse.Namespace) -> int:
-    from ..viz.__main__ import main as viz_main
-    return viz_main(args.viz_args)
+    try:
+        return draw_named_model(args)
+    except KeyError as error:                  # an unknown model: a usage error
+        raise UsageError(error.args[0]) from None
 
 
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
@@ -29,8 +29,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
                 add_lr_find_options, run_lr_find),
     "search": ("coarse-to-fine random search over learning rate and weight decay",
                add_search_options, run_search),
-    "graph": ("draw a zoo model's computation graph (python -m tinygrad_cs.viz's options)",
-              _add_graph_options, run_graph),
+    "graph": ("draw a zoo or example model's graph to SVG, PNG or DOT; --grads colours it",
+              add_graph_options, run_graph),
     "gradcheck": ("fuzz an op's or a zoo model's gradients with Hypothesis",
                   add_gradcheck_options, run_gradcheck),
 }

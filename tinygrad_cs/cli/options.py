@@ -6,16 +6,16 @@ the ``Recipe``'s defaults, or, on ``--resume``, the run's own recipe.
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..data import DATASETS
+from ..nn.models import registry as zoo
 from ..train.recipe import OPTIMIZERS, SCHEDULES, Recipe, RecipeError, prepare
 
-__all__ = ["UsageError", "add_recipe_options", "explicit_options", "prepare_or_fail",
-           "read_recipe", "recipe_from_args"]
+__all__ = ["UsageError", "add_recipe_options", "explicit_options", "model_names",
+           "prepare_or_fail", "read_recipe", "recipe_from_args"]
 
 # option name -> Recipe field, for the options that map one to one
 _FIELDS = {"model": "model", "data": "data", "epochs": "epochs", "lr": "lr",
@@ -43,25 +43,40 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def add_recipe_options(p: argparse.ArgumentParser) -> None:
-    """The model/data/optimizer options (see ``tinygrad_cs.train.recipe.Recipe``)."""
+def model_names(generative: bool = False) -> str:
+    """The zoo models a recipe can train, by kind, for ``--model``'s help."""
+    kinds = [("classifiers", "classify"), ("language models (--data text)", "language")]
+    if generative:
+        kinds.append(("generative", "generate"))
+    return "; ".join(f"{what}: {', '.join(zoo.names(task))}" for what, task in kinds)
+
+
+def add_recipe_options(p: argparse.ArgumentParser, generative: bool = False) -> None:
+    """The model/data/optimizer options (see ``tinygrad_cs.train.recipe.Recipe``);
+    ``generative``: the command also trains the zoo's generative models."""
     d = Recipe()
-    p.add_argument("--model", help=f"zoo model name (default {d.model}; see "
-                   "`tgcs gradcheck --list`)")
-    p.add_argument("--data", choices=DATASETS, help=f"default {d.data}")
-    p.add_argument("--epochs", type=_positive_int, help=f"default {d.epochs}")
+    p.add_argument("--model", help=f"zoo model (default {d.model}). "
+                   f"{model_names(generative)}")
+    p.add_argument("--data", choices=DATASETS, help=f"data set (default {d.data}; "
+                   "fashion-mnist needs Debian's dataset-fashion-mnist package)")
+    p.add_argument("--epochs", type=_positive_int, help=f"training epochs (default {d.epochs})")
     p.add_argument("--lr", type=_positive_float, help="learning rate (default: the "
                    "optimizer's: " + ", ".join(f"{k} {v[1]:g}" for k, v in OPTIMIZERS.items())
                    + ")")
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help=f"default {d.optimizer}")
-    p.add_argument("--batch-size", type=_positive_int, help=f"default {d.batch_size}")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help=f"optimizer (default "
+                   f"{d.optimizer}; sgd has Nesterov momentum 0.9)")
+    p.add_argument("--batch-size", type=_positive_int, help=f"training samples per batch "
+                   f"(default {d.batch_size})")
     p.add_argument("--weight-decay", type=float, help=f"L2 weight decay (default "
                    f"{d.weight_decay:g})")
-    p.add_argument("--lr-schedule", choices=SCHEDULES, help=f"default {d.lr_schedule}")
+    p.add_argument("--lr-schedule", choices=SCHEDULES, help=f"learning-rate schedule: cosine "
+                   f"annealing, one-cycle, step decay (10x at 50%% and 75%% of the epochs) or "
+                   f"none (default {d.lr_schedule})")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="the data set's usual augmentation (digits: small affine jitter; "
                    "fashion-mnist: horizontal flips; default on)")
-    p.add_argument("--seed", type=int, help=f"default {d.seed}")
+    p.add_argument("--seed", type=int, help=f"seed of the initial weights, shuffling, "
+                   f"augmentation and dropout (default {d.seed})")
     p.add_argument("--seq-len", type=_positive_int, help=f"text: characters per training "
                    f"window (default {d.seq_len})")
     p.add_argument("--text-file", help="text: train on this file (default: the Python "
@@ -89,10 +104,9 @@ def explicit_options(args: argparse.Namespace) -> dict:
 def read_recipe(path: Path) -> Recipe:
     """The recipe saved in a run directory's ``recipe.json``."""
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        return Recipe.read(path)
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot read the run's recipe {path}: {error}") from None
-    return Recipe.from_dict(saved)
 
 
 def prepare_or_fail(recipe: Recipe, prepare: Callable[[Recipe], Any] = prepare) -> Any:

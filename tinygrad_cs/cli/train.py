@@ -4,7 +4,8 @@ A run directory holds ``recipe.json`` (the options, so ``--resume`` rebuilds the
 ``checkpoint.npz`` (after every epoch: model, optimizer, schedule, loader and RNG state),
 ``history.csv`` / ``history.json``, ``curves.png`` (train and validation loss and accuracy)
 and ``graph.svg`` (the model's graph on a few validation samples, collapsed by module and
-coloured by gradient flow).
+coloured by gradient flow). A language model's run also holds ``samples.txt``: after every
+epoch, ``--sample-chars`` characters it wrote after ``--sample-prefix`` (also printed).
 
 A generative model (``--model dcgan``) trains with ``fit_gan`` on the training images (pixels
 mapped to [-1, 1]), with the DCGAN example's defaults (``default_recipe``); its run directory
@@ -25,12 +26,14 @@ import numpy as np
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from ..train import fit
+from ..train.checkpoint import CHECKPOINT, load_checkpoint
 from ..train.gan import fit_gan
 from ..train.gan import summary_line as gan_summary_line
 from ..train.gan_recipe import prepare_gan
 from ..train.progress import summary_line
 from ..train.recipe import Prepared, default_recipe, is_generative, prepare
 from ..train.steps import batch_loss
+from ..train.text_samples import TextSamples, sample_prefix
 from .options import (
     UsageError,
     add_recipe_options,
@@ -44,7 +47,7 @@ __all__ = ["add_train_options", "run_train", "write_graph"]
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
-    add_recipe_options(p)
+    add_recipe_options(p, generative=True)
     p.add_argument("--name", help="run name: its files go to RUNS_DIR/NAME "
                    "(default MODEL-DATA-TIME)")
     p.add_argument("--runs-dir", default="runs", help="folder of run directories (default runs)")
@@ -52,8 +55,22 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
                    help="continue the run NAME (default: the newest run in RUNS_DIR) from its "
                    "last checkpoint, exactly as if it had not stopped; options must not change "
                    "(--epochs may, with --lr-schedule none)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (one "
+                   "summary line at the end instead of one per epoch)")
     p.add_argument("--no-graph", action="store_true", help="do not draw the model's graph")
+    p.add_argument("--sample-chars", type=_non_negative_int, default=200, metavar="N",
+                   help="language models: after each epoch, sample N characters (temperature "
+                   "0.8, seeded) into samples.txt and print them (default 200; 0: none)")
+    p.add_argument("--sample-prefix", metavar="TEXT", help="language models: the text the "
+                   "samples continue (default 'def ', or a letter of the text when it lacks "
+                   "one of those)")
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def _newest_run(runs_dir: Path) -> Path:
@@ -127,15 +144,58 @@ def _check_model_fits_data(run: Prepared) -> None:
         run.model.train(was_training)
 
 
+def _finished(run_dir: Path, recipe: Any, gan: bool) -> str | None:
+    """What to tell a ``--resume`` of a run whose checkpoint has all its epochs: its last
+    epoch's figures, where its results are and how to train on; None for a run to continue
+    (or one without a checkpoint yet, which ``fit`` reports)."""
+    path = run_dir / CHECKPOINT
+    if not path.is_file():
+        return None
+    ckpt = load_checkpoint(path, loop="fit_gan" if gan else "fit")
+    done = ckpt["epoch"]
+    if done < recipe.epochs:
+        return None
+    rows = ckpt["history"]
+    last = (gan_summary_line if gan else summary_line)(rows[-1], done) if rows else ""
+    results = ", ".join(f.name for f in sorted(run_dir.iterdir()) if f.is_file())
+    more = (f"pass --epochs N (more than {done}) to train on" if recipe.lr_schedule == "none"
+            else f"its {recipe.lr_schedule} schedule ends at epoch {done}: train longer in a "
+            f"new run (another --name, --epochs N)")
+    return (f"run {run_dir.name} has already finished: {done} epoch{'s' * (done != 1)} "
+            f"trained, nothing to resume\n"
+            f"{last}\nresults in {run_dir}/: {results}\n{more}")
+
+
+def _text_samples(args: argparse.Namespace, run: Prepared, run_dir: Path) -> TextSamples | None:
+    """The per-epoch sampler of a language model into ``samples.txt`` (None for other
+    models, or with ``--sample-chars 0``); a prefix the text cannot spell is a usage error."""
+    corpus = run.splits.extra.get("corpus")
+    if not args.sample_chars or corpus is None or not callable(getattr(run.model, "sample",
+                                                                       None)):
+        return None
+    try:
+        prefix = sample_prefix(corpus, args.sample_prefix)
+    except ValueError as error:
+        raise UsageError(f"--sample-prefix: {error}") from None
+    return TextSamples(run.model, run_dir / "samples.txt", prefix=prefix,
+                       length=args.sample_chars, seed=run.recipe.seed, corpus=corpus,
+                       echo=not args.no_progress)
+
+
 def run_train(args: argparse.Namespace) -> int:
     run_dir, recipe = _run_dir_and_recipe(args)
-    if not args.resume and (run_dir / "checkpoint.npz").exists():
+    if not args.resume and (run_dir / CHECKPOINT).exists():
         raise UsageError(f"{run_dir} already holds a run: pass --resume to continue it, "
                          f"or another --name")
     gan = is_generative(recipe.model)
+    finished = _finished(run_dir, recipe, gan) if args.resume else None
+    if finished is not None:
+        print(finished)
+        return 0
     run = prepare_or_fail(recipe, prepare_gan if gan else prepare)
     if not gan:
         _check_model_fits_data(run)
+    sampler = None if gan else _text_samples(args, run, run_dir)
     _write_recipe(run_dir, recipe)
     n_params = sum(p.numel() for p in run.model.parameters())
     data = (f"the {len(run.train_loader.dataset)} {recipe.data} training images" if gan else
@@ -155,8 +215,10 @@ def run_train(args: argparse.Namespace) -> int:
             history = fit(run.model, run.train_loader, run.val_loader, loss_fn=run.loss_fn,
                           optimizer=run.optimizer, scheduler=run.scheduler,
                           scheduler_interval=run.scheduler_interval, epochs=recipe.epochs,
-                          run_dir=run_dir, resume=args.resume, progress=progress)
+                          run_dir=run_dir, resume=args.resume, progress=progress,
+                          callbacks=[sampler] if sampler is not None else [])
             summary = summary_line
+            written.append("samples.txt")
     except KeyboardInterrupt:
         print(f"\ntgcs train: interrupted; every finished epoch is saved in {run_dir}/: "
               f"continue with `tgcs train --resume --name {run_dir.name} "
@@ -166,5 +228,7 @@ def run_train(args: argparse.Namespace) -> int:
         written.append(write_graph(run, run_dir / "graph.svg").name)
     if not progress and history.rows:        # with progress, the loop printed every epoch
         print(summary(history.last, recipe.epochs))
+        if sampler is not None and sampler.samples:
+            print(f"sample: {sampler.prefix}{sampler.samples[-1][1]}")
     print(f"wrote {', '.join(w for w in written if (run_dir / w).exists())} in {run_dir}/")
     return 0

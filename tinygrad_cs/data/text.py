@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinygrad_cs.nn.models.vocab import CharVocab
+
 from .splits import Splits
 
 __all__ = ["STDLIB_FILES", "CharCorpus", "char_splits", "windows"]
@@ -61,8 +63,9 @@ def _stdlib_text(max_chars: int | None) -> str:
     return "".join(parts)
 
 
-class CharCorpus:
-    """A text and its character vocabulary (see the module docstring).
+class CharCorpus(CharVocab):
+    """A text and its character vocabulary (see the module docstring): a ``CharVocab`` of
+    the text's sorted distinct characters, with ``encode`` / ``decode``.
 
     Args:
         path: a UTF-8 text file; ``None`` for the standard-library sources.
@@ -91,10 +94,9 @@ class CharCorpus:
         if len(text) < 2:
             raise ValueError(f"CharCorpus: the text {str(path or 'stdlib')!r} has "
                              f"{len(text)} characters; a language model needs at least 2")
+        super().__init__(sorted(set(text)))
         self.path = None if path is None else str(path)
         self.text = text
-        self.vocab: tuple[str, ...] = tuple(sorted(set(text)))
-        self._index = {c: i for i, c in enumerate(self.vocab)}
         self.ids = self.encode(text)
 
     def __len__(self) -> int:
@@ -103,23 +105,6 @@ class CharCorpus:
     def __repr__(self) -> str:
         source = self.path or "stdlib sources"
         return f"CharCorpus({source!r}, {len(self.text)} chars, vocab {len(self.vocab)})"
-
-    def encode(self, text: str) -> np.ndarray:
-        """``str`` of length L -> int64 ids (L,); a character outside the vocabulary raises."""
-        try:
-            return np.fromiter((self._index[c] for c in text), np.int64, len(text))
-        except KeyError as e:
-            raise KeyError(f"CharCorpus.encode: character {e.args[0]!r} is not in the "
-                           f"vocabulary of {len(self.vocab)} characters") from None
-
-    def decode(self, ids: Iterable[int] | np.ndarray) -> str:
-        """int ids (any shape, read in order) -> ``str``; an id outside 0..V-1 raises."""
-        flat = np.asarray(ids, dtype=np.int64).ravel()
-        bad = flat[(flat < 0) | (flat >= len(self.vocab))]
-        if bad.size:
-            raise IndexError(f"CharCorpus.decode: id {int(bad[0])} is outside the vocabulary "
-                             f"0..{len(self.vocab) - 1}")
-        return "".join(self.vocab[i] for i in flat)
 
     def unigram_entropy(self, ids: Iterable[int] | np.ndarray | None = None) -> float:
         """``-sum_c p_c ln p_c`` in nats per character, ``p_c`` = frequency of ``c`` in ``ids``

@@ -14,26 +14,31 @@
   ``samples.png`` grid), what ``tgcs train --model dcgan`` runs;
 * hyper-parameter search: ``random_search`` / ``coarse_to_fine`` over a space of
   ``LogUniform`` / ``Uniform`` / ``Choice`` dimensions, trials in spawned worker processes or
-  on a Dask cluster, reports with ``save_search`` (CSV, markdown, scatter plot);
+  on a Dask cluster (``dask_client`` connects with a timeout), reports with ``save_search``
+  (CSV, markdown, scatter plot);
 * ``Recipe`` / ``prepare``: a run described by names (zoo model, data set, optimizer), what
-  ``tgcs train`` and ``classifier_trial`` build.
+  ``tgcs train`` and ``classifier_trial`` build; ``load_model(run_dir)``: a finished run's
+  trained model (a language model with its vocabulary, so its ``sample`` returns text);
+* ``TextSamples``: a ``fit`` callback that writes a language model's sample every epoch.
 """
 from .curves import plot_columns, plot_curves
 from .divergence import TrainingDiverged
 from .fit import evaluate, fit
 from .gan import fit_gan, save_image
 from .history import History
+from .load import load_model
 from .lr_finder import LRFinderResult, lr_find
 from .recipe import Recipe, prepare
 from .sanity import CheckResult, check_initial_loss, check_overfit, run_sanity_checks
-from .search import (CoarseToFine, SearchResult, Trial, coarse_to_fine, plot_search,
-                     random_search, save_search)
+from .search import (CoarseToFine, SearchResult, Trial, coarse_to_fine, dask_client,
+                     plot_search, random_search, save_search)
 from .search_space import Choice, LogUniform, Uniform, refine, sample_configs
+from .text_samples import TextSamples
 from .trials import classifier_trial, softmax_trial
 
 __all__ = ["CheckResult", "History", "LRFinderResult", "TrainingDiverged", "check_initial_loss",
            "check_overfit", "evaluate", "fit", "lr_find", "plot_curves", "run_sanity_checks"]
-__all__ += ["fit_gan", "plot_columns", "save_image"]
+__all__ += ["TextSamples", "fit_gan", "load_model", "plot_columns", "save_image"]
 __all__ += ["Choice", "CoarseToFine", "LogUniform", "Recipe", "SearchResult", "Trial",
-            "Uniform", "classifier_trial", "coarse_to_fine", "plot_search", "prepare",
+            "Uniform", "classifier_trial", "coarse_to_fine", "dask_client", "plot_search", "prepare",
             "random_search", "refine", "sample_configs", "save_search", "softmax_trial"]

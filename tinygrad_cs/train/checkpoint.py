@@ -14,14 +14,17 @@ every epoch and holds one dict::
     rng               tg.get_rng_state()   (dropout masks, seeds drawn later)
     history           the History rows so far
     loop              "fit", or "fit_gan" (absent in older files: "fit")
+    vocab             a language model's characters, in id order (``model.vocab``, a
+                      ``CharVocab``), as one string; None (or absent) for other models
 
 ``optimizer`` and ``scheduler`` may also be dicts of named objects (``fit_gan``'s
 ``{"generator": ..., "discriminator": ...}``): their states are then saved and restored
 name by name.
 
-Restoring loads the model first: its ``load_state_dict`` checks every key and shape before
-copying anything, so a checkpoint of another architecture raises naming the key, before
-any training step could overwrite the file.
+Restoring checks the vocabulary first (a model built on other text must not continue, even
+with as many characters), then loads the model: its ``load_state_dict`` checks every key and
+shape before copying anything, so a checkpoint of another architecture raises naming the
+key, before any training step could overwrite the file.
 """
 from __future__ import annotations
 
@@ -29,8 +32,9 @@ import os
 from typing import Any
 
 import tinygrad_cs as tg
+from tinygrad_cs.nn.models.vocab import CharVocab
 
-__all__ = ["CHECKPOINT", "load_checkpoint", "restore", "save_checkpoint"]
+__all__ = ["CHECKPOINT", "load_checkpoint", "restore", "save_checkpoint", "saved_vocab"]
 
 CHECKPOINT = "checkpoint.npz"
 FORMAT, VERSION = "tinygrad_cs.train", 1
@@ -66,7 +70,28 @@ def save_checkpoint(path: str | os.PathLike, *, model: Any, optimizer: Any, sche
              "global_step": global_step, "model": model.state_dict(),
              "optimizer": _state(optimizer), "scheduler": _state(scheduler),
              "loaders": {name: _state(loader) for name, loader in loaders.items()},
-             "rng": tg.get_rng_state(), "history": list(history)}, path)
+             "rng": tg.get_rng_state(), "history": list(history), "vocab": _vocab(model)},
+            path)
+
+
+def _vocab(model: Any) -> str | None:
+    """``model.vocab``'s characters as one string (None for a model without one)."""
+    vocab = getattr(model, "vocab", None)
+    return None if vocab is None else "".join(vocab.vocab)
+
+
+def saved_vocab(model: Any, ckpt: dict[str, Any], path: str | os.PathLike) -> CharVocab | None:
+    """The checkpoint's vocabulary (None when it has none); a ``ValueError`` when ``model``
+    already has another (its text changed since the run was trained)."""
+    saved = ckpt.get("vocab")
+    if saved is None:
+        return None
+    own = getattr(model, "vocab", None)
+    if own is not None and "".join(own.vocab) != saved:
+        raise ValueError(f"{os.fspath(path)}: the model was trained on a vocabulary of "
+                         f"{len(saved)} characters that differs from this run's "
+                         f"{len(own.vocab)} (the text changed since)")
+    return CharVocab(saved)
 
 
 def load_checkpoint(path: str | os.PathLike, loop: str = "fit") -> dict[str, Any]:
@@ -89,7 +114,9 @@ def load_checkpoint(path: str | os.PathLike, loop: str = "fit") -> dict[str, Any
 
 def restore(ckpt: dict[str, Any], *, model: Any, optimizer: Any, scheduler: Any,
             loaders: dict[str, Any], path: str | os.PathLike = "checkpoint") -> None:
-    """Load every state of ``ckpt`` into the live objects (model first: see module doc)."""
+    """Load every state of ``ckpt`` into the live objects (vocabulary and model first: see
+    module doc)."""
+    vocab = saved_vocab(model, ckpt, path)
     model.load_state_dict(ckpt["model"])
     _load_state(optimizer, ckpt["optimizer"], "optimizer", path)
     if scheduler is not None:
@@ -102,3 +129,5 @@ def restore(ckpt: dict[str, Any], *, model: Any, optimizer: Any, scheduler: Any,
         if state is not None and callable(getattr(loader, "load_state_dict", None)):
             loader.load_state_dict(state)
     tg.set_rng_state(ckpt["rng"])
+    if vocab is not None:
+        model.vocab = vocab

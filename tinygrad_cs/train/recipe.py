@@ -15,7 +15,8 @@ How the names meet (``prepare``):
 * vector data ``(D,)``: ``in_features=D``; CNNs are refused with a message naming both;
 * ``text``: a ``"language"`` model with ``vocab_size``; its ``(N, T, V)`` logits are scored
   by ``CrossEntropyLoss`` per character (the training loops flatten sequence outputs, see
-  ``train.steps.batch_loss``).
+  ``train.steps.batch_loss``). The model keeps the corpus' characters as ``model.vocab``
+  (a ``CharVocab``, saved in the checkpoint), so its ``sample`` decodes text by itself.
 
 A ``"generate"`` model (``dcgan``) goes through ``prepare_gan`` instead, and trains with
 ``fit_gan``; ``default_recipe("dcgan")`` holds its defaults (see there).
@@ -23,6 +24,8 @@ A ``"generate"`` model (``dcgan``) goes through ``prepare_gan`` instead, and tra
 from __future__ import annotations
 
 import inspect
+import json
+import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
 
@@ -30,6 +33,7 @@ from .. import manual_seed, nn, optim
 from ..data import DataLoader, load_dataset
 from ..data import transforms as T
 from ..nn.models import registry as zoo
+from ..nn.models.vocab import CharVocab
 from ..optim import lr_scheduler
 
 __all__ = ["OPTIMIZERS", "Prepared", "Recipe", "RecipeError", "check_sizes", "default_recipe",
@@ -87,6 +91,13 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Recipe:
+        """The recipe in a JSON file (a run directory's ``recipe.json``); ``OSError`` /
+        ``ValueError`` when it cannot be read."""
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
 
 class Prepared(NamedTuple):
     """The live objects of a recipe (see ``prepare``)."""
@@ -137,7 +148,9 @@ def _build_bare_model(recipe: Recipe, splits: Any) -> nn.Module:
         if splits.name != "text" or entry.task != "language":
             raise RecipeError(f"model {recipe.model!r} ({entry.task}) and data {recipe.data!r} "
                               f"do not fit: language models train on 'text', and only they do")
-        return entry.build(vocab_size=splits.num_classes)
+        model = entry.build(vocab_size=splits.num_classes)
+        model.vocab = CharVocab(splits.classes)   # so model.sample("def ", 100) gives text
+        return model
     if entry.task != "classify":
         raise RecipeError(f"model {recipe.model!r} is a {entry.task!r} model; this trains "
                           f"classifiers ({', '.join(zoo.names('classify'))}) and "

@@ -11,8 +11,8 @@ Where the trials run:
 * ``workers=0``: one after another in this process;
 * ``workers=n``: ``n`` worker processes started with the ``spawn`` method (a ``fork``ed child
   of a process that has run a Numba parallel kernel dies), via ``ProcessPoolExecutor``;
-* ``scheduler="tcp://host:port"`` (or a ``distributed.Client``): an existing Dask cluster
-  (``pip install -e '.[dask]'``).
+* ``scheduler="tcp://host:port"`` (or a ``distributed.Client``, e.g. from
+  ``dask_client(address, timeout)``): an existing Dask cluster (``pip install -e '.[dask]'``).
 
 Worker processes import ``trial_fn`` by name, so it must be a module-level function of an
 importable module (and a script that searches needs the usual ``if __name__ == "__main__":``
@@ -37,8 +37,8 @@ from typing import Any
 
 from .search_space import Choice, LogUniform, Space, Uniform, ranked, refine, sample_configs
 
-__all__ = ["CoarseToFine", "SearchResult", "Trial", "coarse_to_fine", "plot_search",
-           "random_search", "run_trial", "save_search"]
+__all__ = ["CoarseToFine", "SearchResult", "Trial", "coarse_to_fine", "dask_client",
+           "plot_search", "random_search", "run_trial", "save_search"]
 
 TrialFn = Callable[[dict[str, Any]], Mapping[str, float]]
 
@@ -178,16 +178,16 @@ def random_search(trial_fn: TrialFn, space: Space, n_trials: int, *, seed: int =
         raise ValueError(f"random_search: workers must be >= 0, got {workers}")
     configs = [{**c, **fixed} for c in sample_configs(space, n_trials, seed)]
     bar = _progress(n_trials, metric) if progress else None
-    if scheduler is not None:
-        trials = _run_dask(trial_fn, configs, scheduler, bar)
-    elif workers == 0 or n_trials <= 1:
-        trials = []
-        for i, c in enumerate(configs):
-            trials.append(_tick(bar, run_trial(trial_fn, i, c)))
-    else:
-        trials = _run_pool(trial_fn, configs, workers, bar)
-    if bar is not None:
-        bar.close()
+    try:
+        if scheduler is not None:
+            trials = _run_dask(trial_fn, configs, scheduler, bar)
+        elif workers == 0 or n_trials <= 1:
+            trials = [_tick(bar, run_trial(trial_fn, i, c)) for i, c in enumerate(configs)]
+        else:
+            trials = _run_pool(trial_fn, configs, workers, bar)
+    finally:
+        if bar is not None:
+            bar.close()
     return SearchResult(trials, metric, mode, dict(space), fixed, seed)
 
 
@@ -222,14 +222,36 @@ def _init_worker(threads: int) -> None:
     threadpool_limits(threads)
 
 
-def _run_dask(trial_fn: TrialFn, configs: list[dict], scheduler: Any, bar: Any) -> list[Trial]:
+def dask_client(address: str, timeout: float | None = None) -> Any:
+    """A ``distributed.Client`` of the Dask scheduler at ``address`` (``"tcp://host:8786"``).
+
+    ``timeout``: seconds to keep trying (default: Dask's ``distributed.comm.timeouts.connect``,
+    30 s). An address Dask cannot parse raises ``ValueError``, a scheduler not reached in
+    time ``ConnectionError``, each naming the address; ``ImportError`` without ``distributed``.
+    """
+    distributed = _distributed()
+    kwargs = {} if timeout is None else {"timeout": timeout}
+    try:
+        return distributed.Client(address, **kwargs)
+    except ValueError as e:
+        raise ValueError(f"bad Dask scheduler address {address!r}: {e}") from e
+    except OSError as e:                            # TimeoutError, refused, unknown host
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address} ({e})") from e
+
+
+def _distributed() -> Any:
     try:
         import distributed
     except ImportError as e:
         raise ImportError("random_search(scheduler=...) runs trials on a Dask cluster and needs "
                           "the 'distributed' package: pip install -e '.[dask]'") from e
+    return distributed
+
+
+def _run_dask(trial_fn: TrialFn, configs: list[dict], scheduler: Any, bar: Any) -> list[Trial]:
+    distributed = _distributed()
     own = not isinstance(scheduler, distributed.Client)
-    client = distributed.Client(scheduler) if own else scheduler
+    client = dask_client(scheduler) if own else scheduler
     try:
         n = len(configs)
         # pure=False: two identical configurations are two trials, not one cached result
