@@ -11,6 +11,7 @@
   activations (``ReLU``, ``GELU``, ``Softmax``, ...);
 * recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their cells ``RNNCell``, ``LSTMCell``,
   ``GRUCell``;
+* attention: ``MultiheadAttention``;
 * losses (``CrossEntropyLoss``, ``MSELoss``, ...) and ``regularization.l2_penalty``.
 """
 from . import functional, init, regularization, scalar, utils
@@ -44,6 +45,10 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample
 __all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d",
             "ConvTranspose2d", "GroupNorm", "InstanceNorm2d", "LayerNorm", "MaxPool2d",
             "Upsample"]
+
+from .attention import MultiheadAttention
+
+__all__ += ["MultiheadAttention"]
 
 from . import parallel
 from .parallel import DataParallel
