@@ -13,6 +13,9 @@ import tinygrad_cs as tg
 from tinygrad_cs import nn
 from tinygrad_cs.testing import gradcheck
 
+# PyTorch's deprecation notes on its own fast paths and mixed mask types
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:torch.*")
+
 rng = np.random.default_rng(0)
 E, H, L, S, N = 8, 2, 3, 5, 2
 
