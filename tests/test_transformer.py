@@ -14,7 +14,8 @@ from tinygrad_cs import nn
 from tinygrad_cs.testing import gradcheck
 
 # PyTorch's deprecation notes on its own fast paths and mixed mask types
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:torch.*")
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning:torch.*"),
+              pytest.mark.usefixtures("one_numba_thread")]  # tiny layer norms: see conftest
 
 rng = np.random.default_rng(0)
 D, HEADS, FF = 8, 2, 12

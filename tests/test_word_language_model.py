@@ -18,7 +18,8 @@ import tinygrad_cs as tg
 
 # torch.log(torch.tril(ones)) takes log 0 = -inf on purpose (numpy says so; PyTorch does not)
 pytestmark = [pytest.mark.filterwarnings("ignore:divide by zero encountered in log"),
-              pytest.mark.filterwarnings("ignore::UserWarning:torch.*")]
+              pytest.mark.filterwarnings("ignore::UserWarning:torch.*"),
+              pytest.mark.usefixtures("one_numba_thread")]  # tiny layer norms: see conftest
 
 NTOKEN, NINP, NHEAD, NHID, NLAYERS, BPTT, BSZ = 11, 8, 2, 16, 2, 6, 3
 
