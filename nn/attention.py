@@ -196,16 +196,16 @@ class MultiheadAttention(Module):
             raise RuntimeError(f"{name}: expected query, key and value all 3-D (batched) or "
                                f"all 2-D (unbatched), got shapes {_listed(shapes)}")
         batched = query.ndim == 3
-        n = (query.shape[0] if self.batch_first else query.shape[1]) if batched else 1
-        seq = (lambda t: t.shape[1] if self.batch_first else t.shape[0]) if batched else \
-            (lambda t: t.shape[0])
-        length, source = seq(query), seq(key)
-        features = {"query": self.embed_dim, "key": self.kdim, "value": self.vdim}
-        batch = (lambda t: t.shape[0] if self.batch_first else t.shape[1]) if batched else \
-            (lambda t: n)
-        fits = all(t.shape[-1] == features[arg] and batch(t) == n
-                   for arg, t in (("query", query), ("key", key), ("value", value)))
-        if not fits or seq(value) != source:
+        if batched:
+            b, s = (0, 1) if self.batch_first else (1, 0)   # the batch and sequence dims
+            n = query.shape[b]
+        else:
+            b, s, n = None, 0, 1
+        length, source = query.shape[s], key.shape[s]
+        features = ((query, self.embed_dim), (key, self.kdim), (value, self.vdim))
+        fits = value.shape[s] == source and all(
+            t.shape[-1] == dim and (b is None or t.shape[b] == n) for t, dim in features)
+        if not fits:
             layout = ("(N, L, E), (N, S, kdim), (N, S, vdim)" if self.batch_first else
                       "(L, N, E), (S, N, kdim), (S, N, vdim)") if batched else \
                 "(L, E), (S, kdim), (S, vdim)"

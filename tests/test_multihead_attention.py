@@ -194,6 +194,8 @@ def test_errors_name_the_module_and_the_shapes():
         m(q, kv, kv, key_padding_mask=tg.zeros(S, N, dtype=tg.bool_))
     with pytest.raises(RuntimeError, match=r"E=8, .*query \(3, 2, 6\)"):
         m(tg.randn(L, N, 6), kv, kv)
+    with pytest.raises(RuntimeError, match=r"\(L, N, E\), \(S, N, kdim\).*key \(5, 1, 8\)"):
+        m(q, kv[:, :1], kv[:, :1])                        # one key sequence for two queries
     with pytest.raises(RuntimeError, match=r"3-D .* 2-D .*query \(3, 2, 8\), key \(5, 8\)"):
         m(q, kv[:, 0], kv[:, 0])
     with pytest.raises(RuntimeError, match="Need attn_mask if specifying the is_causal hint"):
