@@ -186,14 +186,20 @@ def test_small_transformer_beats_the_unigram_entropy_on_held_out_text(one_blas_t
 
 def test_tgcs_train_runs_it_on_text_like_char_lstm(tmp_path, one_blas_thread):
     pytest.importorskip("sklearn")  # the CLI's data registry imports it
+    from tinygrad_cs.train import load_model
     text = tmp_path / "abc.txt"
     text.write_text("the cat sat on the mat. " * 200, encoding="utf-8")
     with one_blas_thread():
         code = main(["train", "--runs-dir", str(tmp_path), "--no-progress", "--model",
                      "char_transformer", "--data", "text", "--text-file", str(text),
                      "--seq-len", "16", "--epochs", "2", "--batch-size", "16", "--name", "lm",
-                     "--no-graph"])
+                     "--no-graph", "--sample-chars", "24"])
     assert code == 0
     rows = list(csv.DictReader((tmp_path / "lm" / "history.csv").open()))
     # a repeating 24-character phrase: far below its unigram entropy (~2.2 nats)
     assert float(rows[-1]["val_loss"]) < 1.0 and float(rows[-1]["val_acc"]) > 0.6
+    assert (tmp_path / "lm" / "samples.txt").read_text().count("== epoch") == 2
+    model = load_model(tmp_path / "lm")            # comes back knowing its characters
+    assert isinstance(model, CharTransformer)
+    sample = model.sample("the ", 24, seed=0)
+    assert isinstance(sample, str) and len(sample) == 24 and set(sample) <= set(text.read_text())

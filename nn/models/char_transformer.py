@@ -33,6 +33,7 @@ from ..transformer_layers import TransformerEncoderLayer
 from .char_lm import CharSampling, as_ids, vocab_size_of
 from .positional_encoding import PositionalEncoding
 from .registry import ZooEntry, register
+from .vocab import CharVocab
 
 __all__ = ["CharTransformer", "char_transformer"]
 
@@ -49,6 +50,9 @@ class CharTransformer(CharSampling, Module):
         dropout: on the positional sum, the attention weights and inside each layer
             (training mode only).
         max_len: the longest context, T <= max_len.
+
+    ``vocab``: a ``CharVocab`` of the ``vocab_size`` characters the ids stand for, or None
+    (the default) when the model was built without text; ``sample`` decodes with it.
     """
 
     def __init__(self, vocab_size: int, d_model: int = 128, nhead: int = 4,
@@ -59,6 +63,7 @@ class CharTransformer(CharSampling, Module):
             raise ValueError(f"CharTransformer: vocab_size must be an integer >= 2, got "
                              f"{vocab_size!r}")
         self.vocab_size, self.d_model, self.max_len = vocab_size, d_model, max_len
+        self.vocab: CharVocab | None = None
         self.embedding = Embedding(vocab_size, d_model)
         self.pos_encoder = PositionalEncoding(d_model, dropout, max_len, batch_first=True)
         layer = TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout,
