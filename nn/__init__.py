@@ -11,6 +11,9 @@
   activations (``ReLU``, ``GELU``, ``Softmax``, ...);
 * recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their cells ``RNNCell``, ``LSTMCell``,
   ``GRUCell``;
+* attention: ``MultiheadAttention`` and the Transformer (``TransformerEncoderLayer``,
+  ``TransformerEncoder``, ``TransformerDecoderLayer``, ``TransformerDecoder``,
+  ``Transformer``);
 * losses (``CrossEntropyLoss``, ``MSELoss``, ...) and ``regularization.l2_penalty``.
 """
 from . import functional, init, regularization, scalar, utils
@@ -44,6 +47,13 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Upsample
 __all__ += ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d",
             "ConvTranspose2d", "GroupNorm", "InstanceNorm2d", "LayerNorm", "MaxPool2d",
             "Upsample"]
+
+from .attention import MultiheadAttention
+from .transformer import Transformer, TransformerDecoder, TransformerEncoder
+from .transformer_layers import TransformerDecoderLayer, TransformerEncoderLayer
+
+__all__ += ["MultiheadAttention", "Transformer", "TransformerDecoder",
+            "TransformerDecoderLayer", "TransformerEncoder", "TransformerEncoderLayer"]
 
 from . import parallel
 from .parallel import DataParallel

@@ -12,8 +12,9 @@ tensor: the graph keeps the input for backward, so it is never overwritten.
 Defined in their own files and re-exported here: the hot ops of the engine
 (``conv1d``/``conv2d``/``conv_transpose2d``, the pooling ops and ``interpolate``, the
 norms, ``lstm_cell``: Numba kernels in ``tinygrad_cs.kernels``), ``linear`` (``ops.linalg``), ``gelu``
-(``nn.gelu``), ``dropout`` / ``dropout2d`` (``nn.dropout``), ``embedding`` (``nn.embedding``)
-and the losses (``nn.functional_losses``).
+(``nn.gelu``), ``dropout`` / ``dropout2d`` (``nn.dropout``), ``embedding`` (``nn.embedding``),
+``scaled_dot_product_attention`` (``nn.dot_product_attention``) and the losses
+(``nn.functional_losses``).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from ..ops.linalg import linear
 from ..ops.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from ..ops.rnn import lstm_cell
+from .dot_product_attention import scaled_dot_product_attention
 from .dropout import dropout, dropout2d
 from .embedding import embedding
 from .functional_losses import (
@@ -74,6 +76,7 @@ __all__ = [
     "nll_loss",
     "pad",
     "relu",
+    "scaled_dot_product_attention",
     "sigmoid",
     "smooth_l1_loss",
     "softmax",

@@ -45,3 +45,16 @@ def one_blas_thread():
     slower on a quiet machine, and on a busy one OpenBLAS' spinning threads make them many
     times slower. Results do not depend on it."""
     return _limit_blas_threads
+
+
+@pytest.fixture
+def one_numba_thread():
+    """The test runs Numba's parallel kernels on one thread (restored after). Tiny inputs
+    (a layer norm of 32 x 8 rows) cost microseconds of work, but on a busy 2-core machine
+    each waits for a descheduled OpenMP worker: a small Transformer's tests ran 5-10x slower
+    with the default two threads. Results do not depend on it (fixed partitions)."""
+    import numba
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(threads)

@@ -26,7 +26,8 @@ from .ops import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, chunk
                   leaky_relu, log, log1p, log_softmax, logsumexp, lt, matmul, max, maximum, mean,
                   min, minimum, mul, ne, neg, norm, pad, permute, pow, prod, relu, repeat,
                   reshape, sigmoid, sign, sin, softmax, softplus, split, sqrt, squeeze, stack,
-                  std, sub, sum, tanh, take_along_dim, transpose, unsqueeze, var, where)
+                  std, sub, sum, tanh, take_along_dim, transpose, tril, triu, unsqueeze, var,
+                  where)
 from .random import Generator, generator, get_rng_state, manual_seed, set_rng_state
 from .scopes import scope
 from .tensor import Tensor

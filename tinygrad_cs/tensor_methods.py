@@ -1,6 +1,7 @@
 """The ``torch.Tensor`` methods that are compositions of the engine's ops: new tensors like
-this one (``new_zeros``, ...), matrix products and views (``mm``, ``t``, ``narrow``), and
-element-wise helpers (``square``, ``masked_fill``, ``index_select``, ``isnan``, ...).
+this one (``new_zeros``, ...), matrix products and views (``mm``, ``t``, ``narrow``,
+``triu``/``tril``), and element-wise helpers (``square``, ``masked_fill``, ``index_select``,
+``isnan``, ...).
 
 ``Tensor`` inherits them from ``TorchMethods`` (a mixin with no state of its own), so
 ``tensor.py`` keeps the engine's protocol, the data/grad semantics, in-place changes and
@@ -80,6 +81,14 @@ class TorchMethods:
                              f"size ({size}) of dim {dim} (shape {self.shape})")
         index = (slice(None),) * d + (slice(start, start + length),)
         return ops.getitem(self, index)
+
+    def triu(self, diagonal: int = 0) -> Any:
+        """Zeros below the ``diagonal``-th diagonal of the last two dims (``ops.triu``)."""
+        return ops.triu(self, diagonal)
+
+    def tril(self, diagonal: int = 0) -> Any:
+        """Zeros above the ``diagonal``-th diagonal of the last two dims (``ops.tril``)."""
+        return ops.tril(self, diagonal)
 
     # -- element-wise helpers, composed of the engine's ops (so they differentiate) ------
     def square(self) -> Any:

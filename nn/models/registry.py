@@ -27,7 +27,7 @@ __all__ = ["ZooEntry", "get", "names", "register"]
 # process (e.g. a spawned search worker) that only imports the registry still sees them all.
 PROVIDERS: list[str] = [f"tinygrad_cs.nn.models.{name}" for name in (
     "perceptron", "mlp", "linear_classifiers", "vgg", "googlenet", "mobilenet", "resnet",
-    "resnext", "fpn", "char_rnn", "dcgan")]
+    "resnext", "fpn", "char_rnn", "char_transformer", "dcgan")]
 
 _ZOO: dict[str, ZooEntry] = {}
 

@@ -6,7 +6,7 @@ with these functions, so the same code serves plain and higher-order backward.
 """
 from .elementwise import (add, sub, mul, div, pow, neg, abs, exp, log, sqrt, sin, cos,
                           tanh, sigmoid, relu, leaky_relu, elu, softplus, clamp, clip,
-                          maximum, minimum, where, sign, eq, ne, lt, le, gt, ge)
+                          maximum, minimum, where, sign, eq, ne, lt, le, gt, ge, triu, tril)
 from .logexp import log1p, expm1, logsigmoid
 from .reduce import (sum, mean, amax, amin, max, min, var, std, prod, logsumexp, norm,
                      argmax, argmin)

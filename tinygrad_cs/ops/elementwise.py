@@ -426,3 +426,25 @@ def lt(a, b): return constant(np.less, a, b)
 def le(a, b): return constant(np.less_equal, a, b)
 def gt(a, b): return constant(np.greater, a, b)
 def ge(a, b): return constant(np.greater_equal, a, b)
+
+
+def triu(a, diagonal=0):
+    """The upper triangle of the last two dims: out[..., i, j] = a[..., i, j] if
+    j - i >= diagonal, else 0.  (*, m, n) -> (*, m, n);  da = g on the kept triangle."""
+    return _triangle(a, diagonal, np.triu, "triu")
+
+
+def tril(a, diagonal=0):
+    """The lower triangle of the last two dims: out[..., i, j] = a[..., i, j] if
+    j - i <= diagonal, else 0.  (*, m, n) -> (*, m, n);  da = g on the kept triangle."""
+    return _triangle(a, diagonal, np.tril, "tril")
+
+
+def _triangle(a, diagonal, keep, op):
+    shape = shape_of(a)
+    if len(shape) < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape "
+                           f"{shape}")
+    # where, not a product with a 0/1 mask: triu(full(-inf)) must hold zeros, not NaN
+    mask = keep(np.ones(shape[-2:], dtype=bool), int(diagonal))
+    return where(mask, a, np.zeros((), dtype=np.asarray(raw(a)).dtype))
