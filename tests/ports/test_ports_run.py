@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from porting import load_program, port_line, port_source
 
 
@@ -55,7 +54,7 @@ def test_word_lstm_with_hand_written_sgd_follows_pytorchs_trajectory(folder):
     assert ours["names"] == theirs["names"]
     np.testing.assert_allclose(ours["losses"], theirs["losses"], rtol=1e-3)
     np.testing.assert_allclose(ours["final"], theirs["final"], rtol=1e-3)
-    assert ours["final"] < 0.5 * ours["losses"][0]
+    assert ours["final"] < 0.8 * ours["losses"][0]  # it learns (ln 40 words = 3.7 nats)
 
 
 def test_lbfgs_closure_follows_pytorchs_trajectory(folder):
@@ -74,3 +73,13 @@ def test_vae_reaches_pytorchs_loss(folder):
     np.testing.assert_allclose(ours["test_loss"], theirs["test_loss"], rtol=0.05)
     assert ours["sample_shape"] == theirs["sample_shape"] == (16, 1, 8, 8)
     assert 0 <= ours["sample_range"][0] <= ours["sample_range"][1] <= 1
+
+
+def test_transformer_with_masks_follows_pytorchs_trajectory(folder):
+    theirs, ours = _both("tiny_transformer", folder)
+    np.testing.assert_allclose(ours["losses"][:10], theirs["losses"][:10], rtol=1e-4)
+    np.testing.assert_allclose(ours["losses"], theirs["losses"], rtol=2e-2)
+    assert ours["losses"][-1] < 0.5 * ours["losses"][0]
+    np.testing.assert_allclose(ours["weights"], theirs["weights"], rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(ours["causal"], theirs["causal"], rtol=1e-3, atol=1e-5)
+    assert abs(ours["accuracy"] - theirs["accuracy"]) <= 0.05

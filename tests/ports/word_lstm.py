@@ -66,8 +66,8 @@ def main():
         for name, p in model.named_parameters():
             p.copy_(torch.from_numpy(rng.uniform(-0.2, 0.2, tuple(p.shape)).astype(np.float32)))
     criterion = nn.NLLLoss()
-    lr, bptt, losses = 2.0, 8, []
-    for epoch in range(3):
+    lr, bptt, losses = 5.0, 8, []
+    for epoch in range(8):
         model.train()
         hidden = model.init_hidden(4)
         for i in range(0, train_data.size(0) - 1, bptt):
@@ -78,7 +78,7 @@ def main():
             output, hidden = model(data, hidden)
             loss = criterion(output, targets)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
             for p in model.parameters():
                 p.data.add_(p.grad, alpha=-lr)
             losses.append(loss.item())
