@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .function import _ABSENT, _FREED, Context, Node
+from .function import _ABSENT, _FREED, Context, Node, as_seen_by
 from .grad_mode import state
 from .versions import _clock, check_saved
 
@@ -82,8 +82,13 @@ def _topological_order(roots: Sequence[Node]) -> list[Node]:
         node = stack.pop()
         if node._fn is None:
             continue
+        seq = node._seq
         for parent in node._inputs():
-            if isinstance(parent, Node) and parent.requires_grad and parent not in seen:
+            if not isinstance(parent, Node):
+                continue
+            if parent._seq > seq:  # changed in place after this op used it
+                parent = as_seen_by(parent, seq)
+            if parent.requires_grad and parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
     return sorted(seen, key=_creation_number, reverse=True)
@@ -160,8 +165,13 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
                 grads = (grads,)
             b = node._b
             inputs = (node._a,) if b is _ABSENT else (node._a, b, *node._more)
+            seq = node._seq
             for index, (parent, g) in enumerate(zip(inputs, grads)):
-                if g is None or not isinstance(parent, Node) or not parent.requires_grad:
+                if g is None or not isinstance(parent, Node):
+                    continue
+                if parent._seq > seq:  # changed in place after this op used it
+                    parent = as_seen_by(parent, seq)
+                if not parent.requires_grad:
                     continue
                 if parent._fits_grads:
                     g = parent._fit_grad(g)

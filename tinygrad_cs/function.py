@@ -159,8 +159,10 @@ class Node:
 
     @property
     def parents(self) -> tuple:
-        """The graph nodes this node was computed from (empty for leaves)."""
-        return tuple(a for a in self._inputs() if isinstance(a, Node))
+        """The graph nodes this node was computed from (empty for leaves), each as it was
+        when this node was made (see ``as_seen_by``)."""
+        seq = self._seq
+        return tuple(as_seen_by(a, seq) for a in self._inputs() if isinstance(a, Node))
 
     @property
     def op(self) -> str | None:
@@ -192,6 +194,20 @@ class Node:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad."""
         _autodiff.backward(self, gradient, retain_graph=retain_graph,
                            create_graph=create_graph, inputs=inputs)
+
+
+def as_seen_by(parent: Node, seq: int) -> Node:
+    """``parent`` as the node numbered ``seq`` used it.
+
+    An op's inputs are always older than its output, except after an in-place op on a
+    non-leaf (``y.add_(1)``, ``y[m] = 0``): the tensor object then takes the newer node's
+    place in the graph and its former self moves to a new object, the in-place op's first
+    input. An op that used the tensor before the change still refers to the object, so
+    following first inputs back until a node older than the op finds what it used.
+    """
+    while parent._seq > seq:
+        parent = parent._a
+    return parent
 
 
 class _HookHandle:
