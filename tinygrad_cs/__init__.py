@@ -16,8 +16,8 @@ from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
                        zeros_like)
 from .devices import device
-from .dtypes import (bool_, double, float32, float64, get_default_dtype, int32, int64, long,
-                     set_default_dtype, uint8)
+from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half, int32,
+                     int64, long, set_default_dtype, uint8)
 from .function import Context, Function, Node
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Graph, NodeInfo
@@ -27,6 +27,11 @@ from .ops import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, chunk
                   min, minimum, mul, ne, neg, norm, pad, permute, pow, prod, relu, repeat,
                   reshape, sigmoid, sign, sin, softmax, softplus, split, sqrt, squeeze, stack,
                   std, sub, sum, tanh, take_along_dim, transpose, unsqueeze, var, where)
+from .ops import (argsort, argwhere, ceil, clamp_max, clamp_min, cumprod, cumsum, diff, fix,
+                  floor, floor_divide, fmod, frac, gather, index_fill, masked_scatter,
+                  masked_select, msort, nonzero, remainder, roll, round, scatter, scatter_add,
+                  sort, topk, trunc, unique)
+from .ops.indexing import index_add
 from .random import Generator, generator, get_rng_state, manual_seed, set_rng_state
 from .scopes import scope
 from .tensor import Tensor

@@ -5,7 +5,7 @@ records the op; on raw data it only computes. Backward formulas are written
 with these functions, so the same code serves plain and higher-order backward.
 """
 from .elementwise import (add, sub, mul, div, pow, neg, abs, exp, log, sqrt, sin, cos,
-                          tanh, sigmoid, relu, leaky_relu, elu, softplus, clamp, clip,
+                          tanh, sigmoid, relu, leaky_relu, elu, softplus, clamp, clip, clamp_min, clamp_max,
                           maximum, minimum, where, sign, eq, ne, lt, le, gt, ge)
 from .logexp import log1p, expm1, logsigmoid
 from .reduce import (sum, mean, amax, amin, max, min, var, std, prod, logsumexp, norm,
@@ -13,6 +13,11 @@ from .reduce import (sum, mean, amax, amin, max, min, var, std, prod, logsumexp,
 from .movement import (reshape, flatten, squeeze, unsqueeze, transpose, permute, expand,
                        broadcast_to, sum_to, repeat, getitem, index_add, cat, stack,
                        split, chunk, pad, take_along_dim, scatter_add_along)
+from .indexing import (gather, scatter, scatter_add, index_fill, masked_select, masked_scatter,
+                       nonzero, argwhere, roll)
+from .sorting import sort, argsort, msort, topk, unique
+from .scan import cumsum, cumprod, diff
+from .rounding import (floor, ceil, trunc, fix, round, frac, remainder, fmod, floor_divide)
 from .linalg import matmul, linear
 from .nn import softmax, log_softmax
 from .conv import conv1d, conv2d, conv_transpose2d

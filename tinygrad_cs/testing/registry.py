@@ -38,6 +38,9 @@ NON_DIFFERENTIABLE = {
     "eq": "comparison", "ne": "comparison", "lt": "comparison",
     "le": "comparison", "gt": "comparison", "ge": "comparison",
     "argmax": "integer indices", "argmin": "integer indices",
+    "argsort": "integer indices", "nonzero": "integer indices", "argwhere": "integer indices",
+    "unique": "distinct values: no gradient, as PyTorch",
+    "floor_divide": "piecewise constant: no gradient, as PyTorch",
 }
 
 #: Exported names that are the same op under another name.
