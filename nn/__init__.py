@@ -13,6 +13,7 @@
   ``GRUCell``;
 * losses (``CrossEntropyLoss``, ``MSELoss``, ...) and ``regularization.l2_penalty``.
 """
+from tinygrad_cs import unsupported as _unsupported
 from . import functional, init, regularization, scalar, utils
 from .activation import (ELU, GELU, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, Sigmoid, Softmax,
                          Softplus, Tanh)
@@ -49,3 +50,25 @@ from . import parallel
 from .parallel import DataParallel
 
 __all__ += ["DataParallel", "parallel"]
+
+from .activation_extra import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                               Mish, PReLU, ReLU6, RReLU, SiLU, Softmax2d, Softmin, Softshrink,
+                               Softsign, Tanhshrink, Threshold)
+from .distance import CosineSimilarity, PairwiseDistance
+from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,
+                      ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d,
+                      ZeroPad1d, ZeroPad2d)
+from .parameter_containers import ParameterDict, ParameterList
+
+__all__ += ["CELU", "GLU", "SELU", "CircularPad1d", "CircularPad2d", "ConstantPad1d",
+            "ConstantPad2d", "CosineSimilarity", "Hardshrink", "Hardsigmoid", "Hardswish",
+            "Hardtanh", "Mish", "PReLU", "PairwiseDistance", "ParameterDict", "ParameterList",
+            "RReLU", "ReLU6", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
+            "ReplicationPad2d", "SiLU", "Softmax2d", "Softmin", "Softshrink", "Softsign",
+            "Tanhshrink", "Threshold", "ZeroPad1d", "ZeroPad2d"]
+
+
+def __getattr__(name: str):
+    """A PyTorch name that tinygrad_cs leaves out raises an AttributeError saying why."""
+    raise _unsupported.missing("nn", name, "module 'tinygrad_cs.nn'",
+                               globals().__contains__)

@@ -13,11 +13,15 @@ Defined in their own files and re-exported here: the hot ops of the engine
 (``conv1d``/``conv2d``/``conv_transpose2d``, the pooling ops and ``interpolate``, the
 norms, ``lstm_cell``: Numba kernels in ``tinygrad_cs.kernels``), ``linear`` (``ops.linalg``), ``gelu``
 (``nn.gelu``), ``dropout`` / ``dropout2d`` (``nn.dropout``), ``embedding`` (``nn.embedding``)
-and the losses (``nn.functional_losses``).
+the losses (``nn.functional_losses``), the other activations and their in-place forms
+(``nn.activation_functional``), and ``one_hot`` / ``normalize`` / ``cosine_similarity`` /
+``pairwise_distance`` (``nn.distance``).
 """
 from __future__ import annotations
 
 from typing import Any
+
+from tinygrad_cs import unsupported as _unsupported
 
 from .. import ops
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
@@ -25,6 +29,34 @@ from ..ops.linalg import linear
 from ..ops.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from ..ops.rnn import lstm_cell
+from .activation_functional import (
+    celu,
+    celu_,
+    elu_,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    leaky_relu_,
+    mish,
+    prelu,
+    relu6,
+    relu_,
+    rrelu,
+    rrelu_,
+    selu,
+    selu_,
+    silu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
+from .distance import cosine_similarity, normalize, one_hot, pairwise_distance
 from .dropout import dropout, dropout2d
 from .embedding import embedding
 from .functional_losses import (
@@ -47,16 +79,26 @@ __all__ = [
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "celu",
+    "celu_",
     "conv1d",
     "conv2d",
     "conv_transpose2d",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
     "dropout2d",
     "elu",
+    "elu_",
     "embedding",
     "gelu",
+    "glu",
     "group_norm",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "hardtanh_",
     "huber_loss",
     "instance_norm",
     "interpolate",
@@ -64,21 +106,40 @@ __all__ = [
     "l1_loss",
     "layer_norm",
     "leaky_relu",
+    "leaky_relu_",
     "linear",
     "log_softmax",
     "logsigmoid",
     "lstm_cell",
     "max_pool2d",
+    "mish",
     "mse_loss",
     "multi_margin_loss",
     "nll_loss",
+    "normalize",
+    "one_hot",
     "pad",
+    "pairwise_distance",
+    "prelu",
     "relu",
+    "relu6",
+    "relu_",
+    "rrelu",
+    "rrelu_",
+    "selu",
+    "selu_",
     "sigmoid",
+    "silu",
     "smooth_l1_loss",
     "softmax",
+    "softmin",
     "softplus",
+    "softshrink",
+    "softsign",
     "tanh",
+    "tanhshrink",
+    "threshold",
+    "threshold_",
 ]
 
 
@@ -144,3 +205,9 @@ def _cast(input: Any, dtype) -> Any:
     if dtype is None:
         return input
     return input.to(dtype) if hasattr(input, "to") else input.astype(dtype)
+
+
+def __getattr__(name: str):
+    """A PyTorch name that tinygrad_cs leaves out raises an AttributeError saying why."""
+    raise _unsupported.missing("F", name, "module 'tinygrad_cs.nn.functional'",
+                               globals().__contains__)

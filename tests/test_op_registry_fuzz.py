@@ -124,10 +124,8 @@ def test_non_differentiable_ops_return_constants(name):
 
 
 def test_aliases_are_the_same_op():
-    x = tg.tensor(np.linspace(-3, 3, 7), requires_grad=True)
     for alias, target in registry.ALIASES.items():
-        np.testing.assert_array_equal(getattr(tg.ops, alias)(x, -1.0, 1.0).numpy(),
-                                      getattr(tg.ops, target)(x, -1.0, 1.0).numpy())
+        assert getattr(tg.ops, alias) is getattr(tg.ops, target), alias
 
 
 # -- the shared strategies keep their promises ---------------------------------------------

@@ -18,6 +18,8 @@ from .indexing import (gather, scatter, scatter_add, index_fill, masked_select, 
 from .sorting import sort, argsort, msort, topk, unique
 from .scan import cumsum, cumprod, diff
 from .rounding import (floor, ceil, trunc, fix, round, frac, remainder, fmod, floor_divide)
+from .trig import (tan, sinh, cosh, asin, acos, atan, asinh, acosh, atanh, log2, log10, exp2,
+                   atan2, arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2)
 from .linalg import matmul, linear
 from .nn import softmax, log_softmax
 from .conv import conv1d, conv2d, conv_transpose2d

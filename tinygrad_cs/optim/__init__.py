@@ -13,6 +13,7 @@ update the parameters' arrays in place, outside the graph::
             opt.step()
         sched.step()
 """
+from tinygrad_cs import unsupported as _unsupported
 from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -38,3 +39,9 @@ __all__ = [
            "RMSprop",
            "lr_scheduler",
 ]
+
+
+def __getattr__(name: str):
+    """A PyTorch name that tinygrad_cs leaves out raises an AttributeError saying why."""
+    raise _unsupported.missing("optim", name, "module 'tinygrad_cs.optim'",
+                               globals().__contains__)

@@ -44,7 +44,8 @@ NON_DIFFERENTIABLE = {
 }
 
 #: Exported names that are the same op under another name.
-ALIASES = {"clip": "clamp"}
+ALIASES = {"clip": "clamp", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+           "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2"}
 
 #: Function classes tested by a dedicated suite instead of an entry: the one place
 #: where an op may be left out of the registry, each with the test that covers it.
