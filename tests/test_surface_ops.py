@@ -3,47 +3,13 @@ gradients against PyTorch (backward of a random weighted sum), float64 gradcheck
 the in-place forms' version bumps."""
 import numpy as np
 import pytest
+from _torch_compare import compare as _compare
+from _torch_compare import distinct as _distinct
 
 import tinygrad_cs as tg
 from tinygrad_cs.testing import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
-
-rng = np.random.default_rng(7)
-
-
-def _distinct(*shape):
-    """Float64 values with no ties, at least 0.1 apart and away from integers."""
-    n = int(np.prod(shape))
-    return ((rng.permutation(n) - n / 2) * 0.37 + 0.07).reshape(shape)
-
-
-def _compare(fn, arrays, consts=(), grad=True):
-    """Run ``fn(lib, *tensors, *consts)`` in both libraries; compare every output and the
-    gradients of sum(w * float outputs) for random weights w."""
-    ours = [tg.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
-    theirs = [torch.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
-    out_o, out_t = fn(tg, *ours, *consts), fn(torch, *theirs, *consts)
-    out_o = out_o if isinstance(out_o, tuple) else (out_o,)
-    out_t = out_t if isinstance(out_t, tuple) else (out_t,)
-    assert len(out_o) == len(out_t)
-    loss_o, loss_t = 0, 0
-    for o, t in zip(out_o, out_t):
-        assert tuple(o.shape) == tuple(t.shape)
-        assert o.dtype == np.dtype(str(t.dtype).replace("torch.", "")), (o.dtype, t.dtype)
-        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)
-        if grad and t.requires_grad:
-            w = rng.normal(size=tuple(t.shape))
-            loss_o = loss_o + (o * tg.tensor(w)).sum()
-            loss_t = loss_t + (t * torch.tensor(w)).sum()
-    if grad and not isinstance(loss_t, int):
-        loss_o.backward()
-        loss_t.backward()
-        for a, b in zip(ours, theirs):
-            if b.requires_grad:
-                np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12,
-                                           atol=1e-12)
-
 
 IDX = np.array([[0, 2, 2, 1], [1, 1, 0, 2]])
 
@@ -87,7 +53,7 @@ IDX = np.array([[0, 2, 2, 1], [1, 1, 0, 2]])
      [(3,), (3,), (3,)], ()),
 ])
 def test_matches_torch(name, fn, arrays, consts):
-    _compare(fn, [_distinct(*s) for s in arrays], consts)
+    _compare(fn, [_distinct(*s) for s in arrays])
 
 
 @pytest.mark.parametrize("fn,arrays", [
