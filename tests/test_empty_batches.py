@@ -86,12 +86,28 @@ LAYERS = {
     "Unflatten": (lambda nn: nn.Unflatten(1, (3, 2)), [(0, 6)]),
     "Sequential": (lambda nn: nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)),
                    [(0, 3)]),
+    **{name: (lambda nn, name=name: getattr(nn, name)(), [(0, 3)])
+       for name in ("ReLU6", "SiLU", "Hardtanh", "SELU", "CELU", "Mish", "Softsign", "Hardswish",
+                    "Hardsigmoid", "Tanhshrink", "Softshrink", "Hardshrink", "RReLU", "PReLU")},
+    "Softmin": (lambda nn: nn.Softmin(dim=1), [(0, 3)]),
+    "GLU": (lambda nn: nn.GLU(dim=1), [(0, 4)]),
+    "Threshold": (lambda nn: nn.Threshold(0.1, 2.0), [(0, 3)]),
+    "Softmax2d": (lambda nn: nn.Softmax2d(), [(0, 3, 2, 2)]),
+    "CosineSimilarity": (lambda nn: nn.CosineSimilarity(), [(0, 3), (0, 3)]),
+    "PairwiseDistance": (lambda nn: nn.PairwiseDistance(), [(0, 3), (0, 3)]),
+    **{name: (lambda nn, name=name: getattr(nn, name)(1), [(0, 3, 4)])
+       for name in ("ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d")},
+    **{name: (lambda nn, name=name: getattr(nn, name)(1), [(0, 3, 4, 4)])
+       for name in ("ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "CircularPad2d")},
+    "ConstantPad1d": (lambda nn: nn.ConstantPad1d(2, 1.5), [(0, 3, 4)]),
+    "ConstantPad2d": (lambda nn: nn.ConstantPad2d((1, 0, 2, 1), -1.0), [(0, 3, 4, 4)]),
     **{name: (factory, list(inputs)) for name, (factory, inputs) in LOSSES.items()},
 }
 
 # modules of tg.nn that take no input of their own (base classes, non-callable containers),
 # and DropConnect, which PyTorch lacks (tested below against the layer it wraps)
-NOT_LAYERS = {"Module", "ModuleDict", "ModuleList", "RNNBase", "RNNCellBase", "DropConnect"}
+NOT_LAYERS = {"Module", "ModuleDict", "ModuleList", "RNNBase", "RNNCellBase", "DropConnect",
+              "ParameterList", "ParameterDict"}
 
 
 def _inputs(specs, seed: int = 0):

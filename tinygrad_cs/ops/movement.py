@@ -512,7 +512,8 @@ def pad(a, pad, mode="constant", value=0.0):
     widths = _pad_widths(shape, pad)
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         raise ValueError(f"pad: negative padding {pad} is only allowed in constant mode")
-    if mode == "reflect" and any(lo >= s or hi >= s for (lo, hi), s in zip(widths, shape)):
+    if mode == "reflect" and any((lo or hi) and (lo >= s or hi >= s)
+                                 for (lo, hi), s in zip(widths, shape)):  # padded dims only
         raise ValueError(f"pad: reflect padding {pad} must be smaller than the dims of {shape}")
     axes = [np.pad(np.arange(s), w, mode=_NUMPY_PAD_MODES[mode]) for s, w in zip(shape, widths)]
     return GetItem.apply(a, np.ix_(*axes))
