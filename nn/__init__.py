@@ -59,13 +59,46 @@ from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d
                       ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d,
                       ZeroPad1d, ZeroPad2d)
 from .parameter_containers import ParameterDict, ParameterList
+from .pooling_more import AdaptiveAvgPool1d, AdaptiveMaxPool2d, AvgPool1d, MaxPool1d
 
-__all__ += ["CELU", "GLU", "SELU", "CircularPad1d", "CircularPad2d", "ConstantPad1d",
-            "ConstantPad2d", "CosineSimilarity", "Hardshrink", "Hardsigmoid", "Hardswish",
-            "Hardtanh", "Mish", "PReLU", "PairwiseDistance", "ParameterDict", "ParameterList",
-            "RReLU", "ReLU6", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
-            "ReplicationPad2d", "SiLU", "Softmax2d", "Softmin", "Softshrink", "Softsign",
-            "Tanhshrink", "Threshold", "ZeroPad1d", "ZeroPad2d"]
+__all__ += [
+    "CELU",
+    "GLU",
+    "SELU",
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "CircularPad1d",
+    "CircularPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "CosineSimilarity",
+    "Hardshrink",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "MaxPool1d",
+    "Mish",
+    "PReLU",
+    "PairwiseDistance",
+    "ParameterDict",
+    "ParameterList",
+    "RReLU",
+    "ReLU6",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "SiLU",
+    "Softmax2d",
+    "Softmin",
+    "Softshrink",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
+    "ZeroPad1d",
+    "ZeroPad2d",
+]
 
 
 def __getattr__(name: str):

@@ -72,9 +72,13 @@ from .functional_losses import (
     smooth_l1_loss,
 )
 from .gelu import gelu
+from .pooling_more import adaptive_avg_pool1d, adaptive_max_pool2d, avg_pool1d, max_pool1d
 
 __all__ = [
+    "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
@@ -111,6 +115,7 @@ __all__ = [
     "log_softmax",
     "logsigmoid",
     "lstm_cell",
+    "max_pool1d",
     "max_pool2d",
     "mish",
     "mse_loss",

@@ -99,6 +99,10 @@ LAYERS = {
        for name in ("ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d")},
     **{name: (lambda nn, name=name: getattr(nn, name)(1), [(0, 3, 4, 4)])
        for name in ("ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "CircularPad2d")},
+    "MaxPool1d": (lambda nn: nn.MaxPool1d(2), [(0, 3, 4)]),
+    "AvgPool1d": (lambda nn: nn.AvgPool1d(3, 1, 1), [(0, 3, 4)]),
+    "AdaptiveAvgPool1d": (lambda nn: nn.AdaptiveAvgPool1d(2), [(0, 3, 5)]),
+    "AdaptiveMaxPool2d": (lambda nn: nn.AdaptiveMaxPool2d(2), [(0, 3, 5, 4)]),
     "ConstantPad1d": (lambda nn: nn.ConstantPad1d(2, 1.5), [(0, 3, 4)]),
     "ConstantPad2d": (lambda nn: nn.ConstantPad2d((1, 0, 2, 1), -1.0), [(0, 3, 4, 4)]),
     **{name: (factory, list(inputs)) for name, (factory, inputs) in LOSSES.items()},

@@ -263,3 +263,19 @@ def test_autograd_namespace_runs_torch_autograd_code():
     assert x.grad.tolist() == [12.0, -6.0]
     assert tg.autograd.gradcheck(lambda t: Cube.apply(t), (tg.tensor([0.5], dtype=tg.float64,
                                                                       requires_grad=True),))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, x: L.nn.functional.max_pool1d(x, 2),
+    lambda L, x: L.nn.functional.max_pool1d(x, 3, 2, 1, ceil_mode=True),
+    lambda L, x: L.nn.functional.avg_pool1d(x, 3, 1, 1, count_include_pad=False),
+    lambda L, x: L.nn.functional.adaptive_avg_pool1d(x, 3),
+    lambda L, x: L.nn.MaxPool1d(2, return_indices=True)(x),
+    lambda L, x: L.nn.AvgPool1d(2)(x[0]),
+    lambda L, x: L.nn.AdaptiveAvgPool1d(4)(x),
+    lambda L, x: L.nn.AdaptiveMaxPool2d((2, 3))(x.reshape(2, 3, 2, 4)),
+    lambda L, x: L.nn.functional.adaptive_max_pool2d(x.reshape(2, 3, 4, 2), 3,
+                                                     return_indices=True),
+])
+def test_one_d_and_adaptive_max_pooling_match_torch(fn):
+    compare(fn, [distinct(2, 3, 8)])

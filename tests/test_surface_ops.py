@@ -221,3 +221,53 @@ def test_half_and_bfloat16():
                                   .numpy())
     with pytest.raises(TypeError, match="bfloat16.*not support"):
         tg.tensor([1.0]).bfloat16()
+
+
+@pytest.mark.parametrize("fn,arrays", [
+    (lambda L, a, b: (L.einsum("ij,kj->ik", a, b), L.einsum("...j,j", a, b[0]),
+                      L.einsum("ij->", a), L.einsum("ij,ij->j", [b, b * b])),
+     [(3, 4), (2, 4)]),
+    (lambda L, a: (a.median(), a.median(1).values, L.median(a, 0, keepdim=True).values,
+                   a.kthvalue(2, 0).values, a.kthvalue(3, -1, True).values), [(4, 5)]),
+    (lambda L, a: (a.quantile(0.3), a.quantile(0.75, dim=1, keepdim=True),
+                   L.quantile(a, 0.5, 0, interpolation="midpoint"),
+                   L.quantile(a, 0.4, -1, interpolation="lower"),
+                   L.quantile(a, 0.4, -1, interpolation="higher"),
+                   L.quantile(a, 0.7, 0, interpolation="nearest")), [(4, 5)]),
+    (lambda L, a, v: (a.index_put((L.tensor([0, 2, 0]), L.tensor([1, 1, 3])), v,
+                                  accumulate=True),
+                      L.index_put(a, (L.tensor([1, 2]),), v[:1])), [(3, 4), (3,)]),
+])
+def test_selection_and_contraction_match_torch(fn, arrays):
+    _compare(fn, [_distinct(*s) for s in arrays])
+
+
+def test_indices_of_medians_searchsorted_and_bucketize_match_torch():
+    a = _distinct(4, 5)
+    _compare(lambda L, x: (x.median(1).indices, x.kthvalue(2, 0).indices,
+                           L.bucketize(x, L.tensor([-1.0, 0.0, 1.0], dtype=L.float64)),
+                           L.bucketize(x, L.tensor([-1.0, 0.0, 1.0], dtype=L.float64),
+                                       right=True, out_int32=True),
+                           L.searchsorted(L.tensor([-2.0, 0.5, 3.0], dtype=L.float64), x),
+                           L.searchsorted(L.sort(x, 1).values, x[:, :2], side="right")),
+             [a], grad=False)
+
+
+def test_einsum_gradchecks_and_refuses_diagonals():
+    x = tg.tensor(_distinct(2, 3), requires_grad=True)
+    y = tg.tensor(_distinct(3, 2), requires_grad=True)
+    assert gradgradcheck(lambda a, b: tg.einsum("ij,jk->ik", a * a, b), (x, y))
+    with pytest.raises(ValueError, match="einsum.*repeated within one operand"):
+        tg.einsum("ii->i", tg.ones(2, 2))
+    with pytest.raises(ValueError, match="einsum.*do not fit an operand of shape"):
+        tg.einsum("ij,jk->ik", tg.ones(2, 3), tg.ones(3))
+
+
+def test_index_put_in_place_matches_torch():
+    a = _distinct(3, 4)
+    ours, theirs = tg.tensor(a), torch.tensor(a)
+    ours.index_put_((tg.tensor([0, 2]), tg.tensor([3, 1])), tg.tensor(-1.0, dtype=tg.float64))
+    theirs.index_put_((torch.tensor([0, 2]), torch.tensor([3, 1])), torch.tensor(-1.0,
+                                                                                  dtype=torch.float64))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours._version == 1

@@ -36,6 +36,7 @@ from .ops import (argsort, argwhere, ceil, clamp_max, clamp_min, cumprod, cumsum
                   masked_select, msort, nonzero, remainder, roll, round, scatter, scatter_add,
                   sort, topk, trunc, unique)
 from .ops.indexing import index_add
+from .ops import bucketize, einsum, index_put, kthvalue, median, quantile, searchsorted
 from .ops.conv import conv1d, conv2d, conv_transpose2d  # torch.conv2d is F.conv2d
 from .ops.pool import max_pool2d
 from .functions import *  # torch.X(input, ...) for the Tensor methods, and more

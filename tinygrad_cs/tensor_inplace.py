@@ -98,5 +98,8 @@ class InPlaceMethods:
     def index_fill_(self, dim: int, index, value):
         return self._replace_with("index_fill", dim, index, value)
 
+    def index_put_(self, indices, values, accumulate: bool = False):
+        return self._replace_with("index_put", indices, values, accumulate)
+
     def masked_scatter_(self, mask, source):
         return self._replace_with("masked_scatter", mask, source)

@@ -207,6 +207,18 @@ class TorchMethods:
                return_counts: bool = False, dim=None) -> Any:
         return ops.unique(self, sorted, return_inverse, return_counts, dim)
 
+    def median(self, dim=None, keepdim: bool = False) -> Any:
+        return ops.median(self, dim, keepdim)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        return ops.kthvalue(self, k, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim: bool = False, *, interpolation="linear") -> Any:
+        return ops.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def index_put(self, indices, values, accumulate: bool = False) -> Any:
+        return ops.index_put(self, indices, values, accumulate)
+
     # -- running sums and products, differences (ops/scan.py) ---------------------------
     def cumsum(self, dim: int, *, dtype=None) -> Any:
         return ops.cumsum(self, dim, dtype=dtype)

@@ -154,10 +154,10 @@ GROUPS: list[tuple[tuple, str, str]] = [
                        "set_default_tensor_type chain_matmul range new narrow_copy")),
     (ALL, NO_DOWNLOAD, "hub"),
     (OPS, USE_F, ("batch_norm dropout dropout_ alpha_dropout feature_alpha_dropout "
-                         "embedding group_norm instance_norm layer_norm lstm_cell kl_div "
-                         "binary_cross_entropy_with_logits celu celu_ selu selu_ rrelu rrelu_ "
-                         "threshold threshold_ hardshrink prelu cosine_similarity "
-                         "pairwise_distance")),
+                  "embedding group_norm instance_norm layer_norm lstm_cell kl_div "
+                  "binary_cross_entropy_with_logits celu celu_ selu selu_ rrelu rrelu_ "
+                  "max_pool1d avg_pool1d adaptive_avg_pool1d threshold threshold_ hardshrink "
+                  "prelu cosine_similarity pairwise_distance")),
     (ALL, NO_COUNTERPART, ("get_num_interop_threads set_num_interop_threads init_num_threads "
                            "has_lapack has_mkl has_openmp has_spectral get_device_module "
                            "get_deterministic_debug_mode set_deterministic_debug_mode "
@@ -165,11 +165,8 @@ GROUPS: list[tuple[tuple, str, str]] = [
     # -- not implemented yet, most used in public PyTorch code first (a judgement from the
     # official examples and tutorials, the 60-minute blitz and the CS231n assignments) --------
     (("nn",), NOT_YET, ("MultiheadAttention TransformerEncoderLayer TransformerEncoder "
-                        "Transformer TransformerDecoderLayer TransformerDecoder MaxPool1d "
-                        "AvgPool1d AdaptiveAvgPool1d AdaptiveMaxPool2d")),
-    (("F",), NOT_YET, ("scaled_dot_product_attention unfold max_pool1d avg_pool1d "
-                       "adaptive_avg_pool1d adaptive_max_pool2d")),
-    (OPS, NOT_YET, "einsum median index_put kthvalue quantile searchsorted bucketize"),
+                        "Transformer TransformerDecoderLayer TransformerDecoder")),
+    (("F",), NOT_YET, "scaled_dot_product_attention unfold"),
     (("optim",), NOT_YET, "LBFGS"),
     (("data",), NOT_YET, "IterableDataset get_worker_info"),
     (("nn",), NOT_YET, ("ConvTranspose1d PixelShuffle PixelUnshuffle Unfold Fold InstanceNorm1d "
@@ -201,8 +198,7 @@ GROUPS: list[tuple[tuple, str, str]] = [
                     "dstack vander trapezoid trapz cumulative_trapezoid logspace scalar_tensor "
                     "seed initial_seed promote_types result_type can_cast binomial poisson "
                     "gradient select_scatter slice_scatter diagonal_scatter distributions "
-                    "max_pool1d max_pool1d_with_indices avg_pool1d adaptive_avg_pool1d "
-                    "adaptive_max_pool1d conv_transpose1d pixel_shuffle pixel_unshuffle "
+                    "max_pool1d_with_indices adaptive_max_pool1d conv_transpose1d pixel_shuffle pixel_unshuffle "
                     "embedding_bag rms_norm bilinear channel_shuffle pdist ctc_loss "
                     "cosine_embedding_loss hinge_embedding_loss margin_ranking_loss "
                     "poisson_nll_loss triplet_margin_loss register_post_accumulate_grad_hook "

@@ -14,8 +14,10 @@ from .movement import (reshape, flatten, squeeze, unsqueeze, transpose, permute,
                        broadcast_to, sum_to, repeat, getitem, index_add, cat, stack,
                        split, chunk, pad, take_along_dim, scatter_add_along)
 from .indexing import (gather, scatter, scatter_add, index_fill, masked_select, masked_scatter,
-                       nonzero, argwhere, roll)
-from .sorting import sort, argsort, msort, topk, unique
+                       nonzero, argwhere, roll, index_put)
+from .sorting import (sort, argsort, msort, topk, unique, median, kthvalue, quantile,
+                      searchsorted, bucketize)
+from .contraction import einsum
 from .scan import cumsum, cumprod, diff
 from .rounding import (floor, ceil, trunc, fix, round, frac, remainder, fmod, floor_divide)
 from .trig import (tan, sinh, cosh, asin, acos, atan, asinh, acosh, atanh, log2, log10, exp2,

@@ -261,3 +261,26 @@ def roll(input, shifts, dims=None):
         d = normalize_dim(dim, len(shape), "roll", shape)
         out = getitem(out, (slice(None),) * d + (np.roll(np.arange(shape[d]), int(shift)),))
     return out
+
+
+def index_put(input, indices, values, accumulate: bool = False):
+    """``torch.index_put``: ``input`` with ``input[indices] = values`` (``accumulate``:
+    ``+=``, repeated positions adding up); ``indices`` a tuple of index tensors (or masks),
+    ``values`` broadcast to the selected shape. Without ``accumulate``, repeated positions
+    receive the sum of their values (PyTorch leaves that case undefined)."""
+    shape = shape_of(input)
+    index = tuple(np.asarray(raw(i)) for i in indices)
+    picked = np.empty(shape, dtype=np.int8)[index].shape
+    try:
+        np.broadcast_shapes(shape_of(values), picked)
+    except ValueError:
+        raise RuntimeError(f"index_put(): values of shape {shape_of(values)} cannot be "
+                           f"broadcast to the indexed shape {picked} (input {shape})") from None
+    if not hasattr(values, "_data"):
+        values = np.asarray(values, dtype=np.asarray(raw(input)).dtype)
+    placed = _add_at(broadcast_to(values, picked), index, shape)
+    if accumulate:
+        return add(input, placed)
+    mask = np.zeros(shape, dtype=bool)
+    mask[index] = True
+    return where(mask, placed, input)

@@ -41,6 +41,7 @@ NON_DIFFERENTIABLE = {
     "argsort": "integer indices", "nonzero": "integer indices", "argwhere": "integer indices",
     "unique": "distinct values: no gradient, as PyTorch",
     "floor_divide": "piecewise constant: no gradient, as PyTorch",
+    "searchsorted": "integer indices", "bucketize": "integer indices",
 }
 
 #: Exported names that are the same op under another name.

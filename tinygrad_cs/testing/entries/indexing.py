@@ -165,3 +165,30 @@ def _roll_args(draw):
 
 register("roll", lambda a, s, d: ops.roll(a, s, d),
          reference=lambda a, s, d: np.roll(a, s, d), inputs=_roll_args(), covers=M.GetItem)
+
+
+@st.composite
+def _index_put_args(draw):
+    shape = draw(shapes(2, 3, 1, 3))
+    k = draw(st.integers(1, 4))
+    rows = draw(hnp.arrays(np.int64, (k,), elements=st.integers(0, shape[0] - 1)))
+    cols = draw(hnp.arrays(np.int64, (k,), elements=st.integers(0, shape[1] - 1)))
+    accumulate = draw(st.booleans())
+    if not accumulate:  # distinct targets: PyTorch leaves repeated ones undefined
+        pairs = sorted(set(zip(rows.tolist(), cols.tolist())))
+        rows, cols = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    values = draw(_array((len(rows),) + tuple(shape[2:])))
+    return draw(_array(shape)), rows, cols, values, accumulate
+
+
+def _index_put_ref(a, rows, cols, values, accumulate):
+    out = np.array(a, copy=True)
+    if accumulate:
+        np.add.at(out, (rows, cols), values)
+    else:
+        out[rows, cols] = values
+    return out
+
+
+register("index_put", lambda a, r, c, v, acc: ops.index_put(a, (r, c), v, acc),
+         reference=_index_put_ref, inputs=_index_put_args(), covers=M.IndexAdd)

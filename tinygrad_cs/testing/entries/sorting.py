@@ -88,3 +88,35 @@ def _diff_args(draw):
 register("diff", lambda a, n, d, p: ops.diff(a, n, d, prepend=p),
          reference=lambda a, n, d, p: np.diff(a, n, d, **({} if p is None else {"prepend": p})),
          inputs=_diff_args())
+
+
+@st.composite
+def _kth_args(draw):
+    a, d = draw(_along_dim())
+    return a, draw(st.integers(1, a.shape[d])), d, draw(st.booleans())
+
+
+def _kth_ref(a, k, d, keepdim):
+    order = np.argsort(a, axis=d, kind="stable")
+    index = np.take(order, [k - 1], axis=d)
+    values = np.take_along_axis(a, index, d)
+    return (values, index) if keepdim else (np.squeeze(values, d), np.squeeze(index, d))
+
+
+register("kthvalue", lambda a, k, d, keep: tuple(ops.kthvalue(a, k, d, keep)),
+         reference=_kth_ref, inputs=_kth_args(), covers=M.GetItem)
+register("median", lambda a: ops.median(a),
+         reference=lambda a: np.sort(a, axis=None)[(a.size - 1) // 2],
+         inputs=st.tuples(shapes(**SMALL).flatmap(separated_arrays)), covers=M.GetItem)
+
+
+@st.composite
+def _quantile_args(draw):
+    a, d = draw(_along_dim())
+    q = draw(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=3))
+    return a, tuple(q), d, draw(st.sampled_from(["linear", "lower", "higher", "midpoint"]))
+
+
+register("quantile", lambda a, q, d, how: ops.quantile(a, q, d, interpolation=how),
+         reference=lambda a, q, d, how: np.quantile(a, q, axis=d, method=how),
+         inputs=_quantile_args(), covers=M.GetItem)
