@@ -60,6 +60,7 @@ from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d
                       ZeroPad1d, ZeroPad2d)
 from .parameter_containers import ParameterDict, ParameterList
 from .pooling_more import AdaptiveAvgPool1d, AdaptiveMaxPool2d, AvgPool1d, MaxPool1d
+from .fold import Fold, Unfold
 
 __all__ += [
     "CELU",
@@ -73,6 +74,7 @@ __all__ += [
     "ConstantPad1d",
     "ConstantPad2d",
     "CosineSimilarity",
+    "Fold",
     "Hardshrink",
     "Hardsigmoid",
     "Hardswish",
@@ -96,6 +98,7 @@ __all__ += [
     "Softsign",
     "Tanhshrink",
     "Threshold",
+    "Unfold",
     "ZeroPad1d",
     "ZeroPad2d",
 ]

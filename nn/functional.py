@@ -59,6 +59,7 @@ from .activation_functional import (
 from .distance import cosine_similarity, normalize, one_hot, pairwise_distance
 from .dropout import dropout, dropout2d
 from .embedding import embedding
+from .fold import fold, unfold
 from .functional_losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -95,6 +96,7 @@ __all__ = [
     "elu",
     "elu_",
     "embedding",
+    "fold",
     "gelu",
     "glu",
     "group_norm",
@@ -145,6 +147,7 @@ __all__ = [
     "tanhshrink",
     "threshold",
     "threshold_",
+    "unfold",
 ]
 
 

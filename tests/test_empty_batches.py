@@ -99,6 +99,8 @@ LAYERS = {
        for name in ("ZeroPad1d", "ReflectionPad1d", "ReplicationPad1d", "CircularPad1d")},
     **{name: (lambda nn, name=name: getattr(nn, name)(1), [(0, 3, 4, 4)])
        for name in ("ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "CircularPad2d")},
+    "Unfold": (lambda nn: nn.Unfold(2, padding=1), [(0, 3, 4, 4)]),
+    "Fold": (lambda nn: nn.Fold((3, 3), 2), [(0, 12, 4)]),
     "MaxPool1d": (lambda nn: nn.MaxPool1d(2), [(0, 3, 4)]),
     "AvgPool1d": (lambda nn: nn.AvgPool1d(3, 1, 1), [(0, 3, 4)]),
     "AdaptiveAvgPool1d": (lambda nn: nn.AdaptiveAvgPool1d(2), [(0, 3, 5)]),

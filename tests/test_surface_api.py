@@ -279,3 +279,15 @@ def test_autograd_namespace_runs_torch_autograd_code():
 ])
 def test_one_d_and_adaptive_max_pooling_match_torch(fn):
     compare(fn, [distinct(2, 3, 8)])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, x: L.nn.functional.unfold(x, 2),
+    lambda L, x: L.nn.functional.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+    lambda L, x: L.nn.Unfold(3, padding=1)(x),
+    lambda L, x: L.nn.functional.fold(L.nn.functional.unfold(x, 2, stride=1), (4, 5), 2),
+    lambda L, x: L.nn.Fold((4, 5), 3, padding=1, stride=2)(
+        L.nn.functional.unfold(x, 3, padding=1, stride=2)),
+])
+def test_unfold_and_fold_match_torch(fn):
+    compare(fn, [distinct(2, 3, 4, 5)])

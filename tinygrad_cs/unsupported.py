@@ -166,10 +166,10 @@ GROUPS: list[tuple[tuple, str, str]] = [
     # official examples and tutorials, the 60-minute blitz and the CS231n assignments) --------
     (("nn",), NOT_YET, ("MultiheadAttention TransformerEncoderLayer TransformerEncoder "
                         "Transformer TransformerDecoderLayer TransformerDecoder")),
-    (("F",), NOT_YET, "scaled_dot_product_attention unfold"),
+    (("F",), NOT_YET, "scaled_dot_product_attention"),
     (("optim",), NOT_YET, "LBFGS"),
     (("data",), NOT_YET, "IterableDataset get_worker_info"),
-    (("nn",), NOT_YET, ("ConvTranspose1d PixelShuffle PixelUnshuffle Unfold Fold InstanceNorm1d "
+    (("nn",), NOT_YET, ("ConvTranspose1d PixelShuffle PixelUnshuffle InstanceNorm1d "
                         "Dropout1d UpsamplingNearest2d UpsamplingBilinear2d EmbeddingBag RMSNorm "
                         "LocalResponseNorm TripletMarginLoss MarginRankingLoss "
                         "CosineEmbeddingLoss PoissonNLLLoss GaussianNLLLoss HingeEmbeddingLoss "
@@ -179,7 +179,7 @@ GROUPS: list[tuple[tuple, str, str]] = [
                         "MaxUnpool2d FractionalMaxPool2d AdaptiveMaxPool1d "
                         "AdaptiveLogSoftmaxWithLoss Buffer attention")),
     (("F",), NOT_YET, ("grid_sample affine_grid pixel_shuffle pixel_unshuffle gumbel_softmax "
-                       "conv_transpose1d fold dropout1d embedding_bag rms_norm "
+                       "conv_transpose1d dropout1d embedding_bag rms_norm "
                        "local_response_norm triplet_margin_loss margin_ranking_loss "
                        "cosine_embedding_loss poisson_nll_loss gaussian_nll_loss "
                        "hinge_embedding_loss soft_margin_loss multilabel_soft_margin_loss "
