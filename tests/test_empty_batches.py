@@ -41,6 +41,14 @@ LOSSES = {
     "CrossEntropyLoss-probabilities": _loss("CrossEntropyLoss", (0, 3), (0, 3)),
     "NLLLoss": _loss("NLLLoss", (0, 3), (IDX, (0,))),
     "MultiMarginLoss": _loss("MultiMarginLoss", (0, 3), (IDX, (0,))),
+    "MarginRankingLoss": _loss("MarginRankingLoss", (0,), (0,), (0,)),
+    "HingeEmbeddingLoss": _loss("HingeEmbeddingLoss", (0, 3), (0, 3)),
+    "SoftMarginLoss": _loss("SoftMarginLoss", (0, 3), (0, 3)),
+    "CosineEmbeddingLoss": _loss("CosineEmbeddingLoss", (0, 3), (0, 3), (0,)),
+    "TripletMarginLoss": _loss("TripletMarginLoss", (0, 3), (0, 3), (0, 3)),
+    "MultiLabelSoftMarginLoss": _loss("MultiLabelSoftMarginLoss", (0, 3), (0, 3)),
+    "PoissonNLLLoss": _loss("PoissonNLLLoss", (0, 3), (0, 3)),
+    "GaussianNLLLoss": _loss("GaussianNLLLoss", (0, 3), (0, 3), (0, 3)),
 }
 
 # name -> (factory(nn), input specs); the name up to any "-" is the class under test

@@ -291,3 +291,41 @@ def test_one_d_and_adaptive_max_pooling_match_torch(fn):
 ])
 def test_unfold_and_fold_match_torch(fn):
     compare(fn, [distinct(2, 3, 4, 5)])
+
+
+PM = np.sign(distinct(3, 4))  # targets in {1, -1}
+
+
+def _const(L, array):
+    return L.tensor(array)
+
+
+@pytest.mark.parametrize("fn,arrays", [
+    (lambda L, a, b: (L.nn.functional.margin_ranking_loss(a, b, _const(L, PM), 0.3),
+                      L.nn.MarginRankingLoss(0.1, reduction="none")(a, b, _const(L, PM))),
+     [distinct(3, 4), distinct(3, 4)]),
+    (lambda L, a: (L.nn.functional.hinge_embedding_loss(a, _const(L, PM), 0.5),
+                   L.nn.HingeEmbeddingLoss(reduction="sum")(a, _const(L, PM)),
+                   L.nn.functional.soft_margin_loss(a, _const(L, PM)),
+                   L.nn.SoftMarginLoss(reduction="none")(a, _const(L, PM))), [distinct(3, 4)]),
+    (lambda L, a, b: (L.nn.functional.cosine_embedding_loss(a, b, _const(L, PM[:, 0]), 0.2),
+                      L.nn.CosineEmbeddingLoss(reduction="none")(a, b, _const(L, PM[:, 0]))),
+     [distinct(3, 4), distinct(3, 4)]),
+    (lambda L, a, p, n: (L.nn.functional.triplet_margin_loss(a, p, n, 0.5),
+                         L.nn.TripletMarginLoss(p=1, swap=True, reduction="none")(a, p, n)),
+     [distinct(3, 4), distinct(3, 4), distinct(3, 4)]),
+    (lambda L, a: (L.nn.functional.multilabel_soft_margin_loss(a, _const(L, PM > 0).double()),
+                   L.nn.MultiLabelSoftMarginLoss(_const(L, POS[0]), reduction="none")(
+                       a, _const(L, PM > 0).double())), [distinct(3, 4)]),
+    (lambda L, a: (L.nn.functional.poisson_nll_loss(a, _const(L, np.floor(POS * 3))),
+                   L.nn.PoissonNLLLoss(log_input=False, full=True)(a, _const(L, np.floor(POS * 3))),
+                   L.nn.functional.poisson_nll_loss(a, _const(L, np.floor(POS * 3)), full=True,
+                                                    reduction="sum")), [POS]),
+    (lambda L, a, v: (L.nn.functional.gaussian_nll_loss(a, _const(L, UNIT), v),
+                      L.nn.GaussianNLLLoss(full=True, eps=0.5, reduction="none")(
+                          a, _const(L, UNIT), v),
+                      L.nn.functional.gaussian_nll_loss(a, _const(L, UNIT), v[:, :1])),
+     [distinct(3, 4), POS]),
+])
+def test_more_losses_match_torch(fn, arrays):
+    compare(fn, arrays, rtol=1e-10, atol=1e-12)

@@ -157,6 +157,8 @@ GROUPS: list[tuple[tuple, str, str]] = [
                   "embedding group_norm instance_norm layer_norm lstm_cell kl_div "
                   "binary_cross_entropy_with_logits celu celu_ selu selu_ rrelu rrelu_ "
                   "max_pool1d avg_pool1d adaptive_avg_pool1d threshold threshold_ hardshrink "
+                  "cosine_embedding_loss hinge_embedding_loss margin_ranking_loss "
+                  "poisson_nll_loss triplet_margin_loss "
                   "prelu cosine_similarity pairwise_distance")),
     (ALL, NO_COUNTERPART, ("get_num_interop_threads set_num_interop_threads init_num_threads "
                            "has_lapack has_mkl has_openmp has_spectral get_device_module "
@@ -171,19 +173,14 @@ GROUPS: list[tuple[tuple, str, str]] = [
     (("data",), NOT_YET, "IterableDataset get_worker_info"),
     (("nn",), NOT_YET, ("ConvTranspose1d PixelShuffle PixelUnshuffle InstanceNorm1d "
                         "Dropout1d UpsamplingNearest2d UpsamplingBilinear2d EmbeddingBag RMSNorm "
-                        "LocalResponseNorm TripletMarginLoss MarginRankingLoss "
-                        "CosineEmbeddingLoss PoissonNLLLoss GaussianNLLLoss HingeEmbeddingLoss "
-                        "SoftMarginLoss MultiLabelSoftMarginLoss MultiLabelMarginLoss "
+                        "LocalResponseNorm MultiLabelMarginLoss "
                         "TripletMarginWithDistanceLoss CTCLoss Bilinear AlphaDropout "
                         "FeatureAlphaDropout ChannelShuffle LPPool1d LPPool2d MaxUnpool1d "
                         "MaxUnpool2d FractionalMaxPool2d AdaptiveMaxPool1d "
                         "AdaptiveLogSoftmaxWithLoss Buffer attention")),
     (("F",), NOT_YET, ("grid_sample affine_grid pixel_shuffle pixel_unshuffle gumbel_softmax "
                        "conv_transpose1d dropout1d embedding_bag rms_norm "
-                       "local_response_norm triplet_margin_loss margin_ranking_loss "
-                       "cosine_embedding_loss poisson_nll_loss gaussian_nll_loss "
-                       "hinge_embedding_loss soft_margin_loss multilabel_soft_margin_loss "
-                       "multilabel_margin_loss triplet_margin_with_distance_loss ctc_loss "
+                       "local_response_norm multilabel_margin_loss triplet_margin_with_distance_loss ctc_loss "
                        "bilinear alpha_dropout feature_alpha_dropout channel_shuffle lp_pool1d "
                        "lp_pool2d max_unpool1d max_unpool2d fractional_max_pool2d "
                        "fractional_max_pool2d_with_indices max_pool1d_with_indices "
@@ -200,8 +197,7 @@ GROUPS: list[tuple[tuple, str, str]] = [
                     "gradient select_scatter slice_scatter diagonal_scatter distributions "
                     "max_pool1d_with_indices adaptive_max_pool1d conv_transpose1d pixel_shuffle pixel_unshuffle "
                     "embedding_bag rms_norm bilinear channel_shuffle pdist ctc_loss "
-                    "cosine_embedding_loss hinge_embedding_loss margin_ranking_loss "
-                    "poisson_nll_loss triplet_margin_loss register_post_accumulate_grad_hook "
+                    "register_post_accumulate_grad_hook "
                     "map_ map2_ cauchy_ geometric_ log_normal_")),
     (("optim",), NOT_YET, "Rprop ASGD swa_utils Adafactor Muon"),
     (("data",), NOT_YET, "ChainDataset StackDataset default_convert"),
