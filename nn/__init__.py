@@ -61,6 +61,8 @@ from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d
 from .parameter_containers import ParameterDict, ParameterList
 from .pooling_more import AdaptiveAvgPool1d, AdaptiveMaxPool2d, AvgPool1d, MaxPool1d
 from .fold import Fold, Unfold
+from .layers_1d import ConvTranspose1d, Dropout1d, InstanceNorm1d
+from .upsampling import PixelShuffle, PixelUnshuffle, UpsamplingNearest2d
 from .loss_more import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss,
                         MarginRankingLoss, MultiLabelSoftMarginLoss, PoissonNLLLoss,
                         SoftMarginLoss, TripletMarginLoss)
@@ -76,8 +78,10 @@ __all__ += [
     "CircularPad2d",
     "ConstantPad1d",
     "ConstantPad2d",
+    "ConvTranspose1d",
     "CosineEmbeddingLoss",
     "CosineSimilarity",
+    "Dropout1d",
     "Fold",
     "GaussianNLLLoss",
     "Hardshrink",
@@ -85,6 +89,7 @@ __all__ += [
     "Hardswish",
     "Hardtanh",
     "HingeEmbeddingLoss",
+    "InstanceNorm1d",
     "MarginRankingLoss",
     "MaxPool1d",
     "Mish",
@@ -93,6 +98,8 @@ __all__ += [
     "PairwiseDistance",
     "ParameterDict",
     "ParameterList",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "PoissonNLLLoss",
     "RReLU",
     "ReLU6",
@@ -110,6 +117,7 @@ __all__ += [
     "Threshold",
     "TripletMarginLoss",
     "Unfold",
+    "UpsamplingNearest2d",
     "ZeroPad1d",
     "ZeroPad2d",
 ]

@@ -329,3 +329,28 @@ def _const(L, array):
 ])
 def test_more_losses_match_torch(fn, arrays):
     compare(fn, arrays, rtol=1e-10, atol=1e-12)
+
+
+def test_one_d_layers_pixel_shuffle_and_nearest_upsampling_match_torch():
+    def build(L, cls, *args, **kwargs):
+        L.manual_seed(0)
+        return getattr(L.nn, cls)(*args, **kwargs)
+
+    for cls, args, kwargs, shape in [
+            ("ConvTranspose1d", (3, 4, 3), {"stride": 2, "padding": 1, "output_padding": 1},
+             (2, 3, 5)),
+            ("ConvTranspose1d", (4, 2, 2), {"groups": 2, "dilation": 2, "bias": False},
+             (4, 6)),
+            ("InstanceNorm1d", (3,), {"affine": True}, (2, 3, 5)),
+            ("PixelShuffle", (2,), {}, (2, 8, 2, 3)), ("PixelUnshuffle", (3,), {}, (1, 2, 3, 6)),
+            ("UpsamplingNearest2d", (), {"scale_factor": 2}, (1, 2, 2, 3))]:
+        theirs = build(torch, cls, *args, **kwargs).double()
+        ours = build(tg, cls, *args, **kwargs)
+        ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        ours = ours.double()
+        compare(lambda L, x, m={tg: ours, torch: theirs}: m[L](x), [distinct(*shape)])
+    compare(lambda L, x: L.nn.functional.dropout1d(x, 0.5, training=False), [distinct(2, 3, 4)])
+    for shape in ((2, 40, 3), (40, 3)):
+        kept = tg.nn.Dropout1d(0.5)(tg.ones(*shape)).numpy()
+        assert kept.shape == shape and set(np.unique(kept)) == {0.0, 2.0}
+        assert (kept == kept[..., :1]).all()  # whole channels

@@ -159,7 +159,8 @@ GROUPS: list[tuple[tuple, str, str]] = [
                   "max_pool1d avg_pool1d adaptive_avg_pool1d threshold threshold_ hardshrink "
                   "cosine_embedding_loss hinge_embedding_loss margin_ranking_loss "
                   "poisson_nll_loss triplet_margin_loss "
-                  "prelu cosine_similarity pairwise_distance")),
+                  "prelu cosine_similarity pairwise_distance conv_transpose1d pixel_shuffle "
+                  "pixel_unshuffle")),
     (ALL, NO_COUNTERPART, ("get_num_interop_threads set_num_interop_threads init_num_threads "
                            "has_lapack has_mkl has_openmp has_spectral get_device_module "
                            "get_deterministic_debug_mode set_deterministic_debug_mode "
@@ -171,15 +172,13 @@ GROUPS: list[tuple[tuple, str, str]] = [
     (("F",), NOT_YET, "scaled_dot_product_attention"),
     (("optim",), NOT_YET, "LBFGS"),
     (("data",), NOT_YET, "IterableDataset get_worker_info"),
-    (("nn",), NOT_YET, ("ConvTranspose1d PixelShuffle PixelUnshuffle InstanceNorm1d "
-                        "Dropout1d UpsamplingNearest2d UpsamplingBilinear2d EmbeddingBag RMSNorm "
+    (("nn",), NOT_YET, ("UpsamplingBilinear2d EmbeddingBag RMSNorm "
                         "LocalResponseNorm MultiLabelMarginLoss "
                         "TripletMarginWithDistanceLoss CTCLoss Bilinear AlphaDropout "
                         "FeatureAlphaDropout ChannelShuffle LPPool1d LPPool2d MaxUnpool1d "
                         "MaxUnpool2d FractionalMaxPool2d AdaptiveMaxPool1d "
                         "AdaptiveLogSoftmaxWithLoss Buffer attention")),
-    (("F",), NOT_YET, ("grid_sample affine_grid pixel_shuffle pixel_unshuffle gumbel_softmax "
-                       "conv_transpose1d dropout1d embedding_bag rms_norm "
+    (("F",), NOT_YET, ("grid_sample affine_grid gumbel_softmax embedding_bag rms_norm "
                        "local_response_norm multilabel_margin_loss triplet_margin_with_distance_loss ctc_loss "
                        "bilinear alpha_dropout feature_alpha_dropout channel_shuffle lp_pool1d "
                        "lp_pool2d max_unpool1d max_unpool2d fractional_max_pool2d "
@@ -195,7 +194,7 @@ GROUPS: list[tuple[tuple, str, str]] = [
                     "dstack vander trapezoid trapz cumulative_trapezoid logspace scalar_tensor "
                     "seed initial_seed promote_types result_type can_cast binomial poisson "
                     "gradient select_scatter slice_scatter diagonal_scatter distributions "
-                    "max_pool1d_with_indices adaptive_max_pool1d conv_transpose1d pixel_shuffle pixel_unshuffle "
+                    "max_pool1d_with_indices adaptive_max_pool1d "
                     "embedding_bag rms_norm bilinear channel_shuffle pdist ctc_loss "
                     "register_post_accumulate_grad_hook "
                     "map_ map2_ cauchy_ geometric_ log_normal_")),
