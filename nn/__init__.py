@@ -16,6 +16,7 @@
   ``Transformer``);
 * losses (``CrossEntropyLoss``, ``MSELoss``, ...) and ``regularization.l2_penalty``.
 """
+from tinygrad_cs import unsupported as _unsupported
 from . import functional, init, regularization, scalar, utils
 from .activation import (ELU, GELU, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, Sigmoid, Softmax,
                          Softplus, Tanh)
@@ -59,3 +60,80 @@ from . import parallel
 from .parallel import DataParallel
 
 __all__ += ["DataParallel", "parallel"]
+
+from .activation_extra import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                               Mish, PReLU, ReLU6, RReLU, SiLU, Softmax2d, Softmin, Softshrink,
+                               Softsign, Tanhshrink, Threshold)
+from .distance import CosineSimilarity, PairwiseDistance
+from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,
+                      ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d,
+                      ZeroPad1d, ZeroPad2d)
+from .parameter_containers import ParameterDict, ParameterList
+from .pooling_more import AdaptiveAvgPool1d, AdaptiveMaxPool2d, AvgPool1d, MaxPool1d
+from .fold import Fold, Unfold
+from .layers_1d import ConvTranspose1d, Dropout1d, InstanceNorm1d
+from .upsampling import PixelShuffle, PixelUnshuffle, UpsamplingNearest2d
+from .loss_more import (CosineEmbeddingLoss, GaussianNLLLoss, HingeEmbeddingLoss,
+                        MarginRankingLoss, MultiLabelSoftMarginLoss, PoissonNLLLoss,
+                        SoftMarginLoss, TripletMarginLoss)
+
+__all__ += [
+    "CELU",
+    "GLU",
+    "SELU",
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "CircularPad1d",
+    "CircularPad2d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConvTranspose1d",
+    "CosineEmbeddingLoss",
+    "CosineSimilarity",
+    "Dropout1d",
+    "Fold",
+    "GaussianNLLLoss",
+    "Hardshrink",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "HingeEmbeddingLoss",
+    "InstanceNorm1d",
+    "MarginRankingLoss",
+    "MaxPool1d",
+    "Mish",
+    "MultiLabelSoftMarginLoss",
+    "PReLU",
+    "PairwiseDistance",
+    "ParameterDict",
+    "ParameterList",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "PoissonNLLLoss",
+    "RReLU",
+    "ReLU6",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "SiLU",
+    "SoftMarginLoss",
+    "Softmax2d",
+    "Softmin",
+    "Softshrink",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
+    "TripletMarginLoss",
+    "Unfold",
+    "UpsamplingNearest2d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+]
+
+
+def __getattr__(name: str):
+    """A PyTorch name that tinygrad_cs leaves out raises an AttributeError saying why."""
+    raise _unsupported.missing("nn", name, "module 'tinygrad_cs.nn'",
+                               globals().__contains__)

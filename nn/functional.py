@@ -13,12 +13,16 @@ Defined in their own files and re-exported here: the hot ops of the engine
 (``conv1d``/``conv2d``/``conv_transpose2d``, the pooling ops and ``interpolate``, the
 norms, ``lstm_cell``: Numba kernels in ``tinygrad_cs.kernels``), ``linear`` (``ops.linalg``), ``gelu``
 (``nn.gelu``), ``dropout`` / ``dropout2d`` (``nn.dropout``), ``embedding`` (``nn.embedding``),
-``scaled_dot_product_attention`` (``nn.dot_product_attention``) and the losses
-(``nn.functional_losses``).
+``scaled_dot_product_attention`` (``nn.dot_product_attention``), the losses
+(``nn.functional_losses``), the other activations and their in-place forms
+(``nn.activation_functional``), and ``one_hot`` / ``normalize`` / ``cosine_similarity`` /
+``pairwise_distance`` (``nn.distance``).
 """
 from __future__ import annotations
 
 from typing import Any
+
+from tinygrad_cs import unsupported as _unsupported
 
 from .. import ops
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
@@ -26,9 +30,38 @@ from ..ops.linalg import linear
 from ..ops.normalization import batch_norm, group_norm, instance_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
 from ..ops.rnn import lstm_cell
+from .activation_functional import (
+    celu,
+    celu_,
+    elu_,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    leaky_relu_,
+    mish,
+    prelu,
+    relu6,
+    relu_,
+    rrelu,
+    rrelu_,
+    selu,
+    selu_,
+    silu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
+from .distance import cosine_similarity, normalize, one_hot, pairwise_distance
 from .dot_product_attention import scaled_dot_product_attention
 from .dropout import dropout, dropout2d
 from .embedding import embedding
+from .fold import fold, unfold
 from .functional_losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -41,24 +74,56 @@ from .functional_losses import (
     nll_loss,
     smooth_l1_loss,
 )
+from .functional_losses_more import (
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 from .gelu import gelu
+from .layers_1d import conv_transpose1d, dropout1d
+from .pooling_more import adaptive_avg_pool1d, adaptive_max_pool2d, avg_pool1d, max_pool1d
+from .upsampling import pixel_shuffle, pixel_unshuffle
 
 __all__ = [
+    "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "celu",
+    "celu_",
     "conv1d",
     "conv2d",
+    "conv_transpose1d",
     "conv_transpose2d",
+    "cosine_embedding_loss",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "dropout1d",
     "dropout2d",
     "elu",
+    "elu_",
     "embedding",
+    "fold",
+    "gaussian_nll_loss",
     "gelu",
+    "glu",
     "group_norm",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "hardtanh_",
+    "hinge_embedding_loss",
     "huber_loss",
     "instance_norm",
     "interpolate",
@@ -66,22 +131,50 @@ __all__ = [
     "l1_loss",
     "layer_norm",
     "leaky_relu",
+    "leaky_relu_",
     "linear",
     "log_softmax",
     "logsigmoid",
     "lstm_cell",
+    "margin_ranking_loss",
+    "max_pool1d",
     "max_pool2d",
+    "mish",
     "mse_loss",
     "multi_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
+    "normalize",
+    "one_hot",
     "pad",
+    "pairwise_distance",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "poisson_nll_loss",
+    "prelu",
     "relu",
+    "relu6",
+    "relu_",
+    "rrelu",
+    "rrelu_",
+    "selu",
+    "selu_",
     "scaled_dot_product_attention",
     "sigmoid",
+    "silu",
     "smooth_l1_loss",
+    "soft_margin_loss",
     "softmax",
+    "softmin",
     "softplus",
+    "softshrink",
+    "softsign",
     "tanh",
+    "tanhshrink",
+    "threshold",
+    "threshold_",
+    "triplet_margin_loss",
+    "unfold",
 ]
 
 
@@ -147,3 +240,9 @@ def _cast(input: Any, dtype) -> Any:
     if dtype is None:
         return input
     return input.to(dtype) if hasattr(input, "to") else input.astype(dtype)
+
+
+def __getattr__(name: str):
+    """A PyTorch name that tinygrad_cs leaves out raises an AttributeError saying why."""
+    raise _unsupported.missing("F", name, "module 'tinygrad_cs.nn.functional'",
+                               globals().__contains__)

@@ -9,6 +9,7 @@ import numpy as np
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
+float16 = half = np.dtype(np.float16)
 int8, int16, int32, int64 = (np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
 uint8 = np.dtype(np.uint8)
 bool_ = np.dtype(np.bool_)
@@ -16,7 +17,7 @@ float = float32
 double = float64
 long = int64
 
-SUPPORTED = (float32, float64, int8, int16, int32, int64, uint8, bool_)
+SUPPORTED = (float32, float64, float16, int8, int16, int32, int64, uint8, bool_)
 
 _default = [float32]
 

@@ -21,6 +21,8 @@ from . import random as _random
 from . import versions as _versions
 from .function import Function, Node
 from .grad_mode import state as _grad_state
+from .tensor_compat import CompatMethods
+from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TorchMethods
 
 
@@ -51,7 +53,7 @@ def _to_array(data: Any, dtype=None, copy: bool = False, op: str = "tensor") -> 
     return arr
 
 
-class Tensor(Node, TorchMethods):
+class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
     """A numpy array with a gradient and a place in the graph.
 
     ``Tensor(data, requires_grad=False, dtype=None)`` wraps ``data`` (sharing a

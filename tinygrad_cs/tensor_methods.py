@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import devices as _device
-from . import dtypes, ops
+from . import dtypes, ops, unsupported
 from .function import Node
 
 
@@ -23,6 +23,14 @@ class TorchMethods:
     """Mixin of ``Tensor``: see the module docstring."""
 
     __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        """Only reached when normal lookup failed: a PyTorch name that tinygrad_cs leaves
+        out raises an AttributeError that says why (``unsupported.py``)."""
+        owner = f"'{type(self).__name__}' object"
+        if name.startswith("_"):  # unset slots and protocol probes: the plain error, fast
+            raise AttributeError(f"{owner} has no attribute {name!r}")
+        raise unsupported.missing("Tensor", name, owner, lambda base: hasattr(type(self), base))
 
     # -- tensors like this one (PyTorch's new_* methods: this dtype unless given) --------
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Any:
@@ -160,6 +168,134 @@ class TorchMethods:
 
     def isfinite(self) -> Any:
         return self._from_op(np.isfinite(self._data))
+
+    # -- gather / scatter / selection (ops/indexing.py, ops/sorting.py) -----------------
+    def gather(self, dim: int, index) -> Any:
+        return ops.gather(self, dim, index)
+
+    def scatter(self, dim: int, index, src=None, *, value=None, reduce=None) -> Any:
+        return ops.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim: int, index, src) -> Any:
+        return ops.scatter_add(self, dim, index, src)
+
+    def index_add(self, dim: int, index, source, *, alpha=1) -> Any:
+        return ops.indexing.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_fill(self, dim: int, index, value) -> Any:
+        return ops.index_fill(self, dim, index, value)
+
+    def masked_select(self, mask) -> Any:
+        return ops.masked_select(self, mask)
+
+    def masked_scatter(self, mask, source) -> Any:
+        return ops.masked_scatter(self, mask, source)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        return ops.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self) -> Any:
+        return ops.argwhere(self)
+
+    def roll(self, shifts, dims=None) -> Any:
+        return ops.roll(self, shifts, dims)
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+        return ops.argsort(self, dim, descending, stable)
+
+    def msort(self) -> Any:
+        return ops.msort(self)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False,
+               return_counts: bool = False, dim=None) -> Any:
+        return ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def median(self, dim=None, keepdim: bool = False) -> Any:
+        return ops.median(self, dim, keepdim)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        return ops.kthvalue(self, k, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim: bool = False, *, interpolation="linear") -> Any:
+        return ops.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def index_put(self, indices, values, accumulate: bool = False) -> Any:
+        return ops.index_put(self, indices, values, accumulate)
+
+    # -- running sums and products, differences (ops/scan.py) ---------------------------
+    def cumsum(self, dim: int, *, dtype=None) -> Any:
+        return ops.cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, *, dtype=None) -> Any:
+        return ops.cumprod(self, dim, dtype=dtype)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend=None, append=None) -> Any:
+        return ops.diff(self, n, dim, prepend, append)
+
+    # -- rounding and remainders (ops/rounding.py) ---------------------------------------
+    def floor(self) -> Any:
+        return ops.floor(self)
+
+    def ceil(self) -> Any:
+        return ops.ceil(self)
+
+    def trunc(self) -> Any:
+        return ops.trunc(self)
+
+    fix = trunc
+
+    def round(self, *, decimals: int = 0) -> Any:
+        return ops.round(self, decimals=decimals)
+
+    def frac(self) -> Any:
+        return ops.frac(self)
+
+    def remainder(self, other) -> Any:
+        return ops.remainder(self, other)
+
+    def fmod(self, other) -> Any:
+        return ops.fmod(self, other)
+
+    def floor_divide(self, other) -> Any:
+        return ops.floor_divide(self, other)
+
+    def __mod__(self, other): return ops.remainder(self, other)
+    def __rmod__(self, other): return ops.remainder(other, self)
+    def __floordiv__(self, other): return ops.floor_divide(self, other)
+    def __rfloordiv__(self, other): return ops.floor_divide(other, self)
+
+    def clamp_min(self, min) -> Any:
+        return ops.clamp_min(self, min)
+
+    def clamp_max(self, max) -> Any:
+        return ops.clamp_max(self, max)
+
+    def addcmul(self, tensor1, tensor2, *, value=1) -> Any:
+        """self + value * tensor1 * tensor2."""
+        return ops.add(self, ops.mul(ops.mul(tensor1, tensor2), value))
+
+    def addcdiv(self, tensor1, tensor2, *, value=1) -> Any:
+        """self + value * tensor1 / tensor2."""
+        return ops.add(self, ops.mul(ops.div(tensor1, tensor2), value))
+
+    # -- dtypes beyond tensor.py's float/double/long/int/bool ---------------------------
+    def half(self) -> Any:
+        """float16. Ops compute as numpy does in float16 (numpy rounds every op's result
+        to float16; some, e.g. sums, accumulate in float16 as well), which can differ from
+        PyTorch's CPU half kernels in the last bits."""
+        return self.to(dtypes.float16)
+
+    def bfloat16(self) -> Any:
+        """Refused: numpy, which holds every tensor's data, has no bfloat16 dtype."""
+        raise TypeError(f"bfloat16: tinygrad_cs does not support bfloat16 (numpy has no such "
+                        f"dtype); use half() for float16 or float() (tensor of shape "
+                        f"{self.shape})")
 
     def nelement(self) -> int:
         return self.numel()

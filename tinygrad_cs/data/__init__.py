@@ -4,7 +4,7 @@
 spiral, text); ``DataLoader`` batches any map-style data set into Tensors; ``transforms`` holds
 the augmentations. Nothing is ever downloaded.
 """
-from .dataset import Dataset, Subset, TensorDataset, random_split, stratified_split
+from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split, stratified_split
 from .loader import DataLoader, default_collate
 from .samplers import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                        SubsetRandomSampler, WeightedRandomSampler)
@@ -18,7 +18,22 @@ from .text import CharCorpus, char_splits
 
 __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
            "SubsetRandomSampler", "WeightedRandomSampler"]
-__all__ += ["DATASETS", "CharCorpus", "DataLoader", "Dataset", "Splits", "Subset",
-           "TensorDataset", "char_splits", "default_collate", "load_dataset",
-           "load_fashion_mnist", "random_split", "read_idx", "spiral", "stratified_split",
-           "transforms"]
+__all__ += [
+                       "DATASETS",
+                       "CharCorpus",
+                       "ConcatDataset",
+                       "DataLoader",
+                       "Dataset",
+                       "Splits",
+                       "Subset",
+                       "TensorDataset",
+                       "char_splits",
+                       "default_collate",
+                       "load_dataset",
+                       "load_fashion_mnist",
+                       "random_split",
+                       "read_idx",
+                       "spiral",
+                       "stratified_split",
+                       "transforms",
+]

@@ -1,5 +1,5 @@
 """Map-style data sets, as ``torch.utils.data``: ``Dataset``, ``TensorDataset``, ``Subset``,
-``random_split``.
+``ConcatDataset`` (also ``a + b``), ``random_split``.
 
 A data set is anything with ``__len__`` and ``__getitem__(i)`` returning one sample (usually a
 tuple of fields, e.g. ``(image, label)``). ``TensorDataset`` and ``Subset`` also answer a whole
@@ -9,6 +9,7 @@ a training step.
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from ..random import generator as global_generator
 from ..random import numpy_generator
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "Subset", "TensorDataset", "random_split", "stratified_split"]
+__all__ = ["ConcatDataset", "Dataset", "Subset", "TensorDataset", "random_split", "stratified_split"]
 
 
 class Dataset:
@@ -31,6 +32,33 @@ class Dataset:
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other: Any) -> ConcatDataset:
+        """``a + b``: the samples of ``a`` followed by those of ``b``."""
+        return ConcatDataset([self, other])
+
+
+class ConcatDataset(Dataset):
+    """The samples of several data sets, one after the other (index i of the whole maps to
+    the data set whose cumulative length first exceeds i)."""
+
+    def __init__(self, datasets: Sequence[Any]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for length {n}")
+        index %= n
+        k = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[k - 1] if k else 0
+        return self.datasets[k][index - start]
 
 
 def _as_array(a: Any) -> np.ndarray:

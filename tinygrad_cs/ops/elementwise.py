@@ -416,6 +416,8 @@ def elu(a, alpha=1.0): return ELU.apply(a, alpha)
 def softplus(a, beta=1.0, threshold=20.0): return Softplus.apply(a, beta, threshold)
 def clamp(a, min=None, max=None): return Clamp.apply(a, min=min, max=max)
 clip = clamp
+def clamp_min(a, min): return Clamp.apply(a, min=min)
+def clamp_max(a, max): return Clamp.apply(a, max=max)
 def maximum(a, b): return Maximum.apply(_weak(a), _weak(b))
 def minimum(a, b): return Minimum.apply(_weak(a), _weak(b))
 def where(cond, a, b): return Where.apply(raw(cond), a, b)

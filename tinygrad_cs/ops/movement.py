@@ -270,7 +270,8 @@ class TakeAlongDim(Function):
 
 
 class ScatterAddAlong(Function):
-    """out = zeros(shape); out[..index along dim..] += g;  dg = out_grad gathered at index."""
+    """out = zeros(shape); out[..index along dim..] += g;  dg = out_grad gathered at index
+    (``index`` may be smaller than ``shape`` off ``dim``)."""
     @staticmethod
     def forward(ctx, g, index, dim, shape):
         ctx.index, ctx.dim = index, dim
@@ -280,7 +281,15 @@ class ScatterAddAlong(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return take_along_dim(grad, ctx.index, ctx.dim)
+        return take_along_dim(_leading_block(grad, ctx.index.shape, ctx.dim), ctx.index, ctx.dim)
+
+
+def _leading_block(a, shape: tuple, dim: int):
+    """``a`` cut to ``shape`` off ``dim`` (an index smaller than ``a`` there, as
+    ``torch.scatter_add`` allows, must not broadcast in ``take_along_dim``)."""
+    if all(i == dim or s == t for i, (s, t) in enumerate(zip(shape, shape_of(a)))):
+        return a
+    return getitem(a, tuple(slice(None) if i == dim else slice(0, s) for i, s in enumerate(shape)))
 
 
 def _along_index(index: np.ndarray, dim: int) -> tuple:
@@ -503,7 +512,8 @@ def pad(a, pad, mode="constant", value=0.0):
     widths = _pad_widths(shape, pad)
     if any(lo < 0 or hi < 0 for lo, hi in widths):
         raise ValueError(f"pad: negative padding {pad} is only allowed in constant mode")
-    if mode == "reflect" and any(lo >= s or hi >= s for (lo, hi), s in zip(widths, shape)):
+    if mode == "reflect" and any((lo or hi) and (lo >= s or hi >= s)
+                                 for (lo, hi), s in zip(widths, shape)):  # padded dims only
         raise ValueError(f"pad: reflect padding {pad} must be smaller than the dims of {shape}")
     axes = [np.pad(np.arange(s), w, mode=_NUMPY_PAD_MODES[mode]) for s, w in zip(shape, widths)]
     return GetItem.apply(a, np.ix_(*axes))

@@ -75,8 +75,9 @@ class _Extreme(Function):
     @classmethod
     def forward(cls, ctx, a, dim=None, keepdim=False):
         axes = _axes(a, dim, cls.name)
-        if np.size(a) == 0:
-            raise RuntimeError(f"{cls.name}: cannot reduce an empty tensor of shape {np.shape(a)}")
+        if np.size(a) == 0 and (axes is None or any(np.shape(a)[i] == 0 for i in axes)):
+            raise RuntimeError(f"{cls.name}: cannot reduce an empty tensor of shape {np.shape(a)}"
+                               f" over dims {axes} (a reduced dim has size 0)")
         out = cls.reduce(a, axis=axes, keepdims=True)
         ctx.save_for_backward(a, out)
         ctx.shape, ctx.axes, ctx.keepdim = np.shape(a), axes, keepdim

@@ -16,6 +16,7 @@ update the parameters' arrays in place, outside the graph::
 ``LBFGS`` evaluates the loss several times per step, so its ``step`` takes a closure
 (``opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); return loss``).
 """
+from tinygrad_cs import unsupported as _unsupported
 from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -43,3 +44,9 @@ __all__ = [
            "RMSprop",
            "lr_scheduler",
 ]
+
+
+def __getattr__(name: str):
+    """A PyTorch name that tinygrad_cs leaves out raises an AttributeError saying why."""
+    raise _unsupported.missing("optim", name, "module 'tinygrad_cs.optim'",
+                               globals().__contains__)

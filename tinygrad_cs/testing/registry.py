@@ -38,10 +38,15 @@ NON_DIFFERENTIABLE = {
     "eq": "comparison", "ne": "comparison", "lt": "comparison",
     "le": "comparison", "gt": "comparison", "ge": "comparison",
     "argmax": "integer indices", "argmin": "integer indices",
+    "argsort": "integer indices", "nonzero": "integer indices", "argwhere": "integer indices",
+    "unique": "distinct values: no gradient, as PyTorch",
+    "floor_divide": "piecewise constant: no gradient, as PyTorch",
+    "searchsorted": "integer indices", "bucketize": "integer indices",
 }
 
 #: Exported names that are the same op under another name.
-ALIASES = {"clip": "clamp"}
+ALIASES = {"clip": "clamp", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+           "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2"}
 
 #: Function classes tested by a dedicated suite instead of an entry: the one place
 #: where an op may be left out of the registry, each with the test that covers it.

@@ -1,7 +1,9 @@
 """``tg.utils.data``: ``torch.utils.data``'s names for the loader, data sets and samplers of
 ``tinygrad_cs.data`` (one implementation, two import paths)."""
+from tinygrad_cs import unsupported as _unsupported
 from tinygrad_cs.data import (
                               BatchSampler,
+                              ConcatDataset,
                               DataLoader,
                               Dataset,
                               RandomSampler,
@@ -15,6 +17,12 @@ from tinygrad_cs.data import (
                               random_split,
 )
 
-__all__ = ["BatchSampler", "DataLoader", "Dataset", "RandomSampler", "Sampler",
+__all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
            "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
            "WeightedRandomSampler", "default_collate", "random_split"]
+
+
+def __getattr__(name: str):
+    """A PyTorch name that tinygrad_cs leaves out raises an AttributeError saying why."""
+    raise _unsupported.missing("data", name, "module 'tinygrad_cs.utils.data'",
+                               globals().__contains__)
