@@ -173,7 +173,7 @@ GROUPS: list[tuple[tuple, str, str]] = [
                         "TripletMarginWithDistanceLoss CTCLoss Bilinear AlphaDropout "
                         "FeatureAlphaDropout ChannelShuffle LPPool1d LPPool2d MaxUnpool1d "
                         "MaxUnpool2d FractionalMaxPool2d AdaptiveMaxPool1d "
-                        "AdaptiveLogSoftmaxWithLoss Buffer attention")),
+                        "AdaptiveLogSoftmaxWithLoss Buffer")),
     (("F",), NOT_YET, ("grid_sample affine_grid gumbel_softmax embedding_bag rms_norm "
                        "local_response_norm multilabel_margin_loss triplet_margin_with_distance_loss ctc_loss "
                        "bilinear alpha_dropout feature_alpha_dropout channel_shuffle lp_pool1d "

@@ -42,7 +42,7 @@ def test_cnn_classifier_follows_pytorchs_trajectory(folder):
     # 56 SGD steps in float32: the first ones agree closely, the drift stays small
     np.testing.assert_allclose(ours["losses"][:10], theirs["losses"][:10], rtol=1e-4)
     np.testing.assert_allclose(ours["losses"], theirs["losses"], rtol=2e-2, atol=2e-3)
-    assert abs(ours["accuracy"] - theirs["accuracy"]) <= 0.02 and ours["accuracy"] > 0.85
+    assert abs(ours["accuracy"] - theirs["accuracy"]) <= 0.02 and ours["accuracy"] > 0.75
     for key in ("names", "formatted", "reloaded", "subset", "never_0"):
         assert ours[key] == theirs[key], key
     assert ours["reloaded"] and ours["subset"] and ours["never_0"]
