@@ -15,8 +15,8 @@ engine's ops (so gradients and second derivatives come from them):
 
 (``hardtanh``/``relu6`` pass the gradient at the bounds themselves, where PyTorch's
 passes 0: a measure-zero difference.) The ``*_`` forms change the input in place (through
-``Tensor._inplace``: the version bumps, and a tensor that requires grad is refused while
-grad mode is on).
+``Tensor._inplace``: the version bumps, and while the graph is recorded the tensor takes
+the result's place in it, as in PyTorch).
 """
 from __future__ import annotations
 
@@ -131,6 +131,8 @@ def rrelu(input: Any, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: 
 
 
 def _in_place(name: str, fn, input: Any, *args: Any) -> Any:
+    if input._records_inplace(args):  # the graph is recorded: rewrite the history
+        return input._inplace(None, name, lambda old: fn(old, *args), args)
     result = fn(input.detach(), *args).numpy()
     return input._inplace(lambda d: np.copyto(d, result, casting="same_kind"), name)
 

@@ -52,6 +52,14 @@ LOSSES = {
 }
 
 # name -> (factory(nn), input specs); the name up to any "-" is the class under test
+def _encoder_layer(nn):
+    return nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
+
+
+def _decoder_layer(nn):
+    return nn.TransformerDecoderLayer(4, 2, 8, dropout=0.0, batch_first=True)
+
+
 LAYERS = {
     "Linear": (lambda nn: nn.Linear(3, 2), [(0, 3)]),
     "Conv1d": (lambda nn: nn.Conv1d(3, 2, 3), [(0, 3, 5)]),
@@ -119,6 +127,17 @@ LAYERS = {
     "AdaptiveMaxPool2d": (lambda nn: nn.AdaptiveMaxPool2d(2), [(0, 3, 5, 4)]),
     "ConstantPad1d": (lambda nn: nn.ConstantPad1d(2, 1.5), [(0, 3, 4)]),
     "ConstantPad2d": (lambda nn: nn.ConstantPad2d((1, 0, 2, 1), -1.0), [(0, 3, 4, 4)]),
+    "MultiheadAttention": (lambda nn: nn.MultiheadAttention(4, 2, batch_first=True),
+                           [(0, 3, 4), (0, 5, 4), (0, 5, 4)]),
+    "TransformerEncoderLayer": (lambda nn: _encoder_layer(nn), [(0, 3, 4)]),
+    "TransformerEncoder": (lambda nn: nn.TransformerEncoder(_encoder_layer(nn), 2,
+                                                            enable_nested_tensor=False),
+                           [(0, 3, 4)]),
+    "TransformerDecoderLayer": (lambda nn: _decoder_layer(nn), [(0, 3, 4), (0, 5, 4)]),
+    "TransformerDecoder": (lambda nn: nn.TransformerDecoder(_decoder_layer(nn), 2),
+                           [(0, 3, 4), (0, 5, 4)]),
+    "Transformer": (lambda nn: nn.Transformer(4, 2, 1, 1, 8, dropout=0.0, batch_first=True),
+                    [(0, 5, 4), (0, 3, 4)]),
     **{name: (factory, list(inputs)) for name, (factory, inputs) in LOSSES.items()},
 }
 

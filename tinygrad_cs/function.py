@@ -201,12 +201,13 @@ def as_seen_by(parent: Node, seq: int) -> Node:
 
     An op's inputs are always older than its output, except after an in-place op on a
     non-leaf (``y.add_(1)``, ``y[m] = 0``): the tensor object then takes the newer node's
-    place in the graph and its former self moves to a new object, the in-place op's first
-    input. An op that used the tensor before the change still refers to the object, so
-    following first inputs back until a node older than the op finds what it used.
+    place in the graph and its former self moves to a new object (``inplace_history``),
+    remembered as ``_before_inplace``. An op that used the tensor before the change still
+    refers to the object, so going back through former selves until a node older than the
+    op finds what it used.
     """
     while parent._seq > seq:
-        parent = parent._a
+        parent = parent._attrs["_before_inplace"]
     return parent
 
 

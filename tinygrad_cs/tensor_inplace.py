@@ -2,9 +2,10 @@
 
 Each computes its out-of-place op on a detached view of the tensor, then writes the
 result into the tensor's array through ``Tensor._inplace``, the one in-place path: it
-bumps the storage's version (so a backward that saved this tensor raises), refuses a
-tensor that requires grad while grad mode is on (use the out-of-place form, or
-``tg.no_grad()``), and changes nothing when it raises. As in PyTorch, the result must
+bumps the storage's version (so a backward that saved this tensor raises), and changes
+nothing when it raises. While the graph is recorded (the tensor or an argument requires
+grad), the out-of-place op runs on the tensor's former self instead and the tensor takes
+its result's place in the graph (``inplace_history``), as PyTorch rewrites history. As in PyTorch, the result must
 keep the tensor's shape and be castable to its dtype (``same_kind``: no float result in
 an integer tensor).
 
@@ -19,9 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from .function import Node
-from .grad_mode import state as _grad_state
-
 
 class InPlaceMethods:
     """Mixin of ``Tensor``: see the module docstring."""
@@ -31,12 +29,12 @@ class InPlaceMethods:
     def _replace_with(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """``self = self.<name>(*args, **kwargs)``, in place (see the module docstring)."""
         op = name + "_"
-        if _grad_state.enabled:
-            for a in (*args, *kwargs.values()):
-                if isinstance(a, Node) and a.requires_grad:
-                    raise RuntimeError(f"{op}: an argument requires grad, but in-place ops "
-                                       f"record no gradient here; use the out-of-place "
-                                       f"{name}() instead")
+
+        def recorded(old):
+            return getattr(old, name)(*args, **kwargs)
+        operands = (*args, *kwargs.values())
+        if self._records_inplace(operands):
+            return self._inplace(None, op, recorded, operands)
         result = np.asarray(getattr(self.detach(), name)(*args, **kwargs)._data)
         if result.shape != self.shape:
             raise RuntimeError(f"{op}: the result has shape {result.shape}, which does not "

@@ -128,8 +128,8 @@ class TorchMethods:
     def masked_fill_(self, mask, value) -> Any:
         """In place: ``self[mask] = value`` with the mask broadcast to this shape."""
         mask = np.broadcast_to(np.asarray(_raw(mask), dtype=bool), self.shape)
-        return self._inplace(lambda d: np.copyto(d, _raw(value), where=mask,
-                                                 casting="unsafe"), "masked_fill_")
+        return self._inplace(lambda d: np.copyto(d, _raw(value), where=mask, casting="unsafe"),
+                             "masked_fill_", lambda old: old.masked_fill(mask, value), (value,))
 
     def index_select(self, dim: int, index) -> Any:
         """The entries at the integer ``index`` (1-D) along ``dim``."""

@@ -24,6 +24,7 @@ changed in place or viewed (``_counter is None`` means "version 0, no views").
 """
 from __future__ import annotations
 
+import sys
 from collections import deque
 from typing import Any
 
@@ -65,6 +66,14 @@ def bump(node: Any) -> None:
     _clock[0] += 1
     c.value += 1
     c.stamps.append(_clock[0])
+
+
+def is_shared(node: Any) -> bool:
+    """Whether another live node shares ``node``'s counter (sees its storage: a view, an
+    alias, a ``detach()``). Counted by references: ``node`` itself, the local name and the
+    argument of ``getrefcount`` hold an unshared counter."""
+    c = node._counter
+    return c is not None and sys.getrefcount(c) > 3
 
 
 def share(view: Any, base: Any) -> None:
@@ -109,13 +118,28 @@ def saved_nodes(node: Any) -> list:
 
 
 def check_saved(node: Any) -> None:
-    """Raise if a tensor that ``node``'s op saved was changed in place after the op ran."""
+    """Raise if a tensor that ``node``'s op saved was changed in place after the op ran,
+    and backward will use it (see ``_unused``)."""
     for saved in saved_nodes(node):
         c = saved._counter
-        if c is not None and c.stamps and c.stamps[-1] > node._epoch:
+        if c is not None and c.stamps and c.stamps[-1] > node._epoch and not _unused(node,
+                                                                                     saved):
             since = sum(1 for stamp in c.stamps if stamp > node._epoch)
             exact = since < len(c.stamps) or len(c.stamps) < c.HISTORY
             raise RuntimeError(_modified_message(node, saved, c.value, c.value - since, exact))
+
+
+def _unused(node: Any, saved: Any) -> bool:
+    """Whether backward will not read the saved input ``saved``: an op may declare
+    ``input_needed_by``, for each input ``i`` the inputs whose gradients read its data
+    (``a * b``: ``((1,), (0,))``, ``a`` only for ``b``'s gradient), as PyTorch saves only
+    what is needed; a changed input that no input needing it requires grad is harmless."""
+    needed_by = getattr(node._fn, "input_needed_by", None)
+    if needed_by is None or saved is node:
+        return False
+    inputs = node._inputs()
+    index = next(i for i, a in enumerate(inputs) if a is saved)
+    return not any(getattr(inputs[j], "requires_grad", False) for j in needed_by[index])
 
 
 def _modified_message(node: Any, saved: Any, now: int, expected: int, exact: bool) -> str:

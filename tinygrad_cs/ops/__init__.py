@@ -14,7 +14,7 @@ from .movement import (reshape, flatten, squeeze, unsqueeze, transpose, permute,
                        broadcast_to, sum_to, repeat, getitem, index_add, cat, stack,
                        split, chunk, pad, take_along_dim, scatter_add_along)
 from .indexing import (gather, scatter, scatter_add, index_fill, masked_select, masked_scatter,
-                       nonzero, argwhere, roll, index_put)
+                       nonzero, argwhere, roll, index_put, assign_at)
 from .sorting import (sort, argsort, msort, topk, unique, median, kthvalue, quantile,
                       searchsorted, bucketize)
 from .contraction import einsum

@@ -45,6 +45,8 @@ class Sub(Function):
 
 class Mul(Function):
     """out = a * b;  da = g * b, db = g * a."""
+    input_needed_by = ((1,), (0,))  # a is read only for db, b only for da
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -62,6 +64,8 @@ class Mul(Function):
 
 class Div(Function):
     """out = a / b;  da = g / b, db = -g * a / b**2."""
+    input_needed_by = ((1,), (0, 1))  # a for db; b for da and db
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)

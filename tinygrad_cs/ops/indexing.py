@@ -7,6 +7,7 @@ For a 3-D input and ``dim == 0`` (other dims alike)::
     scatter_add:  out = a;  out[index[i][j][k]][j][k] += src[i][j][k]
     index_add:    out = a;  out[index[i]] += alpha * source[i]      (index 1-D, along dim)
     index_fill:   out = a;  out[index[i]] = value                   (along dim)
+    assign_at:    out = a;  out[index] = value      (any numpy index: ``t[index] = value``)
 
 ``index`` has ``a``'s number of dims and is no larger than ``a`` (no larger than ``src``
 either) off ``dim``; only ``src[:index.shape]`` is used, as in PyTorch. All but
@@ -25,6 +26,7 @@ from .elementwise import add, mul, where
 from .movement import (
     _along_index,
     _leading_block,
+    _normalize_index,
     broadcast_to,
     getitem,
     reshape,
@@ -284,3 +286,24 @@ def index_put(input, indices, values, accumulate: bool = False):
     mask = np.zeros(shape, dtype=bool)
     mask[index] = True
     return where(mask, placed, input)
+
+
+def assign_at(input, index, value):
+    """``input`` with ``input[index] = value`` (``value`` broadcast to the indexed shape),
+    out of place: what ``t[index] = value`` records while the graph is built. ``index`` is
+    any index ``t[index]`` takes (ints, slices, None, Ellipsis, integer or boolean arrays).
+    Gradients: ``g`` where nothing was assigned for ``input``; ``g[index]`` (summed over
+    broadcast dims) for ``value``. Repeated positions receive the sum of their values."""
+    shape = shape_of(input)
+    index = _normalize_index(index, shape)
+    picked = np.empty(shape, dtype=np.int8)[index].shape
+    try:
+        np.broadcast_shapes(shape_of(value), picked)
+    except ValueError:
+        raise RuntimeError(f"setitem: a value of shape {shape_of(value)} cannot be broadcast "
+                           f"to the indexed shape {picked} (tensor of shape {shape})") from None
+    if not hasattr(value, "_data"):
+        value = np.asarray(value, dtype=np.asarray(raw(input)).dtype)
+    mask = np.zeros(shape, dtype=bool)
+    mask[index] = True
+    return where(mask, _add_at(broadcast_to(value, picked), index, shape), input)

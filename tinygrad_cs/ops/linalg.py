@@ -21,6 +21,9 @@ from .reduce import sum as _sum
 
 
 class Matmul(Function):
+    """out = a @ b;  da = g @ b^T, db = a^T @ g (batched, broadcast)."""
+    input_needed_by = ((1,), (0,))  # a is read only for db, b only for da
+
     @staticmethod
     def forward(ctx, a, b):
         if np.ndim(a) == 0 or np.ndim(b) == 0:
