@@ -44,6 +44,7 @@ ACCELERATOR = "it is CUDA/accelerator-only: tinygrad_cs runs on the CPU"
 BACKEND = "a PyTorch backend kernel (cuDNN, MIOpen, MKL-DNN, FBGEMM), not a user API"
 JIT = "TorchScript, torch.compile, FX and export internals are not supported: models run " \
       "eagerly"
+ONNX = "ONNX export is not supported (weights move as a state_dict: tg.save, or safetensors)"
 SYMBOLIC = "symbolic shapes belong to torch.compile, which is not supported"
 INTERNAL = "a PyTorch internal, not part of the modelling API"
 STORAGE = "tensors are numpy arrays: storages, strides and memory formats are not exposed " \
@@ -85,6 +86,7 @@ GROUPS: list[tuple[tuple, str, str]] = [
                     "stride resize resize_as empty_permuted")),
     (ALL, DISTRIBUTED, ("distributed is_distributed share_memory_ is_shared multiprocessing "
                         "fork wait Future futures SyncBatchNorm DistributedSampler")),
+    (ALL, ONNX, "onnx"),
     (ALL, JIT, ("jit compile compiler export fx ScriptModule ScriptFunction ScriptMethod "
                 "ScriptObject ScriptClass ScriptClassFunction ScriptDict ScriptList "
                 "ScriptDictIterator ScriptDictKeyIterator ScriptListIterator "

@@ -192,3 +192,36 @@ def _index_put_ref(a, rows, cols, values, accumulate):
 
 register("index_put", lambda a, r, c, v, acc: ops.index_put(a, (r, c), v, acc),
          reference=_index_put_ref, inputs=_index_put_args(), covers=M.IndexAdd)
+
+
+@st.composite
+def _assign_args(draw):
+    """``(a, index, value)`` for ``a[index] = value``: a basic index (an int or a slice on
+    the first dim), distinct integer rows, or a boolean mask of ``a``'s shape; ``value`` of
+    the indexed shape, or one that broadcasts to it."""
+    shape = draw(shapes(1, 3, 1, 4))
+    a = draw(_array(shape))
+    kind = draw(st.sampled_from(["int", "slice", "rows", "mask"]))
+    if kind == "int":
+        index = draw(st.integers(-shape[0], shape[0] - 1))
+    elif kind == "slice":
+        start = draw(st.integers(0, shape[0] - 1))
+        index = slice(start, draw(st.integers(start + 1, shape[0])))
+    elif kind == "rows":
+        index = draw(st.permutations(range(shape[0])))[:draw(st.integers(1, shape[0]))]
+        index = np.asarray(index, dtype=np.int64)
+    else:
+        index = draw(hnp.arrays(np.bool_, shape))
+    picked = a[index].shape
+    broadcast = draw(st.booleans()) and len(picked) > 0
+    return a, index, draw(_array(picked[-1:] if broadcast else picked))
+
+
+def _assign_ref(a, index, value):
+    out = a.copy()
+    out[index] = value
+    return out
+
+
+register("assign_at", lambda a, i, v: ops.assign_at(a, i, v), reference=_assign_ref,
+         inputs=_assign_args(), covers=M.IndexAdd)
