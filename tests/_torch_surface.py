@@ -21,6 +21,7 @@ def torch_namespaces() -> dict:
     """{namespace: PyTorch object} for the six namespaces of ``unsupported.py``."""
     import torch
     import torch.nn.functional
+    import torch.onnx  # loaded lazily by PyTorch (e.g. by torch.save): make dir(torch) stable
     import torch.optim
     import torch.utils.data
     return {"torch": torch, "Tensor": torch.Tensor, "nn": torch.nn, "F": torch.nn.functional,

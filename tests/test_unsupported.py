@@ -98,3 +98,21 @@ def test_not_yet_names_are_ranked_once(survey):
     assert len(pairs) == len(set(pairs))
     assert pairs[0] == ("data", "IterableDataset")
     assert np.all([isinstance(ns, str) for ns, _ in pairs])
+
+
+def test_every_refused_tensor_name_raises_the_tables_error():
+    # Tensor has no __getattr__ (it would slow every attribute access): each PyTorch name
+    # the table leaves out is a class attribute that raises; none may be missed
+    torch = pytest.importorskip("torch")
+    t = tg.ones(2, 2)  # 2-D: properties such as mT exist on it
+    refused = 0
+    for name in dir(torch.Tensor):
+        if name.startswith("_") or hasattr(t, name) or unsupported.reason(
+                "Tensor", name, lambda b: hasattr(t, b)) is None:
+            continue
+        with pytest.raises(AttributeError, match="tinygrad_cs does not support"):
+            getattr(t, name)
+        assert getattr(t, name, None) is None
+        refused += 1
+    assert refused > 100
+    assert not hasattr(type(t), "__getattr__")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import devices as _device
-from . import dtypes, ops
+from . import dtypes, ops, unsupported
 from . import inplace_history as _history
 from . import random as _random
 from . import versions as _versions
@@ -427,6 +427,7 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         return _device.CPU
 
     is_cuda = False
+    is_sparse = is_sparse_csr = is_quantized = False  # dense tensors, as PyTorch reports
 
     def cpu(self) -> Tensor:
         """``self``: tensors already live on the CPU."""
@@ -619,3 +620,6 @@ class _Cast(Function):
     def backward(ctx, grad):
         return grad.astype(ctx.in_dtype) if not isinstance(grad, Node) else _Cast.apply(
             grad, ctx.in_dtype)
+
+
+unsupported.refuse_on(Tensor)  # the names PyTorch has and tinygrad_cs leaves out say why

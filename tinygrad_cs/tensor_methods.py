@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import devices as _device
-from . import dtypes, ops, unsupported
+from . import dtypes, ops
 from .function import Node
 
 
@@ -23,14 +23,6 @@ class TorchMethods:
     """Mixin of ``Tensor``: see the module docstring."""
 
     __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        """Only reached when normal lookup failed: a PyTorch name that tinygrad_cs leaves
-        out raises an AttributeError that says why (``unsupported.py``)."""
-        owner = f"'{type(self).__name__}' object"
-        if name.startswith("_"):  # unset slots and protocol probes: the plain error, fast
-            raise AttributeError(f"{owner} has no attribute {name!r}")
-        raise unsupported.missing("Tensor", name, owner, lambda base: hasattr(type(self), base))
 
     # -- tensors like this one (PyTorch's new_* methods: this dtype unless given) --------
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Any:

@@ -280,6 +280,48 @@ def missing(namespace: str, name: str, owner: str, exists=None) -> AttributeErro
     return AttributeError(f"tinygrad_cs does not support {PREFIX[namespace]}.{name}: {why}")
 
 
+# torch.Tensor's public names (PyTorch 2.13) that the families above leave out: refused one by
+# one on Tensor (``refuse_on``), since a ``__getattr__`` on Tensor would slow every attribute
+# access of every tensor (CPython then looks ``__getattr__`` up on each access). A test
+# checks this list against the installed PyTorch.
+TENSOR_FAMILY_NAMES = (
+    "bitwise_and bitwise_and_ bitwise_left_shift bitwise_left_shift_ bitwise_not bitwise_not_ "
+    "bitwise_or bitwise_or_ bitwise_right_shift bitwise_right_shift_ bitwise_xor bitwise_xor_ "
+    "ccol_indices coalesce col_indices crow_indices dense_dim dequantize indices int_repr "
+    "is_coalesced is_mkldnn q_per_channel_axis q_per_channel_scales q_per_channel_zero_points q_scale "
+    "q_zero_point qscheme resize_as_sparse_ row_indices smm sparse_dim sparse_mask "
+    "sparse_resize_ sparse_resize_and_clear_ sspaddmm to_dense to_mkldnn to_sparse "
+    "to_sparse_bsc to_sparse_bsr to_sparse_coo to_sparse_csc to_sparse_csr values")
+
+
+class _Refused:
+    """A class attribute whose every read raises the table's ``AttributeError`` (so
+    ``hasattr`` is False and ``getattr(x, name, default)`` gives the default)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __get__(self, obj, owner=None):
+        raise AttributeError(self.message)
+
+
+def refuse_on(cls: type, namespace: str = "Tensor") -> None:
+    """Give ``cls`` a refusing attribute for each name the table leaves out of
+    ``namespace``: its exact names, ``TENSOR_FAMILY_NAMES``, and the in-place form
+    ``name_`` of every public method ``name`` that has none."""
+    exact = [n for (ns, n) in _EXACT if ns == namespace]
+    public = [n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n, None))]
+    candidates = {*exact, *TENSOR_FAMILY_NAMES.split(), *(n + "_" for n in public),
+                  *(n + "_" for n in exact)}
+    for name in sorted(candidates):
+        if name.startswith("_") or hasattr(cls, name):
+            continue
+        error = missing(namespace, name, f"'{cls.__name__}' object",
+                        lambda base: hasattr(cls, base))
+        if str(error).startswith("tinygrad_cs does not support"):
+            setattr(cls, name, _Refused(str(error)))
+
+
 def not_yet() -> list[tuple[str, str]]:
     """``(namespace, name)`` of the names not implemented yet, in the table's order (most
     used in public PyTorch code first)."""
