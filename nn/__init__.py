@@ -134,6 +134,10 @@ __all__ += [
 
 
 def __getattr__(name: str):
-    """A PyTorch name that tinygrad_cs leaves out raises an AttributeError saying why."""
+    """``nn.models`` (the zoo) and ``nn.parallel`` load on first use; a PyTorch name that
+    tinygrad_cs leaves out raises an AttributeError saying why."""
+    if name in ("models", "parallel"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
     raise _unsupported.missing("nn", name, "module 'tinygrad_cs.nn'",
                                globals().__contains__)

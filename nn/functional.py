@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinygrad_cs import ops
 from tinygrad_cs import unsupported as _unsupported
+from tinygrad_cs.ops.conv import conv1d, conv2d, conv_transpose2d
+from tinygrad_cs.ops.linalg import linear
+from tinygrad_cs.ops.normalization import batch_norm, group_norm, instance_norm, layer_norm
+from tinygrad_cs.ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
+from tinygrad_cs.ops.rnn import lstm_cell
 
-from .. import ops
-from ..ops.conv import conv1d, conv2d, conv_transpose2d
-from ..ops.linalg import linear
-from ..ops.normalization import batch_norm, group_norm, instance_norm, layer_norm
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d
-from ..ops.rnn import lstm_cell
 from .activation_functional import (
     celu,
     celu_,

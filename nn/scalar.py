@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..random import generator
-from ..value import Value
+from tinygrad_cs.random import generator
+from tinygrad_cs.value import Value
 
 __all__ = ["MLP", "Layer", "Neuron", "ScalarModule"]
 

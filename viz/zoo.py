@@ -14,11 +14,12 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..creation import randn, tensor
-from ..nn.functional import cross_entropy
-from ..nn.models import registry as zoo
-from ..random import manual_seed
-from ..tensor import Tensor
+from tinygrad_cs.creation import randn, tensor
+from tinygrad_cs.nn.functional import cross_entropy
+from tinygrad_cs.nn.models import registry as zoo
+from tinygrad_cs.random import manual_seed
+from tinygrad_cs.tensor import Tensor
+
 from .registry import Sample, register_model
 
 __all__ = ["IMAGE_SIZE"]

@@ -270,20 +270,11 @@ def index_put(input, indices, values, accumulate: bool = False):
     ``+=``, repeated positions adding up); ``indices`` a tuple of index tensors (or masks),
     ``values`` broadcast to the selected shape. Without ``accumulate``, repeated positions
     receive the sum of their values (PyTorch leaves that case undefined)."""
-    shape = shape_of(input)
     index = tuple(np.asarray(raw(i)) for i in indices)
-    picked = np.empty(shape, dtype=np.int8)[index].shape
-    try:
-        np.broadcast_shapes(shape_of(values), picked)
-    except ValueError:
-        raise RuntimeError(f"index_put(): values of shape {shape_of(values)} cannot be "
-                           f"broadcast to the indexed shape {picked} (input {shape})") from None
-    if not hasattr(values, "_data"):
-        values = np.asarray(values, dtype=np.asarray(raw(input)).dtype)
-    placed = _add_at(broadcast_to(values, picked), index, shape)
+    placed = _placed(input, index, values, "index_put()")
     if accumulate:
         return add(input, placed)
-    mask = np.zeros(shape, dtype=bool)
+    mask = np.zeros(shape_of(input), dtype=bool)
     mask[index] = True
     return where(mask, placed, input)
 
@@ -294,16 +285,23 @@ def assign_at(input, index, value):
     any index ``t[index]`` takes (ints, slices, None, Ellipsis, integer or boolean arrays).
     Gradients: ``g`` where nothing was assigned for ``input``; ``g[index]`` (summed over
     broadcast dims) for ``value``. Repeated positions receive the sum of their values."""
+    index = _normalize_index(index, shape_of(input))
+    placed = _placed(input, index, value, "setitem")
+    mask = np.zeros(shape_of(input), dtype=bool)
+    mask[index] = True
+    return where(mask, placed, input)
+
+
+def _placed(input, index, values, op: str):
+    """A zero tensor of ``input``'s shape with ``values`` (broadcast to ``input[index]``'s
+    shape) added at ``index``: differentiable in ``values``."""
     shape = shape_of(input)
-    index = _normalize_index(index, shape)
     picked = np.empty(shape, dtype=np.int8)[index].shape
     try:
-        np.broadcast_shapes(shape_of(value), picked)
+        np.broadcast_shapes(shape_of(values), picked)
     except ValueError:
-        raise RuntimeError(f"setitem: a value of shape {shape_of(value)} cannot be broadcast "
-                           f"to the indexed shape {picked} (tensor of shape {shape})") from None
-    if not hasattr(value, "_data"):
-        value = np.asarray(value, dtype=np.asarray(raw(input)).dtype)
-    mask = np.zeros(shape, dtype=bool)
-    mask[index] = True
-    return where(mask, _add_at(broadcast_to(value, picked), index, shape), input)
+        raise RuntimeError(f"{op}: values of shape {shape_of(values)} cannot be broadcast to "
+                           f"the indexed shape {picked} (input of shape {shape})") from None
+    if not hasattr(values, "_data"):
+        values = np.asarray(values, dtype=np.asarray(raw(input)).dtype)
+    return _add_at(broadcast_to(values, picked), index, shape)

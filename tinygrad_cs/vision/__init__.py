@@ -6,6 +6,6 @@ read from local files only), ``transforms`` (torchvision's per-image transforms,
 ``transforms.functional``), ``utils`` (``make_grid``, ``save_image``). It sits on top of
 ``nn`` and ``data``; the engine core never imports it (``tg.vision`` loads it on first use).
 """
-from . import datasets, transforms, utils
+from . import datasets, models, transforms, utils
 
-__all__ = ["datasets", "transforms", "utils"]
+__all__ = ["datasets", "models", "transforms", "utils"]
