@@ -27,7 +27,7 @@ from tinygrad_cs import Tensor, devices, dtypes, no_grad, scope
 from tinygrad_cs.function import Node
 
 from .hooks import BackwardHookState, RemovableHandle
-from .parameter import Parameter, is_parameter, mark
+from .parameter import Parameter, is_parameter
 
 __all__ = ["Module", "Parameter"]
 
@@ -228,13 +228,6 @@ class Module:
         keys = [*dir(type(self)), *self.__dict__, *self._parameters, *self._modules,
                 *self._buffers]
         return sorted({k for k in keys if not k[0].isdigit()})
-
-    def __setstate__(self, state: dict) -> None:
-        # copy.deepcopy(model) copies parameter tensors as plain tensors: mark them again
-        self.__dict__.update(state)
-        for p in self._parameters.values():
-            if p is not None:
-                mark(p)
 
     def _check_new_name(self, name: Any, kind: str, store: str) -> None:
         if store not in self.__dict__:

@@ -110,7 +110,7 @@ def torch_net():
 def test_parameter_is_a_leaf_tensor_that_requires_grad_and_shares_memory():
     data = np.arange(6.0).reshape(2, 3)
     p = nn.Parameter(tg.from_numpy(data))
-    assert type(p) is tg.Tensor and isinstance(p, nn.Parameter)
+    assert type(p) is nn.Parameter and isinstance(p, tg.Tensor)  # as in PyTorch
     assert p.requires_grad and p.is_leaf and p.dtype == np.float64
     data[0, 0] = 42.0
     assert p.numpy()[0, 0] == 42.0
