@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_cs.function import Function
+from tinygrad_cs.engine import Function
 from tinygrad_cs.ops import log, maximum, neg, sigmoid, softplus
 
 __all__ = ["BinaryCrossEntropy", "BinaryCrossEntropyWithLogits"]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_cs.function import Function, Node
+from tinygrad_cs.engine import Function, Node
 from tinygrad_cs.ops import softmax
 
 __all__ = ["NLL", "CrossEntropy", "class_weights"]

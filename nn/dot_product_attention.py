@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_cs import ops
-from tinygrad_cs.function import Node
+from tinygrad_cs.engine import Node
 from tinygrad_cs.ops._util import raw, shape_of
 
 from .dropout import dropout

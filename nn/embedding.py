@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_cs import Tensor, dtypes, no_grad
-from tinygrad_cs.function import Function
+from tinygrad_cs.engine import Function
 from tinygrad_cs.ops import index_add
 from tinygrad_cs.ops._util import raw
 

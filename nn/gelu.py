@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_cs.function import Function
+from tinygrad_cs.engine import Function
 from tinygrad_cs.kernels._jit import kernel
 from tinygrad_cs.ops import exp, tanh
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_cs import Tensor, devices, dtypes, no_grad, scope
-from tinygrad_cs.function import Node
+from tinygrad_cs.engine import Node
 
 from .hooks import BackwardHookState, RemovableHandle
 from .parameter import Parameter, is_parameter

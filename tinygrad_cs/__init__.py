@@ -22,7 +22,7 @@ from .creation import (arange, empty, eye, from_numpy, full, full_like, linspace
 from .devices import device
 from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half, int8,
                      int16, int32, int64, long, set_default_dtype, uint8)
-from .function import Context, Function, Node
+from .engine import Context, Function, Node
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Graph, NodeInfo
 from .ops import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, chunk, clamp, clip,

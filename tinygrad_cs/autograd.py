@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from .autodiff import backward, detect_anomaly, grad
-from .function import Context as FunctionCtx
-from .function import Function
+from .engine import Context as FunctionCtx
+from .engine import Function
 from .grad_mode import enable_grad, no_grad, set_grad_enabled
 from .runtime import set_anomaly_enabled as set_detect_anomaly
 from .tensor import Tensor

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from .function import Node
+from .engine import Node
 
 
 class NodeInfo(NamedTuple):

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import versions
-from .function import Node
+from .engine import Node
 
 # the slots that say where a node sits in the graph (set for op results)
 _PLACE = ("_fn", "_a", "_b", "_more", "_saved", "_attrs", "_seq", "_epoch")

@@ -21,7 +21,7 @@ from . import dtypes, ops, unsupported
 from . import inplace_history as _history
 from . import random as _random
 from . import versions as _versions
-from .function import Function, Node
+from .engine import Function, Node
 from .grad_mode import state as _grad_state
 from .tensor_compat import CompatMethods
 from .tensor_inplace import InPlaceMethods

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import ops
 from . import random as _random
-from .function import Node
+from .engine import Node
 from .ops._util import constant, normalize_dim, raw
 from .ops.movement import _infer_shape
 

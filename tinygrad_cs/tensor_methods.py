@@ -16,7 +16,7 @@ import numpy as np
 
 from . import devices as _device
 from . import dtypes, ops
-from .function import Node
+from .engine import Node
 
 
 class TorchMethods:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .function import Function, Node
+from .engine import Function, Node
 from .ops.elementwise import Add, Div, Exp, Log, Mul, Neg, ReLU, Sigmoid, Sub, Tanh
 
 

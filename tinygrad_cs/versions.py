@@ -99,7 +99,7 @@ def share_if_view(out: Any, data: np.ndarray, args: tuple, raw: list) -> None:
 
 def saved_nodes(node: Any) -> list:
     """The graph nodes whose data ``node``'s op saved (its inputs' or its output's)."""
-    from .function import _PAIR  # the saved-values layout belongs to function.py
+    from .engine import _PAIR  # the saved-values layout belongs to engine.py
 
     saved = node._saved
     if saved is _PAIR:

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Node
+from ..engine import Node
 
 
 def raw(x: Any) -> Any:

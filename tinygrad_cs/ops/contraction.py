@@ -14,7 +14,7 @@ import string
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ._util import raw, shape_of
 
 

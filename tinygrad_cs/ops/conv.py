@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ..kernels import conv_compute as compute
 from ..kernels.conv_compute import Geometry
 from ._util import raw, shape_of

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ._util import constant, raw, shape_of
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ._util import constant, normalize_dim, raw, shape_of
 from .elementwise import add, mul, where
 from .movement import (

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ._util import shape_of
 from .movement import reshape, squeeze, transpose, unsqueeze
 from .reduce import sum as _sum

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from .elementwise import neg, sigmoid
 
 

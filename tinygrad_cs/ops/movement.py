@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ._util import normalize_dim, raw, shape_of
 
 

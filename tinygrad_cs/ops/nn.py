@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ._util import normalize_dim, shape_of
 from .elementwise import exp
 from .reduce import sum as _sum

@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 from .. import versions
-from ..function import Function, Node
+from ..engine import Function, Node
 from ..kernels import norm as K
 from ..kernels import norm_columns as KC
 from ..kernels import norm_rows as KR

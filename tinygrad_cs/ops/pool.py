@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ..kernels import pool as K
 from ._util import constant, shape_of
 

@@ -10,7 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..function import Function, Node
+from ..engine import Function, Node
 from ._util import constant, normalize_dim, normalize_dims, raw, shape_of
 from .elementwise import abs as _abs
 from .elementwise import exp, log, maximum, minimum, sign, where

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ..kernels import lstm as K
 from ._util import shape_of
 from .elementwise import add

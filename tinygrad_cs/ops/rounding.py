@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from ._util import constant
 from .elementwise import _broadcast_error, _weak, div, mul, neg, sub
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, Node
+from ..engine import Function, Node
 from ._util import normalize_dim, raw, shape_of
 from .elementwise import div, mul, sub, where
 from .movement import cat, getitem, reshape, transpose, unsqueeze

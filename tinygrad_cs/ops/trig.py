@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ..function import Function
+from ..engine import Function
 from .elementwise import _broadcast_error, _weak, div, mul, sqrt
 
 

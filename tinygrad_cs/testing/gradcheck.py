@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff import grad as _grad
-from ..function import Node
+from ..engine import Node
 from ..grad_mode import enable_grad
 from ..tensor import Tensor
 from ..value import Value

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..function import Function
+from ..engine import Function
 
 #: Exported ops with no gradient (they return bool/int tensors or piecewise constants).
 NON_DIFFERENTIABLE = {
