@@ -11,18 +11,14 @@ the raw array is ``t._data``.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from . import devices as _device
 from . import dtypes, ops, unsupported
-from . import inplace_history as _history
-from . import random as _random
 from . import versions as _versions
 from .engine import Function, Node
-from .grad_mode import state as _grad_state
 from .tensor_compat import CompatMethods
 from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TorchMethods
@@ -294,119 +290,6 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
     def contiguous(self) -> Tensor:
         return self
 
-    def zero_(self) -> Tensor:
-        return self._inplace(lambda d: d.fill(0), "zero_", lambda old: ops.mul(old, 0))
-
-    def fill_(self, value) -> Tensor:
-        return self._inplace(lambda d: d.fill(_raw(value)), "fill_",
-                             lambda old: ops.add(ops.mul(old, 0), value), (value,))
-
-    def copy_(self, src) -> Tensor:
-        raw_src = src._data if isinstance(src, Node) else np.asarray(src)
-        try:
-            np.broadcast_to(raw_src, self.shape)
-        except ValueError:
-            raise RuntimeError(f"copy_: source of shape {np.shape(raw_src)} cannot be "
-                               f"broadcast to {self.shape}") from None
-        return self._inplace(lambda d: np.copyto(d, raw_src, casting="unsafe"), "copy_",
-                             lambda old: ops.add(ops.mul(old, 0), src), (src,))
-
-    def _records_inplace(self, operands: tuple = ()) -> bool:
-        """Whether an in-place change with these operands must be recorded in the graph."""
-        return _grad_state.enabled and (self.requires_grad or any(
-            isinstance(o, Node) and o.requires_grad for o in operands))
-
-    def _inplace(self, fn, op: str, recorded=None, operands: tuple = ()) -> Tensor:
-        """Apply ``fn`` to the data array in place and bump the storage's version.
-
-        While the graph is recorded (grad mode, and this tensor or an operand requires
-        grad), the change is instead ``recorded(old)``, the same change as differentiable
-        ops on the tensor's former self (``inplace_history``): ``y.add_(1)`` on a non-leaf
-        works as in PyTorch. A leaf that requires grad may only be modified under
-        ``no_grad`` (optimizer steps, initialisation). A tensor that an op saved
-        for backward may be modified: the version bump makes that backward raise
-        instead of using the changed values. If the call raises, nothing changed.
-        """
-        if self._records_inplace(operands):
-            if recorded is None:
-                raise RuntimeError(f"{op}: records no gradient, and this tensor or an operand "
-                                   "requires grad; wrap it in `with tg.no_grad():` (or use the "
-                                   "out-of-place form)")
-            return _history.record_inplace(self, recorded, op)
-        data = self._data
-        if not data.flags.writeable:  # e.g. an expand()ed view: write to a private copy
-            data = data.copy()
-            fn(data)
-            self._data, self._counter = data, None
-        else:
-            fn(data)
-        _versions.bump(self)
-        return self
-
-    def _ufunc_(self, ufunc, other, op: str, differentiable) -> Tensor:
-        raw_other = _raw(other)
-
-        def apply(d):
-            try:
-                ufunc(d, raw_other, out=d, casting="same_kind")
-            except ValueError:
-                raise RuntimeError(f"{op}: operand of shape {np.shape(raw_other)} cannot be "
-                                   f"broadcast to the tensor's shape {self.shape}") from None
-            except TypeError:
-                raise TypeError(f"{op}: result of dtype {np.result_type(d, raw_other)} cannot "
-                                f"be stored in a {self.dtype} tensor") from None
-        return self._inplace(apply, op, lambda old: differentiable(old, other), (other,))
-
-    def add_(self, other, alpha=1) -> Tensor:
-        """self += alpha * other, in place (also the old ``add_(alpha, other)``)."""
-        return self._ufunc_(np.add, _scaled(other, alpha, "add_"), "add_", ops.add)
-
-    def sub_(self, other, alpha=1) -> Tensor:
-        """self -= alpha * other, in place (also the old ``sub_(alpha, other)``)."""
-        return self._ufunc_(np.subtract, _scaled(other, alpha, "sub_"), "sub_", ops.sub)
-
-    def mul_(self, other) -> Tensor:
-        return self._ufunc_(np.multiply, other, "mul_", ops.mul)
-
-    def div_(self, other) -> Tensor:
-        return self._ufunc_(np.divide, other, "div_", ops.div)
-
-    def clamp_(self, min=None, max=None) -> Tensor:
-        return self._inplace(lambda d: np.clip(d, min, max, out=d), "clamp_",
-                             lambda old: ops.clamp(old, min, max))
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *,
-                generator: np.random.Generator | None = None) -> Tensor:
-        """Fill with N(mean, std^2), drawn from ``generator`` or the engine's seeded one."""
-        z = _draw(self, "standard_normal", generator)
-        return self._inplace(lambda d: np.copyto(d, mean + std * z, casting="unsafe"), "normal_")
-
-    def uniform_(self, from_: float = 0.0, to: float = 1.0, *,
-                 generator: np.random.Generator | None = None) -> Tensor:
-        """Fill with U(from_, to), drawn from ``generator`` or the engine's seeded one."""
-        u = _draw(self, "random", generator)
-        return self._inplace(lambda d: np.copyto(d, from_ + (to - from_) * u,
-                                                 casting="unsafe"), "uniform_")
-
-    def _augmented(self, ufunc, other, op: str, out_of_place):
-        # ``x += y`` on a non-leaf in a recorded graph rebinds x to x + y (the same values
-        # and gradients, and views of x stay valid); everywhere else it modifies x in place.
-        if self.requires_grad and _grad_state.enabled and self._fn is not None:
-            return out_of_place(self, other)
-        return self._ufunc_(ufunc, other, op, out_of_place)
-
-    def __iadd__(self, o): return self._augmented(np.add, o, "add_", ops.add)
-    def __isub__(self, o): return self._augmented(np.subtract, o, "sub_", ops.sub)
-    def __imul__(self, o): return self._augmented(np.multiply, o, "mul_", ops.mul)
-    def __itruediv__(self, o): return self._augmented(np.divide, o, "div_", ops.div)
-
-    def __setitem__(self, index, value) -> None:
-        raw_value = value._data if isinstance(value, Node) else value
-
-        def assign(d):
-            d[ops.movement._normalize_index(index, d.shape)] = raw_value
-        self._inplace(assign, "setitem", lambda old: ops.assign_at(old, index, value), (value,))
-
     # -- conversion -------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, non_blocking: bool = False,
            copy: bool = False) -> Tensor:
@@ -575,13 +458,6 @@ def _pick(value, alias):
     return value if alias is None else alias
 
 
-def _draw(t: Tensor, method: str, generator: np.random.Generator | None) -> np.ndarray:
-    """Standard samples of ``t``'s shape, drawn in ``t``'s float dtype (other dtypes: float64)."""
-    rng = generator or _random.generator()
-    dtype = t.dtype if t.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    return getattr(rng, method)(t.shape, dtype=dtype)
-
-
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
@@ -589,22 +465,6 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 
 def _raw(x):
     return x._data if isinstance(x, Node) else x
-
-
-def _scaled(other, alpha, op: str):
-    """``alpha * other`` for ``add_``/``sub_``: a graph node when ``other`` requires grad,
-    else raw data. Accepts PyTorch's deprecated order ``(alpha, other)`` with its warning."""
-    if isinstance(alpha, Node) and not isinstance(other, Node):
-        warnings.warn(f"This overload of {op} is deprecated: {op}(Number alpha, Tensor other); "
-                      f"use {op}(Tensor other, *, Number alpha) instead", UserWarning,
-                      stacklevel=3)
-        other, alpha = alpha, other
-    if alpha == 1:
-        return other
-    if isinstance(other, Node) and other.requires_grad:
-        return ops.mul(other, alpha)
-    return _raw(other) * alpha
-
 
 
 class _Cast(Function):

@@ -1,5 +1,6 @@
 """``tg.utils.data``: ``torch.utils.data``'s names for the loader, data sets and samplers of
-``tinygrad_cs.data`` (one implementation, two import paths)."""
+``tinygrad_cs.data`` (one implementation, two import paths). It belongs to the data layer,
+above ``nn``: only ``tg.utils`` (loaded on first use) imports it, never the engine core."""
 from tinygrad_cs import unsupported as _unsupported
 from tinygrad_cs.data import (
                               BatchSampler,
