@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 import tinygrad_cs as tg
-from tinygrad_cs import viz
+from tinygrad_cs import nn, viz
 from tinygrad_cs.viz import backend, get_model, list_models, register_model
 from tinygrad_cs.viz.__main__ import main
-from tinygrad_cs.viz.examples import Dense
 from tinygrad_cs.viz.registry import Sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +29,7 @@ def test_the_examples_are_registered():
 
 
 def test_register_a_module_and_its_input():
-    register_model("tiny-dense", lambda: (Dense(3, 2), tg.randn(4, 3)), description="tiny")
+    register_model("tiny-dense", lambda: (nn.Linear(3, 2), tg.randn(4, 3)), description="tiny")
     sample = get_model("tiny-dense")
     assert isinstance(sample, Sample) and sample.output.shape == (4, 2)
     assert list_models()["tiny-dense"] == "tiny"
@@ -47,7 +46,7 @@ def test_cli_writes_svg_png_and_dot(tmp_path, capsys):
     assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
     assert main(["resnet-mini", "-o", str(tmp_path / "r.gv"), "--format", "dot"]) == 0
     source = (tmp_path / "r.gv").read_text()
-    assert len(re.findall(r"^\s*m\d+ \[", source, re.MULTILINE)) == 6   # depth 1: its modules
+    assert len(re.findall(r"^\s*m\d+ \[", source, re.MULTILINE)) == 8   # depth 1: its modules
     assert main(["resnet-mini", "-o", str(tmp_path / "full.gv"), "--full"]) == 0
     assert "subgraph cluster_" in (tmp_path / "full.gv").read_text()
 
@@ -76,7 +75,7 @@ def test_cli_errors(tmp_path, capsys):
 def test_python_dash_m_lists_the_models():
     out = subprocess.run([sys.executable, "-m", "tinygrad_cs.viz", "--list"],
                          capture_output=True, text=True, check=True).stdout
-    assert re.search(r"^resnet-mini\s+small ResNet", out, re.MULTILINE)
+    assert re.search(r"^resnet-mini\s+the zoo's ResNet-8", out, re.MULTILINE)
 
 
 def test_the_readme_shows_the_committed_gallery():

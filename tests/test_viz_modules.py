@@ -11,7 +11,6 @@ import pytest
 import tinygrad_cs as tg
 from tinygrad_cs import nn
 from tinygrad_cs.viz import draw_graph
-from tinygrad_cs.viz.examples import Dense, ReLU
 
 
 class Block(nn.Module):
@@ -19,7 +18,7 @@ class Block(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.fc, self.act = Dense(4, 4), ReLU()
+        self.fc, self.act = nn.Linear(4, 4), nn.ReLU()
 
     def forward(self, x):
         return x + self.act(self.fc(x))
@@ -30,9 +29,9 @@ class Net(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stem = Dense(3, 4)
+        self.stem = nn.Linear(3, 4)
         self.blocks = nn.Sequential(Block(), Block())
-        self.head = Dense(4, 2)
+        self.head = nn.Linear(4, 2)
 
     def forward(self, x):
         return self.head(self.blocks(self.stem(x)))
@@ -61,23 +60,23 @@ def _edge_lines(source: str) -> list[str]:
 
 def test_graph_of_the_net_has_the_expected_nodes():
     _, out = _net()
-    # x; stem W, b, Matmul, Add; per block W, b, Matmul, Add, ReLU, residual Add; head 4; Sum
-    assert len(tg.Graph(out)) == 1 + 4 + 2 * 6 + 4 + 1
+    # x; stem W, b, Linear; per block W, b, Linear, ReLU, residual Add; head 3; Sum
+    assert len(tg.Graph(out)) == 1 + 3 + 2 * 5 + 3 + 1
 
 
 def test_one_cluster_per_module_scope_with_class_names():
     model, out = _net()
     source = draw_graph(out, params=model).source
     assert sorted(_clusters(source)) == sorted([
-        "stem: Dense", "blocks: Sequential", "blocks.0: Block", "blocks.0.fc: Dense",
-        "blocks.0.act: ReLU", "blocks.1: Block", "blocks.1.fc: Dense", "blocks.1.act: ReLU",
-        "head: Dense"])
-    assert len(_ids(source, "n")) == 22 and not _ids(source, "m")
+        "stem: Linear", "blocks: Sequential", "blocks.0: Block", "blocks.0.fc: Linear",
+        "blocks.0.act: ReLU", "blocks.1: Block", "blocks.1.fc: Linear", "blocks.1.act: ReLU",
+        "head: Linear"])
+    assert len(_ids(source, "n")) == 18 and not _ids(source, "m")
     # leaves are named after the parameters and drawn inside their module's cluster
-    fc = source[source.index('label="blocks.1.fc: Dense"'):]
+    fc = source[source.index('label="blocks.1.fc: Linear"'):]
     fc = fc[:fc.index("}")]
     assert "<B>blocks.1.fc.weight</B>" in fc and "<B>blocks.1.fc.bias</B>" in fc
-    assert "<B>Matmul</B>" in fc
+    assert "<B>Linear</B>" in fc
     assert "<B>x</B>" in source
 
 
@@ -110,22 +109,22 @@ def test_depth_1_collapses_each_top_level_module():
     model, out = _net()
     dot = draw_graph(out, params=model, depth=1)
     source = dot.source
-    assert _ids(source, "m") == {"m0", "m1", "m2"} and _ids(source, "n") == {"n0", "n21"}
+    assert _ids(source, "m") == {"m0", "m1", "m2"} and _ids(source, "n") == {"n0", "n17"}
     assert not _clusters(source) and dot.notes == ()
     small = '<BR/><FONT POINT-SIZE="9">'
-    assert f"<<B>Dense</B>{small}stem</FONT>{small}2 ops, 16 params</FONT>>" in source
-    assert f"<<B>Sequential</B>{small}blocks</FONT>{small}8 ops, 40 params</FONT>>" in source
-    assert f"<<B>Dense</B>{small}head</FONT>{small}2 ops, 10 params</FONT>>" in source
+    assert f"<<B>Linear</B>{small}stem</FONT>{small}1 op, 16 params</FONT>>" in source
+    assert f"<<B>Sequential</B>{small}blocks</FONT>{small}6 ops, 40 params</FONT>>" in source
+    assert f"<<B>Linear</B>{small}head</FONT>{small}1 op, 10 params</FONT>>" in source
     # one edge per tensor crossing a boundary, labelled with its shape
     assert sorted(_edge_lines(source)) == sorted([
         'n0 -> m0 [label=" (5, 3)"]', 'm0 -> m1 [label=" (5, 4)"]',
-        'm1 -> m2 [label=" (5, 4)"]', 'm2 -> n21 [label=" (5, 2)"]'])
+        'm1 -> m2 [label=" (5, 4)"]', 'm2 -> n17 [label=" (5, 2)"]'])
 
 
 def test_depth_2_shows_each_block_inside_its_stage():
     model, out = _net()
     source = draw_graph(out, params=model, depth=2).source
-    assert sorted(_clusters(source)) == ["blocks: Sequential", "head: Dense", "stem: Dense"]
+    assert sorted(_clusters(source)) == ["blocks: Sequential", "head: Linear", "stem: Linear"]
     assert len(_ids(source, "m")) == 2                       # blocks.0, blocks.1
     assert "<B>Block</B>" in source and "blocks.1</FONT>" in source
     # blocks.1 reads blocks.0's output twice (fc and the residual): one edge
@@ -136,13 +135,13 @@ def test_depth_2_shows_each_block_inside_its_stage():
 
 def test_past_max_nodes_the_graph_collapses_by_scope_and_says_so():
     model, out = _net()
-    dot = draw_graph(out, params=model, max_nodes=10)
-    assert len(_ids(dot.source, "m")) == 3                  # depth 2 would need 12 boxes
-    assert dot.notes == ("22 nodes exceed max_nodes=10: modules collapsed at depth 1",
-                         "collapsed modules (nodes): stem (4), blocks (12), head (4)")
+    dot = draw_graph(out, params=model, max_nodes=9)
+    assert len(_ids(dot.source, "m")) == 3                  # depth 2 would need 10 boxes
+    assert dot.notes == ("18 nodes exceed max_nodes=9: modules collapsed at depth 1",
+                         "collapsed modules (nodes): stem (3), blocks (10), head (3)")
     assert "modules collapsed at depth 1" in dot.source     # in the picture's title
     # a depth that already fits is kept
-    assert draw_graph(out, params=model, max_nodes=12).notes[0].endswith("at depth 2")
+    assert draw_graph(out, params=model, max_nodes=10).notes[0].endswith("at depth 2")
 
 
 def test_a_graph_without_scopes_keeps_the_nodes_nearest_the_output():

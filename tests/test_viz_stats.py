@@ -10,13 +10,14 @@ import pytest
 import tinygrad_cs as tg
 from tinygrad_cs import nn
 from tinygrad_cs.viz import activation_stats, grad_flow, plot_activation_stats, plot_grad_flow
-from tinygrad_cs.viz.examples import Dense, ReLU, Sigmoid, Tanh, init_study
+from tinygrad_cs.viz.examples import init_study
 from tinygrad_cs.viz.plots import PANEL_SIZE, panel_grid
 
 
 def _small_net():
     tg.manual_seed(1)
-    model = nn.Sequential(Dense(3, 4), Tanh(), Dense(4, 4), ReLU(), Dense(4, 2), Sigmoid())
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2),
+                          nn.Sigmoid())
     x = tg.randn(6, 3)
     return model, x
 
@@ -25,11 +26,11 @@ def _numpy_forward(model, x):
     """Every layer's output, computed with numpy from the parameters."""
     outs, a = [], x.numpy().astype(np.float64)
     for layer in model:
-        if isinstance(layer, Dense):
-            a = a @ layer.weight.numpy() + layer.bias.numpy()
+        if isinstance(layer, nn.Linear):
+            a = a @ layer.weight.numpy().T + layer.bias.numpy()
         else:
-            a = {Tanh: np.tanh, ReLU: lambda v: np.maximum(v, 0),
-                 Sigmoid: lambda v: 1 / (1 + np.exp(-v))}[type(layer)](a)
+            a = {nn.Tanh: np.tanh, nn.ReLU: lambda v: np.maximum(v, 0),
+                 nn.Sigmoid: lambda v: 1 / (1 + np.exp(-v))}[type(layer)](a)
         outs.append(a)
     return outs
 
@@ -51,7 +52,7 @@ def test_grad_flow_table_matches_numpy():
     text = str(table)
     assert text.splitlines()[0].split() == ["name", "shape", "mean", "|g|", "max", "|g|",
                                             "|g|/|w|"]
-    assert "0.weight  (3, 4)" in text and len(text.splitlines()) == 1 + len(table)
+    assert "0.weight  (4, 3)" in text and len(text.splitlines()) == 1 + len(table)
 
 
 def test_grad_flow_flags_parameters_far_below_the_largest():
@@ -70,7 +71,7 @@ def test_activation_stats_match_numpy_per_layer():
     table = activation_stats(model, x)
     outs = _numpy_forward(model, x)
     assert [(r.name, r.cls) for r in table] == [
-        ("0", "Dense"), ("1", "Tanh"), ("2", "Dense"), ("3", "ReLU"), ("4", "Dense"),
+        ("0", "Linear"), ("1", "Tanh"), ("2", "Linear"), ("3", "ReLU"), ("4", "Linear"),
         ("5", "Sigmoid")]
     for row, a in zip(table, outs):
         assert row.shape == a.shape
@@ -78,7 +79,7 @@ def test_activation_stats_match_numpy_per_layer():
         assert row.std == pytest.approx(a.std(), abs=1e-6)
         np.testing.assert_allclose(row.sample, a.reshape(-1), atol=1e-6)
     sat = {r.cls: (r.saturated, r.criterion) for r in table}
-    assert sat["Dense"] == (None, "")
+    assert sat["Linear"] == (None, "")
     assert sat["Tanh"] == (pytest.approx(np.mean(np.abs(outs[1]) > 0.99)), "|a| > 0.99")
     assert sat["ReLU"] == (pytest.approx(np.mean(outs[3] == 0)), "a = 0")
     assert sat["Sigmoid"][1] == "a < 0.01 or a > 0.99"
@@ -87,7 +88,7 @@ def test_activation_stats_match_numpy_per_layer():
 
 def test_activation_stats_select_layers_and_remove_their_hooks():
     model, x = _small_net()
-    assert [r.name for r in activation_stats(model, x, layers=(Tanh, ReLU))] == ["1", "3"]
+    assert [r.name for r in activation_stats(model, x, layers=(nn.Tanh, nn.ReLU))] == ["1", "3"]
     assert [r.name for r in activation_stats(model, x, layers=["0", "4"])] == ["0", "4"]
     picked = activation_stats(model, x, layers=lambda name, m: name == "")
     assert [r.cls for r in picked] == ["Sequential"]
@@ -97,7 +98,7 @@ def test_activation_stats_select_layers_and_remove_their_hooks():
 
 
 def test_the_cs231n_initialisation_study():
-    acts = (Tanh, ReLU, Sigmoid)
+    acts = (nn.Tanh, nn.ReLU, nn.Sigmoid)
     model, x, _ = init_study("tanh", 0.01)
     std = [r.std for r in activation_stats(model, x, layers=acts)]
     assert 0.05 < std[0] < 0.2 and std[-1] < 1e-6          # shrinks ~10x per layer
@@ -147,9 +148,9 @@ def test_plot_activation_stats_one_row_per_network(tmp_path):
 
 
 def _deep_net(layers: int):
-    """``layers`` modules: (Dense 4, Tanh) pairs, a last Dense when ``layers`` is odd."""
+    """``layers`` modules: (Linear 4, Tanh) pairs, a last Linear when ``layers`` is odd."""
     tg.manual_seed(0)
-    parts = [Dense(4, 4) if k % 2 == 0 else Tanh() for k in range(layers)]
+    parts = [nn.Linear(4, 4) if k % 2 == 0 else nn.Tanh() for k in range(layers)]
     return nn.Sequential(*parts), tg.randn(8, 4)
 
 

@@ -18,8 +18,8 @@ from .draw import draw_graph
 from .examples import mlp
 
 
-def tensor_graph(layers: int = 200):
-    """An MLP of ``layers`` Dense layers (5 nodes per layer with its ReLU): 1,001 nodes."""
+def tensor_graph(layers: int = 250):
+    """An MLP of ``layers`` Linear layers (4 nodes per layer with its ReLU): 1,001 nodes."""
     tg.manual_seed(0)
     model = mlp([8] * (layers + 1))
     return model(tg.randn(4, 8)).sum(), model
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     kind, path = find_dot() or ("none", "")
     print(f"renderer: {kind} ({path})")
-    for name, (root, params) in [("tensor MLP, 399 modules", tensor_graph()),
+    for name, (root, params) in [("tensor MLP, 499 modules", tensor_graph()),
                                  ("scalar Value MLP", scalar_graph())]:
         nodes, build, render = measure(root, params, args.repeat)
         print(f"{name:24s} {nodes:5d} nodes  build {build * 1e3:7.1f} ms  "

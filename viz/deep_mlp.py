@@ -18,7 +18,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .examples import ReLU, Sigmoid, Tanh, init_study
+from tinygrad_cs import nn
+
+from .examples import init_study
 from .plots import plot_activation_stats, plot_grad_flow
 from .stats import activation_stats, grad_flow
 
@@ -32,7 +34,7 @@ def run(networks: dict = NETWORKS) -> tuple[dict, dict]:
     for title, (act, std) in networks.items():
         model, x, loss = init_study(act, std)
         loss.backward()
-        activations[title] = activation_stats(model, x, layers=(Tanh, ReLU, Sigmoid))
+        activations[title] = activation_stats(model, x, layers=(nn.Tanh, nn.ReLU, nn.Sigmoid))
         grads[title] = grad_flow(model)
     return activations, grads
 

@@ -1,27 +1,26 @@
-"""Named models the command line can draw: ``python -m tinygrad_cs.viz NAME``.
+"""Named graphs the command line can draw: ``python -m tinygrad_cs.viz NAME``.
 
-A *builder* is a function of no arguments that builds a model, runs it on a
-sample input and returns a ``Sample`` (the output node to draw and the Module
-that names its leaves), or a ``(module, input)`` pair, which is run for you::
+Two sources, one mechanism (``nn.models.registry.Registry``): the *drawings* registered here
+(micrograd's neuron, the init studies, ...: ``viz/examples.py``) and every model of the zoo
+(drawn as ``viz/zoo.py`` says). A drawing of the same name as a zoo model is drawn instead
+of it (``mlp``: the example MLP with its loss).
+
+A drawing's *builder* is a function of no arguments that builds a model, runs it on a
+sample input and returns a ``Sample`` (the output node to draw and the Module that names its
+leaves), or a ``(module, input)`` pair, which is run for you::
 
     @register_model("my-net", depth=1, description="what it is")
     def my_net():
         return MyNet(), tg.randn(1, 3, 32, 32)
-
-Builders register when the module that defines them is imported. The registry
-imports every module listed in ``PROVIDERS`` on first use: today the examples
-in ``viz/examples.py`` and every model of the zoo (``viz/zoo.py``: ``nn`` must not
-import ``viz``, so the adapter lives on this side).
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["PROVIDERS", "Sample", "get_model", "list_models", "register_model"]
+from tinygrad_cs.nn.models import registry as zoo_registry
 
-PROVIDERS = ["tinygrad_cs.viz.examples", "tinygrad_cs.viz.zoo"]
+__all__ = ["DRAWINGS", "Sample", "get_model", "list_models", "register_model"]
 
 
 class Sample(NamedTuple):
@@ -38,42 +37,35 @@ class _Entry(NamedTuple):
     depth: int | None
 
 
-_MODELS: dict[str, _Entry] = {}
-_loaded: list[str] = []
+DRAWINGS: zoo_registry.Registry[_Entry] = zoo_registry.Registry(
+    "drawing", ["tinygrad_cs.viz.examples"])
 
 
 def register_model(name: str, build: Callable[[], Any] | None = None, *,
-                   description: str = "", depth: int | None = None, replace: bool = True):
-    """Register ``build`` under ``name`` (or use as a decorator when ``build`` is None).
-
-    With ``replace=False`` a name that is already registered keeps its first builder.
-    """
+                   description: str = "", depth: int | None = None):
+    """Register ``build`` under ``name`` (or use as a decorator when ``build`` is None)."""
     def add(fn: Callable[[], Any]) -> Callable[[], Any]:
-        if replace or name not in _MODELS:
-            _MODELS[name] = _Entry(fn, description or (fn.__doc__ or "").strip(), depth)
+        DRAWINGS.register(name, _Entry(fn, description or (fn.__doc__ or "").strip(), depth))
         return fn
     return add if build is None else add(build)
 
 
-def _load_providers() -> None:
-    for module in PROVIDERS:
-        if module not in _loaded:
-            importlib.import_module(module)
-            _loaded.append(module)
-
-
 def list_models() -> dict[str, str]:
-    """Registered names and their one-line descriptions, sorted by name."""
-    _load_providers()
-    return {name: _MODELS[name].description for name in sorted(_MODELS)}
+    """Every drawable name (drawings and zoo models) and its one-line description, sorted."""
+    found = {name: zoo_registry.get(name).description for name in zoo_registry.names()}
+    found.update({name: DRAWINGS.get(name).description for name in DRAWINGS})
+    return dict(sorted(found.items()))
 
 
 def get_model(name: str) -> Sample:
-    """Build the registered model ``name`` and return its ``Sample``."""
-    _load_providers()
-    if name not in _MODELS:
-        raise KeyError(f"no model named {name!r}; known: {', '.join(sorted(_MODELS))}")
-    entry = _MODELS[name]
+    """Build the drawing or zoo model ``name`` and return its ``Sample``."""
+    if name in DRAWINGS:
+        entry = DRAWINGS.get(name)
+    elif name in zoo_registry.ZOO:
+        from .zoo import zoo_sample
+        return zoo_sample(zoo_registry.get(name))
+    else:
+        raise KeyError(f"no model named {name!r}; known: {', '.join(list_models())}")
     result = entry.build()
     if not isinstance(result, Sample):
         module, x = result

@@ -1,4 +1,4 @@
-"""Every model of the zoo (``tinygrad_cs.nn.models``) in the drawing registry.
+"""How the viz draws a model of the zoo (``tinygrad_cs.nn.models``): ``zoo_sample(entry)``.
 
 ``tgcs graph resnet18`` and ``python -m tinygrad_cs.viz resnet18`` draw the zoo's models:
 image classifiers in their standard layout on one 32x32 image with the builder's default
@@ -7,7 +7,6 @@ mode, and drawn up to a cross-entropy loss against class 0, so the root is a sca
 ``--grads`` colours the gradient flowing back from a loss; the others (vector, language and
 GAN models) in their tiny configuration. Models with several outputs (FPN's pyramid, the
 GAN pair) are drawn from the sum of their outputs' means, so every output is in the picture.
-Names the viz examples already use (``mlp``) keep the example.
 """
 from __future__ import annotations
 
@@ -20,9 +19,9 @@ from tinygrad_cs.nn.models import registry as zoo
 from tinygrad_cs.random import manual_seed
 from tinygrad_cs.tensor import Tensor
 
-from .registry import Sample, register_model
+from .registry import Sample
 
-__all__ = ["IMAGE_SIZE"]
+__all__ = ["IMAGE_SIZE", "zoo_sample"]
 
 IMAGE_SIZE = 32
 
@@ -39,23 +38,16 @@ def _root(out: Any) -> Any:
     return total
 
 
-def _builder(entry: zoo.ZooEntry):
-    def build() -> Sample:
-        manual_seed(0)
-        channels = inspect.signature(entry.build).parameters.get("in_channels")
-        if entry.task == "classify" and channels is not None:
-            model = entry.build()
-            c = channels.default if isinstance(channels.default, int) else 3
-            x = randn(1, c, IMAGE_SIZE, IMAGE_SIZE)
-            model.eval()
-            return Sample(cross_entropy(model(x), tensor([0])), model, depth=1)
-        model, x = entry.tiny()
+def zoo_sample(entry: zoo.ZooEntry) -> Sample:
+    """The drawing of one zoo model (see the module docstring), seeded."""
+    manual_seed(0)
+    channels = inspect.signature(entry.build).parameters.get("in_channels")
+    if entry.task == "classify" and channels is not None:
+        model = entry.build()
+        c = channels.default if isinstance(channels.default, int) else 3
+        x = randn(1, c, IMAGE_SIZE, IMAGE_SIZE)
         model.eval()
-        return Sample(_root(model(x)), model, depth=1)
-    return build
-
-
-for _name in zoo.names():
-    _entry = zoo.get(_name)
-    register_model(_name, _builder(_entry), description=_entry.description, depth=1,
-                   replace=False)
+        return Sample(cross_entropy(model(x), tensor([0])), model, depth=1)
+    model, x = entry.tiny()
+    model.eval()
+    return Sample(_root(model(x)), model, depth=1)

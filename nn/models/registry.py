@@ -17,19 +17,52 @@ Each model file registers its standard layouts when it is imported::
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-__all__ = ["ZooEntry", "get", "names", "register"]
+__all__ = ["Registry", "ZooEntry", "get", "names", "register"]
 
-# The modules whose import registers the zoo's models: loaded on the first look-up, so a
-# process (e.g. a spawned search worker) that only imports the registry still sees them all.
-PROVIDERS: list[str] = [f"tinygrad_cs.nn.models.{name}" for name in (
-    "perceptron", "mlp", "linear_classifiers", "vgg", "googlenet", "mobilenet", "resnet",
-    "resnext", "fpn", "char_rnn", "char_transformer", "dcgan")]
+T = TypeVar("T")
 
-_ZOO: dict[str, ZooEntry] = {}
+
+class Registry(Generic[T]):
+    """Names -> items, filled by importing the ``providers`` modules on the first look-up.
+
+    The one registry mechanism for models: the zoo (below) and the viz's drawings
+    (``viz/registry.py``) are each a ``Registry``; the CLI reads both through them.
+    """
+
+    def __init__(self, kind: str, providers: list[str]) -> None:
+        self.kind, self.providers = kind, providers
+        self._items: dict[str, T] = {}
+        self._loaded = False
+
+    def register(self, name: str, item: T) -> T:
+        """Add ``item`` under ``name`` (a later registration of the same name replaces it)."""
+        self._items[name] = item
+        return item
+
+    def _load(self) -> None:
+        if not self._loaded:
+            for module in self.providers:
+                importlib.import_module(module)
+            self._loaded = True
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        self._load()
+        return iter(sorted(self._items))
+
+    def get(self, name: str) -> T:
+        """The item called ``name``; ``KeyError`` listing the known names otherwise."""
+        self._load()
+        if name not in self._items:
+            raise KeyError(f"no {self.kind} called {name!r}; known: {', '.join(sorted(self._items))}")
+        return self._items[name]
 
 
 @dataclass(frozen=True)
@@ -42,26 +75,25 @@ class ZooEntry:
     description: str = ""
 
 
+#: The model files, whose import registers the zoo's models: loaded on the first look-up, so a
+#: process (e.g. a spawned search worker) that only imports the registry still sees them all.
+PROVIDERS: list[str] = [f"tinygrad_cs.nn.models.{name}" for name in (
+    "perceptron", "mlp", "linear_classifiers", "vgg", "googlenet", "mobilenet", "resnet",
+    "resnext", "fpn", "char_rnn", "char_transformer", "dcgan")]
+
+ZOO: Registry[ZooEntry] = Registry("zoo model", PROVIDERS)
+
+
 def register(entry: ZooEntry) -> ZooEntry:
     """Add ``entry`` under ``entry.name`` (a later registration of the same name replaces it)."""
-    _ZOO[entry.name] = entry
-    return entry
-
-
-def _load() -> None:
-    for module in PROVIDERS:
-        importlib.import_module(module)
+    return ZOO.register(entry.name, entry)
 
 
 def names(task: str | None = None) -> list[str]:
     """The registered names, sorted; only those of ``task`` when given."""
-    _load()
-    return sorted(n for n, e in _ZOO.items() if task is None or e.task == task)
+    return [n for n in ZOO if task is None or ZOO.get(n).task == task]
 
 
 def get(name: str) -> ZooEntry:
     """The entry called ``name``; ``KeyError`` listing the known names otherwise."""
-    _load()
-    if name not in _ZOO:
-        raise KeyError(f"no zoo model called {name!r}; known: {', '.join(sorted(_ZOO))}")
-    return _ZOO[name]
+    return ZOO.get(name)
