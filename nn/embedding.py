@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 
 from tinygrad_cs import Tensor, dtypes, no_grad
-from tinygrad_cs.engine import Function
-from tinygrad_cs.ops import index_add
 from tinygrad_cs.ops._util import raw
+from tinygrad_cs.ops.indexing import EmbeddingLookup
 
 from . import init
 from ._checks import layer_name, tensor_input
@@ -29,24 +28,6 @@ from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Embedding", "embedding"]
-
-
-class EmbeddingLookup(Function):
-    """out = weight[indices];  dweight = g scatter-added into the rows read, times ``row_scale``
-    (0 for the padding row, 1 / frequency with ``scale_grad_by_freq``, else 1)."""
-
-    name = "embedding"
-
-    @staticmethod
-    def forward(ctx, weight, indices, row_scale):
-        ctx.indices, ctx.shape, ctx.row_scale = indices, np.shape(weight), row_scale
-        return np.take(weight, indices, axis=0)
-
-    @staticmethod
-    def backward(ctx, grad):
-        if ctx.row_scale is not None:
-            grad = grad * ctx.row_scale
-        return index_add(grad, ctx.indices, ctx.shape), None, None
 
 
 def _padding_index(padding_idx: int | None, num_embeddings: int) -> int | None:

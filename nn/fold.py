@@ -71,7 +71,7 @@ def fold(input: Any, output_size, kernel_size, dilation=1, padding=0, stride=1) 
                            f"got {input.shape}")
     n, c = input.shape[0], input.shape[1] // (k[0] * k[1])
     blocks = ops.reshape(input, (n, c, k[0], k[1], counts[0], counts[1]))
-    padded = ops.index_add(blocks, index, (n, c, size[0] + 2 * p[0], size[1] + 2 * p[1]))
+    padded = ops.add_at(blocks, index, (n, c, size[0] + 2 * p[0], size[1] + 2 * p[1]))
     return ops.pad(padded, (-p[1], -p[1], -p[0], -p[0])) if any(p) else padded
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from tinygrad_cs import ops
 from tinygrad_cs import unsupported as _unsupported
+from tinygrad_cs.ops import gelu
 from tinygrad_cs.ops.conv import conv1d, conv2d, conv_transpose2d
 from tinygrad_cs.ops.linalg import linear
 from tinygrad_cs.ops.normalization import batch_norm, group_norm, instance_norm, layer_norm
@@ -84,7 +85,6 @@ from .functional_losses_more import (
     soft_margin_loss,
     triplet_margin_loss,
 )
-from .gelu import gelu
 from .layers_1d import conv_transpose1d, dropout1d
 from .pooling_more import adaptive_avg_pool1d, adaptive_max_pool2d, avg_pool1d, max_pool1d
 from .upsampling import pixel_shuffle, pixel_unshuffle

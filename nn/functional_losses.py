@@ -53,9 +53,8 @@ import numpy as np
 
 from tinygrad_cs import ops
 from tinygrad_cs.ops._util import raw
-
-from .binary_cross_entropy import BinaryCrossEntropy, BinaryCrossEntropyWithLogits
-from .cross_entropy import NLL, CrossEntropy
+from tinygrad_cs.ops.binary_cross_entropy import BinaryCrossEntropy, BinaryCrossEntropyWithLogits
+from tinygrad_cs.ops.cross_entropy import NLL, CrossEntropy
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
            "huber_loss", "kl_div", "l1_loss", "mse_loss", "multi_margin_loss", "nll_loss",

@@ -17,16 +17,15 @@ the outputs) gets one *gate* node ``g = Gate(x_1..x_k)`` (an empty token) and ea
 In backward, each tap parks the gradient it receives and sends only an empty token
 gradient to ``g``; ``g`` was created before its taps, so it runs after all of them and
 sees the whole group at once: that is where the hook is called, and the (possibly
-replaced) gradients are sent on to ``x_1..x_k``.
+replaced) gradients are sent on to ``x_1..x_k``. The two ops are in ``ops/hooks.py``.
 """
 from __future__ import annotations
 
 import itertools
 from typing import Any
 
-import numpy as np
-
-from tinygrad_cs import Function, Tensor, is_grad_enabled
+from tinygrad_cs import Tensor, is_grad_enabled
+from tinygrad_cs.ops.hooks import tap_group
 
 _next_id = itertools.count().__next__
 
@@ -51,50 +50,10 @@ class RemovableHandle:
         self.remove()
 
 
-class _Gate(Function):
-    """token = Gate(x_1..x_k): an empty array; its backward returns the taps' gradients."""
-    name = "BackwardHook"
-
-    @staticmethod
-    def forward(ctx, *xs, release):
-        ctx.release = release
-        return np.zeros(0, dtype=xs[0].dtype)
-
-    @staticmethod
-    def backward(ctx, token_grad):
-        return ctx.release()
-
-
-class _Tap(Function):
-    """x' = Tap(token, x) = x; its gradient is parked in ``slots[i]``, not sent to x."""
-    name = "BackwardHook"
-
-    @staticmethod
-    def forward(ctx, token, x, slots, i):
-        ctx.slots, ctx.i = slots, i
-        return x.view()  # a new array object on the same memory, like PyTorch's view
-
-    @staticmethod
-    def backward(ctx, grad):
-        ctx.slots[ctx.i] = grad
-        return np.zeros(0, dtype=grad.dtype), None
-
-
 def _tap_group(values: tuple, release) -> tuple[tuple, list | None]:
-    """Gate the tensors of ``values`` that require grad: (new values, their slots or None).
-
-    ``release(chosen)`` runs in backward with the slots filled; it returns the
-    gradients for ``values[i]``, ``i`` in ``chosen``.
-    """
+    """Tap the tensors of ``values`` that require grad (``ops.hooks.tap_group``)."""
     chosen = [i for i, v in enumerate(values) if isinstance(v, Tensor) and v.requires_grad]
-    if not chosen:
-        return values, None
-    slots: list = [None] * len(values)
-    token = _Gate.apply(*[values[i] for i in chosen], release=lambda: release(chosen))
-    out = list(values)
-    for i in chosen:
-        out[i] = _Tap.apply(token, values[i], slots=slots, i=i)
-    return tuple(out), slots
+    return tap_group(values, chosen, release)
 
 
 def _as_tensor(grad: Any) -> Any:

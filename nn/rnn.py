@@ -34,6 +34,7 @@ import numpy as np
 from tinygrad_cs import Tensor, ops
 from tinygrad_cs.ops._util import shape_of
 from tinygrad_cs.ops.rnn import lstm
+from tinygrad_cs.ops.rnn_sequence import GRUSequence, RNNSequence
 
 from . import init
 from ._checks import layer_name, tensor_input
@@ -41,7 +42,6 @@ from .dropout import dropout as _dropout
 from .module import Module
 from .parameter import Parameter
 from .rnn_cells import _dtype
-from .rnn_sequence import GRUSequence, RNNSequence
 
 __all__ = ["GRU", "LSTM", "RNN", "RNNBase"]
 

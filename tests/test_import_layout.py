@@ -27,3 +27,17 @@ def test_relative_imports_stay_inside_the_folder(folder):
                                 f"{'.' * node.level}{node.module or ''}")
     assert not climbing, ("relative imports that climb out of the folder (use "
                           "`from tinygrad_cs import ...`): " + ", ".join(climbing))
+
+
+def test_the_core_and_its_op_registry_never_import_nn():
+    """DESIGN.md's layering: the engine (and ``tg.testing``'s op registry) load without
+    ``nn``, ``viz`` or anything above them."""
+    import subprocess
+    import sys
+    code = ("import sys, tinygrad_cs; from tinygrad_cs.testing import registry; "
+            "registry.entries(); registry.import_package_modules(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[:2] in (['tinygrad_cs', 'nn'], "
+            "['tinygrad_cs', 'viz'], ['tinygrad_cs', 'vision'], ['tinygrad_cs', 'train'])))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

@@ -14,8 +14,8 @@ import pytest
 
 import tinygrad_cs as tg
 from tinygrad_cs import nn
+from tinygrad_cs.kernels.erf import erf_array
 from tinygrad_cs.nn import functional as F
-from tinygrad_cs.nn.gelu import erf_array
 from tinygrad_cs.ops.conv import conv2d
 from tinygrad_cs.testing import gradcheck, gradgradcheck
 

@@ -207,7 +207,7 @@ def test_expressions_exercise_every_scalar_function_left_to_this_file():
     exprs = [evaluate((op, ("var", 0)), [x, y]) for op in UNARY] + [x ** y, 2.0 ** x]
     used = {f"{n.grad_fn.fn.__module__}.{n.grad_fn.fn.__qualname__}"
             for e in exprs for n in tg.Graph(e).nodes if not n.is_leaf}
-    scalar_functions = {k for k in registry.EXTERNALLY_TESTED if k.startswith("tinygrad_cs.value.")}
+    scalar_functions = {k for k in registry.EXTERNALLY_TESTED if k.startswith("tinygrad_cs.ops.scalar.")}
     assert scalar_functions and scalar_functions <= used, scalar_functions - used
 
 

@@ -25,21 +25,8 @@ from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype
 from .engine import Context, Function, Node
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .graph import Graph, NodeInfo
-from .ops import (abs, add, amax, amin, argmax, argmin, broadcast_to, cat, chunk, clamp, clip,
-                  cos, div, elu, eq, exp, expand, expm1, flatten, ge, getitem, gt, le,
-                  leaky_relu, log, log1p, log_softmax, logsumexp, lt, matmul, max, maximum, mean,
-                  min, minimum, mul, ne, neg, norm, pad, permute, pow, prod, relu, repeat,
-                  reshape, sigmoid, sign, sin, softmax, softplus, split, sqrt, squeeze, stack,
-                  std, sub, sum, tanh, take_along_dim, transpose, tril, triu, unsqueeze,
-                  var, where)
-from .ops import (argsort, argwhere, ceil, clamp_max, clamp_min, cumprod, cumsum, diff, fix,
-                  floor, floor_divide, fmod, frac, gather, index_fill, masked_scatter,
-                  masked_select, msort, nonzero, remainder, roll, round, scatter, scatter_add,
-                  sort, topk, trunc, unique)
-from .ops.indexing import index_add
-from .ops import bucketize, einsum, index_put, kthvalue, median, quantile, searchsorted
-from .ops.conv import conv1d, conv2d, conv_transpose2d  # torch.conv2d is F.conv2d
-from .ops.pool import max_pool2d
+from . import ops as _ops
+globals().update({_name: getattr(_ops, _name) for _name in _ops.TOP_LEVEL})  # tg.exp, ...
 from .functions import *  # torch.X(input, ...) for the Tensor methods, and more
 from .random import Generator, generator, get_rng_state, manual_seed, set_rng_state
 from .scopes import scope

@@ -78,17 +78,20 @@ from .versions import _clock, check_saved
 
 next_seq = itertools.count().__next__  # creation numbers for Node._seq
 
-_ABSENT = object()  # Node._b of a one-input op
-_FREED = object()   # Node._saved once backward released the saved values
-_PAIR = object()    # Node._saved of a two-input op that saved exactly its inputs' data
+# Three markers, compared by identity on the hot path (cheaper than None checks plus flags):
+_NO_INPUT = object()      # Node._in1 of a one-input op
+_FREED = object()         # Node._saved once backward released the saved values
+_SAVED_INPUTS = object()  # Node._saved of a two-input op that saved exactly its inputs' data
 
 
 class Node:
     """Base class of graph nodes (``Value`` and ``Tensor``): data plus graph links.
 
     ``_fn`` is the ``Function`` that made the node (``None`` for a leaf); its
-    positional inputs are ``_a``, ``_b`` (``_ABSENT`` for one input) and the
-    tuple ``_more``; ``_saved`` and ``_attrs`` hold what ``forward`` kept.
+    positional inputs are ``_in0``, ``_in1`` (``_NO_INPUT`` for one input) and the
+    tuple ``_in_rest`` (three slots rather than one tuple: most ops have one or two
+    inputs, and a slot read is faster than building and indexing a tuple);
+    ``_saved`` and ``_attrs`` hold what ``forward`` kept.
     ``_seq`` numbers nodes in creation order: an input is always older than the
     output that uses it. ``_data`` is the raw value (a numpy array or a float) and
     ``_grad`` the gradient; ``Tensor`` and ``Value`` show them as ``data``/``grad``.
@@ -98,16 +101,16 @@ class Node:
 
     __slots__ = (
         "__weakref__",
-        "_a",
         "_attrs",
-        "_b",
         "_counter",
         "_data",
         "_epoch",
         "_fn",
         "_grad",
         "_hooks",
-        "_more",
+        "_in0",
+        "_in1",
+        "_in_rest",
         "_retains_grad",
         "_saved",
         "_seq",
@@ -119,12 +122,12 @@ class Node:
     # -- subclass protocol used by the engine ------------------------------------
     _grad_init: Any = None        # .grad of a fresh node
     _retain_default = False       # do op outputs keep .grad? (Value: yes, as micrograd)
-    _fits_grads = False           # does _fit_grad do anything? (Tensor: broadcasting)
+    _unbroadcasts = False         # does _unbroadcast do anything? (Tensor: broadcasting)
     _result_type: type            # the class of op outputs (Tensor / Value)
 
     _as_data = None  # normalises an op's raw output when set (Tensor: always an ndarray)
 
-    def _fit_grad(self, grad: Any) -> Any:
+    def _unbroadcast(self, grad: Any) -> Any:
         """Bring a gradient to this node's shape (sum out broadcast dims)."""
         return grad
 
@@ -169,9 +172,9 @@ class Node:
         """The op's positional inputs (nodes and constants); () for a leaf."""
         if self._fn is None:
             return ()
-        if self._b is _ABSENT:
-            return (self._a,)
-        return (self._a, self._b, *self._more)
+        if self._in1 is _NO_INPUT:
+            return (self._in0,)
+        return (self._in0, self._in1, *self._in_rest)
 
     @property
     def grad_fn(self) -> Context | None:
@@ -298,14 +301,14 @@ class Context:
     def needs_input_grad(self) -> tuple:
         """For each positional input: does it need a gradient?"""
         out = self.output
-        a, b = out._a, out._b
+        a, b = out._in0, out._in1
         first = isinstance(a, Node) and a.requires_grad
-        if b is _ABSENT:
+        if b is _NO_INPUT:
             return (first,)
         second = isinstance(b, Node) and b.requires_grad
-        if not out._more:
+        if not out._in_rest:
             return (first, second)
-        return (first, second, *[isinstance(m, Node) and m.requires_grad for m in out._more])
+        return (first, second, *[isinstance(m, Node) and m.requires_grad for m in out._in_rest])
 
     @property
     def freed(self) -> bool:
@@ -321,10 +324,10 @@ class Context:
         """
         out = self.output
         if len(values) == 2:
-            a, b = out._a, out._b
+            a, b = out._in0, out._in1
             if (isinstance(a, Node) and isinstance(b, Node) and values[0] is a._data
-                    and values[1] is b._data and not out._more):
-                out._saved = _PAIR
+                    and values[1] is b._data and not out._in_rest):
+                out._saved = _SAVED_INPUTS
                 return
         out._saved = values
 
@@ -333,8 +336,8 @@ class Context:
         """What ``forward`` saved: raw data, or nodes while a backward is being recorded."""
         out = self.output
         saved = out._saved
-        if saved is _PAIR:
-            a, b = out._a, out._b
+        if saved is _SAVED_INPUTS:
+            a, b = out._in0, out._in1
             return (a, b) if _state.enabled else (a._data, b._data)
         if saved is _FREED:
             raise _freed(self.name)
@@ -361,7 +364,7 @@ class Context:
         return f"<{self.name}Backward>"
 
 
-class _Scratch:
+class _NoGraphContext:
     """Stands in for a Context when nothing is recorded: attributes ``forward`` sets
     live only for that call, and nothing is saved."""
 
@@ -399,10 +402,10 @@ class Function:
                     record = True
                     break
         if like is None:
-            return cls.forward(_Scratch(), *args, **kwargs)
+            return cls.forward(_NoGraphContext(), *args, **kwargs)
         kind = like._result_type  # a Tensor subclass (e.g. a Parameter) yields Tensors
         if not (record and _state.enabled):
-            out = kind._from_op(cls.forward(_Scratch(), *raw, **kwargs))
+            out = kind._from_op(cls.forward(_NoGraphContext(), *raw, **kwargs))
         else:
             out = object.__new__(kind)
             out._grad = kind._grad_init
@@ -418,9 +421,9 @@ class Function:
             out._saved = None
             out._attrs = None
             n = len(args)
-            out._a = args[0]
-            out._b = args[1] if n > 1 else _ABSENT
-            out._more = args[2:] if n > 2 else ()
+            out._in0 = args[0]
+            out._in1 = args[1] if n > 1 else _NO_INPUT
+            out._in_rest = args[2:] if n > 2 else ()
             ctx = _new_object(Context)   # a fresh view; Context.__init__ is for existing nodes
             ctx.output = out
             data = cls.forward(ctx, *raw, **kwargs)
@@ -586,8 +589,8 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
             grads = fn.backward(ctx, grad)
             if not isinstance(grads, tuple):
                 grads = (grads,)
-            b = node._b
-            inputs = (node._a,) if b is _ABSENT else (node._a, b, *node._more)
+            b = node._in1
+            inputs = (node._in0,) if b is _NO_INPUT else (node._in0, b, *node._in_rest)
             seq = node._seq
             for index, (parent, g) in enumerate(zip(inputs, grads)):
                 if g is None or not isinstance(parent, Node):
@@ -596,8 +599,8 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
                     parent = as_seen_by(parent, seq)
                 if not parent.requires_grad:
                     continue
-                if parent._fits_grads:
-                    g = parent._fit_grad(g)
+                if parent._unbroadcasts:
+                    g = parent._unbroadcast(g)
                 if anomaly:
                     _check_anomaly(node, index, g, parent)
                 previous = totals.get(parent)
@@ -706,5 +709,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         elif create_graph:
             result.append(g)
         else:
-            result.append(node._wrap_grad(node._fit_grad(g)))
+            result.append(node._wrap_grad(node._unbroadcast(g)))
     return tuple(result)

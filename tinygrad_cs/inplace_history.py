@@ -32,7 +32,7 @@ from . import versions
 from .engine import Node
 
 # the slots that say where a node sits in the graph (set for op results)
-_PLACE = ("_fn", "_a", "_b", "_more", "_saved", "_attrs", "_seq", "_epoch")
+_PLACE = ("_fn", "_in0", "_in1", "_in_rest", "_saved", "_attrs", "_seq", "_epoch")
 
 
 def record_inplace(t: Any, compute: Callable[[Any], Any], op: str) -> Any:
@@ -95,8 +95,8 @@ def former_self(t: Any) -> Any:
     old._fn = t._fn
     old._epoch = getattr(t, "_epoch", versions._clock[0])
     if t._fn is not None:
-        old._a, old._b, old._more, old._attrs = t._a, t._b, t._more, t._attrs
-        saved = t._saved  # raw values, or a sentinel (_PAIR: the inputs themselves)
+        old._in0, old._in1, old._in_rest, old._attrs = t._in0, t._in1, t._in_rest, t._attrs
+        saved = t._saved  # raw values, or a sentinel (_SAVED_INPUTS: the inputs themselves)
         if type(saved) is tuple:
             saved = tuple(values if v is t._data else v for v in saved)
         old._saved = saved

@@ -6,7 +6,9 @@ track; ops on tensors record ``Function`` nodes when an input requires grad;
 ``t.backward()`` fills ``.grad`` (a Tensor) on leaves. In-place methods (``add_``,
 ``zero_``, ``x[i] = v``, ...) bump the storage's version (``versions.py``), so a
 tensor changed after an op saved it makes backward raise. Methods mirror
-``torch.Tensor``; each delegates to the op families in ``ops``. Inside the engine
+``torch.Tensor``; each delegates to the op families in ``ops`` (the ones that take the
+function's arguments unchanged, ``t.exp2()``, ``t.cumsum(dim)``, ..., are added from
+``ops.TOP_LEVEL`` by ``tensor_ops.py``). Inside the engine
 the raw array is ``t._data``.
 """
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from . import devices as _device
-from . import dtypes, ops, unsupported
+from . import dtypes, ops, tensor_ops, unsupported
 from . import versions as _versions
-from .engine import Function, Node
+from .engine import Node
 from .tensor_compat import CompatMethods
 from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TorchMethods
@@ -67,14 +69,14 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
             self.requires_grad_(True)
 
     # -- engine protocol -------------------------------------------------------
-    _fits_grads = True
+    _unbroadcasts = True
     _result_type: type  # set to Tensor below the class
 
     @staticmethod
     def _as_data(raw):
         return raw if type(raw) is np.ndarray else np.asarray(raw)
 
-    def _fit_grad(self, grad):
+    def _unbroadcast(self, grad):
         shape = self._data.shape
         if isinstance(grad, Node):
             return ops.sum_to(grad, shape) if grad._data.shape != shape else grad
@@ -301,7 +303,7 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         if dtype == self.dtype:
             return self.clone() if copy else self
         if self.requires_grad and dtype.kind == "f":
-            return _Cast.apply(self, dtype)
+            return ops.elementwise.Cast.apply(self, dtype)
         return _new(self._data.astype(dtype))
 
     # -- devices: the CPU only (see devices.py) -----------------------------------------
@@ -394,39 +396,6 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return ops.mean(self, _pick(dim, axis), _pick(keepdim, keepdims))
 
-    def amax(self, dim=None, keepdim=False):
-        return ops.amax(self, dim, keepdim)
-
-    def amin(self, dim=None, keepdim=False):
-        return ops.amin(self, dim, keepdim)
-
-    def max(self, dim=None, keepdim=False):
-        return ops.max(self, dim, keepdim)
-
-    def min(self, dim=None, keepdim=False):
-        return ops.min(self, dim, keepdim)
-
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return ops.var(self, dim, unbiased, keepdim, correction=correction)
-
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return ops.std(self, dim, unbiased, keepdim, correction=correction)
-
-    def prod(self, dim=None, keepdim=False):
-        return ops.prod(self, dim, keepdim)
-
-    def logsumexp(self, dim=None, keepdim=False):
-        return ops.logsumexp(self, dim, keepdim)
-
-    def norm(self, p="fro", dim=None, keepdim=False):
-        return ops.norm(self, p, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim=False):
-        return ops.argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        return ops.argmin(self, dim, keepdim)
-
     def softmax(self, dim):
         return ops.softmax(self, dim)
 
@@ -434,22 +403,13 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         return ops.log_softmax(self, dim)
 
     # -- movement ------------------------------------------------------------------
-    def reshape(self, *shape): return ops.reshape(self, *shape)
-    view = reshape
+    def view(self, *shape): return ops.reshape(self, *shape)
 
     def view_as(self, other): return ops.reshape(self, other.shape)
-    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
-    def squeeze(self, dim=None): return ops.squeeze(self, dim)
-    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def transpose(self, dim0, dim1): return ops.transpose(self, dim0, dim1)
-    swapaxes = transpose
+    def swapaxes(self, dim0, dim1): return ops.transpose(self, dim0, dim1)
 
-    def permute(self, *dims): return ops.permute(self, *dims)
-    def expand(self, *sizes): return ops.expand(self, *sizes)
     def expand_as(self, other): return ops.expand(self, other.shape)
-    def repeat(self, *sizes): return ops.repeat(self, *sizes)
     def split(self, split_size, dim=0): return ops.split(self, split_size, dim)
-    def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
 
 
 Tensor._result_type = Tensor
@@ -467,19 +427,5 @@ def _raw(x):
     return x._data if isinstance(x, Node) else x
 
 
-class _Cast(Function):
-    """out = a converted to another float dtype;  da = g converted back."""
-    name = "Cast"
-
-    @staticmethod
-    def forward(ctx, a, dtype):
-        ctx.in_dtype = a.dtype
-        return a.astype(dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad.astype(ctx.in_dtype) if not isinstance(grad, Node) else _Cast.apply(
-            grad, ctx.in_dtype)
-
-
+tensor_ops.install(Tensor)  # t.X(...) = ops.X(t, ...) for the ops Tensor does not define
 unsupported.refuse_on(Tensor)  # the names PyTorch has and tinygrad_cs leaves out say why

@@ -71,21 +71,6 @@ class CompatMethods:
         raise ValueError(f"divide: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
 
-    def tan(self): return ops.tan(self)
-    def sinh(self): return ops.sinh(self)
-    def cosh(self): return ops.cosh(self)
-    def asin(self): return ops.asin(self)
-    def acos(self): return ops.acos(self)
-    def atan(self): return ops.atan(self)
-    def asinh(self): return ops.asinh(self)
-    def acosh(self): return ops.acosh(self)
-    def atanh(self): return ops.atanh(self)
-    def atan2(self, other): return ops.atan2(self, other)
-    arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = (asin, acos, atan, asinh,
-                                                                  acosh, atanh, atan2)
-    def log2(self): return ops.log2(self)
-    def log10(self): return ops.log10(self)
-    def exp2(self): return ops.exp2(self)
 
     def byte(self): return self.to(np.uint8)
     def char(self): return self.to(np.int8)
@@ -136,7 +121,6 @@ class CompatMethods:
     def reshape_as(self, other): return ops.reshape(self, other.shape)
     def ravel(self): return ops.reshape(self, (self.numel(),))
     def broadcast_to(self, size): return ops.broadcast_to(self, tuple(size))
-    def take_along_dim(self, indices, dim): return ops.take_along_dim(self, indices, dim)
     def sum_to_size(self, *size): return ops.sum_to(self, _dims(size))
     def fliplr(self): return self.flip(1)
     def flipud(self): return self.flip(0)
@@ -226,7 +210,7 @@ class CompatMethods:
         n = self.shape[0] + abs(diagonal)
         i = np.arange(self.shape[0])
         index = (i + max(-diagonal, 0), i + max(diagonal, 0))
-        return ops.index_add(self, index, (n, n))
+        return ops.add_at(self, index, (n, n))
 
     def trace(self):
         """Sum of the main diagonal of a 2-D tensor."""

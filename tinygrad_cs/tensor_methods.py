@@ -82,14 +82,6 @@ class TorchMethods:
         index = (slice(None),) * d + (slice(start, start + length),)
         return ops.getitem(self, index)
 
-    def triu(self, diagonal: int = 0) -> Any:
-        """Zeros below the ``diagonal``-th diagonal of the last two dims (``ops.triu``)."""
-        return ops.triu(self, diagonal)
-
-    def tril(self, diagonal: int = 0) -> Any:
-        """Zeros above the ``diagonal``-th diagonal of the last two dims (``ops.tril``)."""
-        return ops.tril(self, diagonal)
-
     # -- element-wise helpers, composed of the engine's ops (so they differentiate) ------
     def square(self) -> Any:
         return ops.mul(self, self)
@@ -162,35 +154,9 @@ class TorchMethods:
         return self._from_op(np.isfinite(self._data))
 
     # -- gather / scatter / selection (ops/indexing.py, ops/sorting.py) -----------------
-    def gather(self, dim: int, index) -> Any:
-        return ops.gather(self, dim, index)
-
-    def scatter(self, dim: int, index, src=None, *, value=None, reduce=None) -> Any:
-        return ops.scatter(self, dim, index, src, value=value, reduce=reduce)
-
-    def scatter_add(self, dim: int, index, src) -> Any:
-        return ops.scatter_add(self, dim, index, src)
 
     def index_add(self, dim: int, index, source, *, alpha=1) -> Any:
         return ops.indexing.index_add(self, dim, index, source, alpha=alpha)
-
-    def index_fill(self, dim: int, index, value) -> Any:
-        return ops.index_fill(self, dim, index, value)
-
-    def masked_select(self, mask) -> Any:
-        return ops.masked_select(self, mask)
-
-    def masked_scatter(self, mask, source) -> Any:
-        return ops.masked_scatter(self, mask, source)
-
-    def nonzero(self, *, as_tuple: bool = False) -> Any:
-        return ops.nonzero(self, as_tuple=as_tuple)
-
-    def argwhere(self) -> Any:
-        return ops.argwhere(self)
-
-    def roll(self, shifts, dims=None) -> Any:
-        return ops.roll(self, shifts, dims)
 
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
         return ops.sort(self, dim, descending, stable)
@@ -198,75 +164,15 @@ class TorchMethods:
     def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
         return ops.argsort(self, dim, descending, stable)
 
-    def msort(self) -> Any:
-        return ops.msort(self)
-
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
-        return ops.topk(self, k, dim, largest, sorted)
-
-    def unique(self, sorted: bool = True, return_inverse: bool = False,
-               return_counts: bool = False, dim=None) -> Any:
-        return ops.unique(self, sorted, return_inverse, return_counts, dim)
-
-    def median(self, dim=None, keepdim: bool = False) -> Any:
-        return ops.median(self, dim, keepdim)
-
-    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
-        return ops.kthvalue(self, k, dim, keepdim)
-
-    def quantile(self, q, dim=None, keepdim: bool = False, *, interpolation="linear") -> Any:
-        return ops.quantile(self, q, dim, keepdim, interpolation=interpolation)
-
-    def index_put(self, indices, values, accumulate: bool = False) -> Any:
-        return ops.index_put(self, indices, values, accumulate)
-
     # -- running sums and products, differences (ops/scan.py) ---------------------------
-    def cumsum(self, dim: int, *, dtype=None) -> Any:
-        return ops.cumsum(self, dim, dtype=dtype)
-
-    def cumprod(self, dim: int, *, dtype=None) -> Any:
-        return ops.cumprod(self, dim, dtype=dtype)
-
-    def diff(self, n: int = 1, dim: int = -1, prepend=None, append=None) -> Any:
-        return ops.diff(self, n, dim, prepend, append)
 
     # -- rounding and remainders (ops/rounding.py) ---------------------------------------
-    def floor(self) -> Any:
-        return ops.floor(self)
 
-    def ceil(self) -> Any:
-        return ops.ceil(self)
-
-    def trunc(self) -> Any:
-        return ops.trunc(self)
-
-    fix = trunc
-
-    def round(self, *, decimals: int = 0) -> Any:
-        return ops.round(self, decimals=decimals)
-
-    def frac(self) -> Any:
-        return ops.frac(self)
-
-    def remainder(self, other) -> Any:
-        return ops.remainder(self, other)
-
-    def fmod(self, other) -> Any:
-        return ops.fmod(self, other)
-
-    def floor_divide(self, other) -> Any:
-        return ops.floor_divide(self, other)
 
     def __mod__(self, other): return ops.remainder(self, other)
     def __rmod__(self, other): return ops.remainder(other, self)
     def __floordiv__(self, other): return ops.floor_divide(self, other)
     def __rfloordiv__(self, other): return ops.floor_divide(other, self)
-
-    def clamp_min(self, min) -> Any:
-        return ops.clamp_min(self, min)
-
-    def clamp_max(self, max) -> Any:
-        return ops.clamp_max(self, max)
 
     def addcmul(self, tensor1, tensor2, *, value=1) -> Any:
         """self + value * tensor1 * tensor2."""

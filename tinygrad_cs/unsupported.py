@@ -54,7 +54,7 @@ AMP = "mixed precision (autocast, GradScaler) is not supported: compute in float
 LINALG = "linear-algebra decompositions, inverses and solvers are not supported (numpy.linalg " \
          "on .numpy() works outside the graph)"
 SPECTRAL = "spectral ops (FFT, STFT, signal windows) are not supported"
-SPECIAL = "special functions (erf, gamma, Bessel, ...) are not supported"
+SPECIAL = "special functions (erfc, gamma, Bessel, ...) are not supported (erf is)"
 BITWISE = "bitwise and integer number-theory ops are not supported"
 VOLUMETRIC = "3-D (volumetric) layers are not supported; the 1-D/2-D forms are"
 LAZY = "lazy modules are not supported: give in_features / in_channels explicitly"
@@ -148,7 +148,7 @@ GROUPS: list[tuple[tuple, str, str]] = [
                    "frobenius_norm")),
     (ALL, SPECTRAL, ("fft stft istft signal bartlett_window blackman_window hamming_window "
                      "hann_window kaiser_window")),
-    (ALL, SPECIAL, ("special erf erfc erfinv digamma polygamma lgamma mvlgamma igamma igammac i0 "
+    (ALL, SPECIAL, ("special erfc erfinv digamma polygamma lgamma mvlgamma igamma igammac i0 "
                     "sinc")),
     (ALL, BITWISE, "gcd lcm"),
     (ALL, TRANSFORMS, "func vmap"),

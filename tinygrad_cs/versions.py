@@ -99,11 +99,11 @@ def share_if_view(out: Any, data: np.ndarray, args: tuple, raw: list) -> None:
 
 def saved_nodes(node: Any) -> list:
     """The graph nodes whose data ``node``'s op saved (its inputs' or its output's)."""
-    from .engine import _PAIR  # the saved-values layout belongs to engine.py
+    from .engine import _SAVED_INPUTS  # the saved-values layout belongs to engine.py
 
     saved = node._saved
-    if saved is _PAIR:
-        return [node._a, node._b]
+    if saved is _SAVED_INPUTS:
+        return [node._in0, node._in1]
     if type(saved) is not tuple:
         return []
     inputs = [a for a in node._inputs() if hasattr(a, "_counter")]

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_cs.engine import Function
-from tinygrad_cs.ops import log, maximum, neg, sigmoid, softplus
+from ..engine import Function
+from .elementwise import log, maximum, neg, sigmoid, softplus
 
 __all__ = ["BinaryCrossEntropy", "BinaryCrossEntropyWithLogits"]
 

@@ -17,6 +17,8 @@ import numpy as np
 from ..engine import Function
 from ._util import raw, shape_of
 
+__all__ = ["einsum"]
+
 
 class Einsum(Function):
     """out = np.einsum(spec, *operands) for an explicit spec (``ab,bc->ac``); see above."""

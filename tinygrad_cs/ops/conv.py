@@ -27,8 +27,10 @@ from ..kernels.conv_compute import Geometry
 from ._util import raw, shape_of
 from .movement import squeeze, unsqueeze
 
+__all__ = ["conv1d", "conv2d", "conv_transpose2d"]
 
-class Conv2d(Function):
+
+class Conv2dFn(Function):
     """out = conv2d(x, weight) + bias;  grads (dx, dweight, dbias), each only if needed."""
 
     name = "conv2d"
@@ -47,7 +49,7 @@ class Conv2d(Function):
         return compute.backward(x, weight, grad, ctx.geometry, need_x, need_w, need_b)
 
 
-class Conv1d(Function):
+class Conv1dFn(Function):
     """conv2d on (N, C, 1, L) views of x (N, C, L) and weight (C_out, C_in/groups, 1, k)."""
 
     name = "conv1d"
@@ -68,7 +70,7 @@ class Conv1d(Function):
         return (None if dx is None else dx[:, :, 0]), (None if dw is None else dw[:, :, 0]), db
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2dFn(Function):
     """out = conv_transpose2d(x, weight) + bias: the adjoint of conv2d in its input."""
 
     name = "conv_transpose2d"
@@ -192,13 +194,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     extra padding on the bottom/right). ``groups``: channels split into that many
     independent convolutions (``groups = C_in``: depthwise).
     """
-    return _conv(Conv2d, "conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+    return _conv(Conv2dFn, "conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution of ``input`` (N, C_in, L) or (C_in, L) with ``weight``
     (C_out, C_in/groups, k): out (N, C_out, OL); arguments as in ``conv2d``, one int each."""
-    return _conv(Conv1d, "conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+    return _conv(Conv1dFn, "conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
@@ -247,6 +249,6 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     geometry = Geometry(stride[0], stride[1], pads[0], pads[0], pads[1], pads[1],
                         dilation[0], dilation[1], groups)
     if unbatched:
-        return squeeze(ConvTranspose2d.apply(unsqueeze(input, 0), weight, bias,
+        return squeeze(ConvTranspose2dFn.apply(unsqueeze(input, 0), weight, bias,
                                              geometry=geometry, out_hw=out_hw), 0)
-    return ConvTranspose2d.apply(input, weight, bias, geometry=geometry, out_hw=out_hw)
+    return ConvTranspose2dFn.apply(input, weight, bias, geometry=geometry, out_hw=out_hw)

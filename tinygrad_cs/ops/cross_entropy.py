@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_cs.engine import Function, Node
-from tinygrad_cs.ops import softmax
+from ..engine import Function, Node
+from .logexp import softmax
 
 __all__ = ["NLL", "CrossEntropy", "class_weights"]
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Function
+from ..engine import Function, Node
 from ._util import constant, raw, shape_of
+
+__all__ = ["abs", "add", "clamp", "clamp_max", "clamp_min", "clip", "cos", "div", "elu", "eq", "exp", "ge", "gt", "le", "leaky_relu", "log", "lt", "maximum", "minimum", "mul", "ne", "neg", "pow", "relu", "sigmoid", "sign", "sin", "softplus", "sqrt", "sub", "tanh", "tril", "triu", "where"]
 
 
 def _broadcast_error(op: str, a, b) -> ValueError:
@@ -201,8 +203,9 @@ class Cos(Function):
         return -grad * sin(a)
 
 
-class Tanh(Function):
+class TanhFn(Function):
     """out = tanh a;  da = g (1 - out**2)."""
+    name = "Tanh"
     @staticmethod
     def forward(ctx, a):
         out = np.tanh(a)
@@ -227,7 +230,7 @@ def _sigmoid(a):
     return np.where(a >= 0, r, e * r)
 
 
-class Sigmoid(Function):
+class SigmoidFn(Function):
     """out = 1 / (1 + e**-a);  da = g out (1 - out), PyTorch's formula.
 
     For a < 0 the product keeps full relative precision (out is accurate, 1 - out is near 1).
@@ -238,6 +241,7 @@ class Sigmoid(Function):
     derivative sigmoid(a) sigmoid(-a) would leave the consumer's error alone (5e-4 off at
     z = 10, and 2061 instead of 0 at z = 20).
     """
+    name = "Sigmoid"
     @staticmethod
     def forward(ctx, a):
         out = _sigmoid(a)
@@ -250,8 +254,9 @@ class Sigmoid(Function):
         return grad * out * (1.0 - out)
 
 
-class ReLU(Function):
+class ReLUFn(Function):
     """out = max(a, 0);  da = g [a > 0]."""
+    name = "ReLU"
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -263,8 +268,9 @@ class ReLU(Function):
         return grad * (raw(a) > 0)
 
 
-class LeakyReLU(Function):
+class LeakyReLUFn(Function):
     """out = a if a > 0 else slope a;  da = g (1 or slope)."""
+    name = "LeakyReLU"
     @staticmethod
     def forward(ctx, a, negative_slope=0.01):
         ctx.save_for_backward(a)
@@ -277,11 +283,12 @@ class LeakyReLU(Function):
         return where(raw(a) > 0, grad, grad * ctx.negative_slope)
 
 
-class ELU(Function):
+class ELUFn(Function):
     """out = a if a > 0 else alpha (e**a - 1);  da = g (1 or alpha e**a).
 
     alpha e**a, not out + alpha: out rounds to -alpha for a < -17 (float32), where the sum
     would cancel to 0 (PyTorch also takes the derivative from the input)."""
+    name = "ELU"
     @staticmethod
     def forward(ctx, a, alpha=1.0):
         ctx.save_for_backward(a)
@@ -296,11 +303,12 @@ class ELU(Function):
         return where(positive, grad, grad * (ctx.alpha * exp(where(positive, 0.0, a))))
 
 
-class Softplus(Function):
+class SoftplusFn(Function):
     """out = ln(1 + e**(beta a)) / beta, linear where beta a > threshold;  da = g sigmoid(beta a).
 
     beta a may overflow to +-inf for huge a; both branches take the right limit there (a,
     resp. 0), so numpy's overflow warning is silenced, as PyTorch is silent."""
+    name = "Softplus"
     @staticmethod
     def forward(ctx, a, beta=1.0, threshold=20.0):
         ctx.save_for_backward(a)
@@ -412,12 +420,12 @@ def log(a): return Log.apply(a)
 def sqrt(a): return Sqrt.apply(a)
 def sin(a): return Sin.apply(a)
 def cos(a): return Cos.apply(a)
-def tanh(a): return Tanh.apply(a)
-def sigmoid(a): return Sigmoid.apply(a)
-def relu(a): return ReLU.apply(a)
-def leaky_relu(a, negative_slope=0.01): return LeakyReLU.apply(a, negative_slope)
-def elu(a, alpha=1.0): return ELU.apply(a, alpha)
-def softplus(a, beta=1.0, threshold=20.0): return Softplus.apply(a, beta, threshold)
+def tanh(a): return TanhFn.apply(a)
+def sigmoid(a): return SigmoidFn.apply(a)
+def relu(a): return ReLUFn.apply(a)
+def leaky_relu(a, negative_slope=0.01): return LeakyReLUFn.apply(a, negative_slope)
+def elu(a, alpha=1.0): return ELUFn.apply(a, alpha)
+def softplus(a, beta=1.0, threshold=20.0): return SoftplusFn.apply(a, beta, threshold)
 def clamp(a, min=None, max=None): return Clamp.apply(a, min=min, max=max)
 clip = clamp
 def clamp_min(a, min): return Clamp.apply(a, min=min)
@@ -454,3 +462,18 @@ def _triangle(a, diagonal, keep, op):
     # where, not a product with a 0/1 mask: triu(full(-inf)) must hold zeros, not NaN
     mask = keep(np.ones(shape[-2:], dtype=bool), int(diagonal))
     return where(mask, a, np.zeros((), dtype=np.asarray(raw(a)).dtype))
+
+
+class Cast(Function):
+    """out = a converted to another float dtype;  da = g converted back (``Tensor.to``)."""
+
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.in_dtype = a.dtype
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if isinstance(grad, Node):
+            return Cast.apply(grad, ctx.in_dtype)
+        return grad.astype(ctx.in_dtype)

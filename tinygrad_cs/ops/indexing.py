@@ -33,7 +33,9 @@ from .movement import (
     scatter_add_along,
     take_along_dim,
 )
-from .movement import index_add as _add_at
+from .movement import add_at as _add_at
+
+__all__ = ["argwhere", "assign_at", "gather", "index_add", "index_fill", "index_put", "masked_scatter", "masked_select", "nonzero", "roll", "scatter", "scatter_add"]
 
 
 def _check_index(op: str, shape: tuple, dim, index, src_shape: tuple | None = None):
@@ -305,3 +307,21 @@ def _placed(input, index, values, op: str):
     if not hasattr(values, "_data"):
         values = np.asarray(values, dtype=np.asarray(raw(input)).dtype)
     return _add_at(broadcast_to(values, picked), index, shape)
+
+
+class EmbeddingLookup(Function):
+    """out = weight[indices];  dweight = g scatter-added into the rows read, times ``row_scale``
+    (0 for the padding row, 1 / frequency with ``scale_grad_by_freq``, else 1)."""
+
+    name = "embedding"
+
+    @staticmethod
+    def forward(ctx, weight, indices, row_scale):
+        ctx.indices, ctx.shape, ctx.row_scale = indices, np.shape(weight), row_scale
+        return np.take(weight, indices, axis=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.row_scale is not None:
+            grad = grad * ctx.row_scale
+        return _add_at(grad, ctx.indices, ctx.shape), None, None

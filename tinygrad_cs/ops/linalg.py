@@ -19,6 +19,8 @@ from ._util import shape_of
 from .movement import reshape, squeeze, transpose, unsqueeze
 from .reduce import sum as _sum
 
+__all__ = ["linear", "matmul"]
+
 
 class Matmul(Function):
     """out = a @ b;  da = g @ b^T, db = a^T @ g (batched, broadcast)."""
@@ -62,12 +64,13 @@ class Matmul(Function):
         return ga, gb
 
 
-class Linear(Function):
+class LinearFn(Function):
     """out = x W^T + b:  x (*, in), W (out, in), b (out,) or absent  ->  (*, out).
 
     With X (M, in) and G (M, out) the input and the output gradient g with the leading
     dims flattened (M = prod(*)):  dx = g W,  dW = G^T X,  db = sum_m G[m].
     """
+    name = "Linear"
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         shape, w_shape = np.shape(x), np.shape(weight)
@@ -115,5 +118,5 @@ def matmul(a, b):
 def linear(x, weight, bias=None):
     """``x @ weight.T + bias`` as ``torch.nn.functional.linear``: (*, in) -> (*, out)."""
     if bias is None:
-        return Linear.apply(x, weight)
-    return Linear.apply(x, weight, bias)
+        return LinearFn.apply(x, weight)
+    return LinearFn.apply(x, weight, bias)

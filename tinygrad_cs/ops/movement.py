@@ -2,7 +2,7 @@
 
 Most are their own adjoints: reshape's backward reshapes back, permute's
 permutes by the inverse, ``broadcast_to``'s is ``sum_to``, indexing's is a
-scatter-add (``index_add``) whose backward is indexing again. Written with
+scatter-add (``add_at``) whose backward is indexing again. Written with
 these ops, every backward is itself differentiable.
 """
 from __future__ import annotations
@@ -13,6 +13,8 @@ import numpy as np
 
 from ..engine import Function
 from ._util import normalize_dim, raw, shape_of
+
+__all__ = ["add_at", "broadcast_to", "cat", "chunk", "expand", "flatten", "getitem", "pad", "permute", "repeat", "reshape", "scatter_add_along", "split", "squeeze", "stack", "sum_to", "take_along_dim", "transpose", "unsqueeze"]
 
 
 class Reshape(Function):
@@ -172,7 +174,7 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return index_add(grad, ctx.index, ctx.in_shape)
+        return add_at(grad, ctx.index, ctx.in_shape)
 
 
 class IndexAdd(Function):
@@ -220,9 +222,11 @@ class Cat(Function):
         return tuple(grads)
 
 
-class Pad(Function):
+class PadFn(Function):
     """Constant padding; ``pad`` is (left, right) pairs from the last dim backwards, as
     ``torch.nn.functional.pad``; negative amounts crop. da = g padded by the negated amounts."""
+    name = "Pad"
+
     @staticmethod
     def forward(ctx, a, pad, value=0.0):
         ctx.pad = pad
@@ -235,7 +239,7 @@ class Pad(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return Pad.apply(grad, tuple(-p for p in ctx.pad), 0.0)
+        return PadFn.apply(grad, tuple(-p for p in ctx.pad), 0.0)
 
 
 def _positive_part(x: int) -> int:
@@ -440,7 +444,7 @@ def getitem(a, index):
     return GetItem.apply(a, _normalize_index(index, shape_of(a)))
 
 
-def index_add(g, index, shape):
+def add_at(g, index, shape):
     """zeros(shape) with ``g`` added at ``index`` (accumulating repeats)."""
     return IndexAdd.apply(g, _normalize_index(index, shape), tuple(shape))
 
@@ -505,7 +509,7 @@ def pad(a, pad, mode="constant", value=0.0):
     """
     pad = tuple(int(p) for p in pad)
     if mode == "constant":
-        return Pad.apply(a, pad, value)
+        return PadFn.apply(a, pad, value)
     if mode not in _NUMPY_PAD_MODES:
         raise ValueError(f"pad: unknown mode {mode!r} (constant, reflect, replicate, circular)")
     shape = shape_of(a)

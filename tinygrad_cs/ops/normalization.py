@@ -38,6 +38,8 @@ from .movement import reshape
 from .reduce import mean as _mean
 from .reduce import sum as _sum
 
+__all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm"]
+
 COLUMNS_BELOW = 32  # batch norm with fewer spatial elements runs on the column kernels
 
 
@@ -155,7 +157,7 @@ class ChannelNorm(Function):
         return dx.reshape(np.shape(x)), dw, db
 
 
-class BatchNorm(ChannelNorm):
+class BatchNormFn(ChannelNorm):
     name = "batch_norm"
 
 
@@ -163,7 +165,7 @@ class InstanceNorm(ChannelNorm):
     name = "instance_norm"
 
 
-class GroupNorm(ChannelNorm):
+class GroupNormFn(ChannelNorm):
     name = "group_norm"
 
 
@@ -266,14 +268,14 @@ def batch_norm(input: Any, running_mean, running_var, weight=None, bias=None,
             raise ValueError(f"{op}: expected more than 1 value per channel when training, "
                              f"got input of shape {shape}")
         running = (rm, rv, float(momentum)) if rm is not None or rv is not None else None
-        out = BatchNorm.apply(input, weight, bias, layout, eps, running=running)
+        out = BatchNormFn.apply(input, weight, bias, layout, eps, running=running)
         _changed_in_place(running_mean, running_var)
         return out
     if rm is None or rv is None:
         raise RuntimeError(f"{op}: running_mean and running_var must be defined in "
                            "evaluation mode (training=False)")
     fixed = (rm.astype(np.float64), 1.0 / np.sqrt(rv.astype(np.float64) + eps))
-    return BatchNorm.apply(input, weight, bias, layout, eps, fixed=fixed)
+    return BatchNormFn.apply(input, weight, bias, layout, eps, fixed=fixed)
 
 
 def instance_norm(input: Any, running_mean=None, running_var=None, weight=None, bias=None,
@@ -321,10 +323,10 @@ def group_norm(input: Any, num_groups: int, weight=None, bias=None, eps: float =
     layout = _channels_layout(shape, op, groups=num_groups)
     for v, what in ((weight, "weight"), (bias, "bias")):
         _check_vector(v, shape[1], what, op)
-    return GroupNorm.apply(input, weight, bias, layout, eps)
+    return GroupNormFn.apply(input, weight, bias, layout, eps)
 
 
-class LayerNorm(Function):
+class LayerNormFn(Function):
     """Layer norm over the trailing ``D``-element block of each of ``R`` rows (kernel view
     (R, D)); ``weight``/``bias`` per element of that block."""
     name = "layer_norm"
@@ -402,4 +404,4 @@ def layer_norm(input: Any, normalized_shape, weight=None, bias=None, eps: float 
         if v is not None and shape_of(v) != norm_shape:
             raise RuntimeError(f"{op}: expected {what} of shape normalized_shape="
                                f"{list(norm_shape)}, got {shape_of(v)}")
-    return LayerNorm.apply(input, weight, bias, norm_shape, eps)
+    return LayerNormFn.apply(input, weight, bias, norm_shape, eps)

@@ -26,6 +26,8 @@ from ..engine import Function
 from ..kernels import pool as K
 from ._util import constant, shape_of
 
+__all__ = ["adaptive_avg_pool2d", "avg_pool2d", "interpolate", "max_pool2d"]
+
 
 # -- argument checking -----------------------------------------------------------------
 def _ints(value, n: int, name: str, op: str) -> tuple:
@@ -92,7 +94,7 @@ def _lead(shape: tuple, spatial: int) -> tuple:
 
 
 # -- max pooling -------------------------------------------------------------------------
-class MaxPool2d(Function):
+class MaxPool2dFn(Function):
     """out = max over each window; ``ctx.indices`` (P, OH*OW) holds flat argmax positions.
 
     ``geometry`` = (kh, kw, sh, sw, ph, pw, dh, dw, OH, OW); ``keep``, a list, receives the
@@ -187,9 +189,9 @@ def max_pool2d(input: Any, kernel_size, stride=None, padding=0, dilation=1,
     out = _output_shape(op, shape, kernel, stride, padding, dilation, ceil_mode)
     geometry = (*kernel, *stride, *padding, *dilation, *out)
     if not return_indices:
-        return MaxPool2d.apply(input, geometry)
+        return MaxPool2dFn.apply(input, geometry)
     keep: list = []
-    values = MaxPool2d.apply(input, geometry, keep=keep)
+    values = MaxPool2dFn.apply(input, geometry, keep=keep)
     return values, constant(lambda _: keep[0], input)
 
 
@@ -203,7 +205,7 @@ class Windows(NamedTuple):
     inv: np.ndarray
 
 
-class AvgPool2d(Function):
+class AvgPool2dFn(Function):
     """out[p, oh, ow] = inv[oh, ow] * sum of x[p] over the window (``Windows``).
 
     Backward: ``AvgPool2dBackward``, the transpose map (each output's gradient times inv,
@@ -226,7 +228,7 @@ class AvgPool2d(Function):
         return AvgPool2dBackward.apply(grad, ctx.windows, ctx.in_shape)
 
 
-class AdaptiveAvgPool2d(AvgPool2d):
+class AdaptiveAvgPool2dFn(AvgPool2dFn):
     """``AvgPool2d`` over the adaptive windows (its own name in graphs)."""
     name = "adaptive_avg_pool2d"
 
@@ -247,7 +249,7 @@ class AvgPool2dBackward(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return AvgPool2d.apply(grad, ctx.windows)
+        return AvgPool2dFn.apply(grad, ctx.windows)
 
 
 def _avg_windows(n: int, k: int, s: int, p: int, count: int) -> tuple:
@@ -286,7 +288,7 @@ def avg_pool2d(input: Any, kernel_size, stride=None, padding=0, ceil_mode: bool 
     else:
         divisor = np.outer(he - hs, we - ws).astype(np.float64)
     inv = np.divide(1.0, divisor, out=np.zeros(out), where=divisor != 0)
-    return AvgPool2d.apply(input, Windows(hs, he, ws, we, inv))
+    return AvgPool2dFn.apply(input, Windows(hs, he, ws, we, inv))
 
 
 def adaptive_avg_pool2d(input: Any, output_size) -> Any:
@@ -309,7 +311,7 @@ def adaptive_avg_pool2d(input: Any, output_size) -> Any:
         bounds.append(((pos * n) // o, ((pos + 1) * n + o - 1) // o))
     (hs, he), (ws, we) = bounds
     inv = 1.0 / np.outer(he - hs, we - ws).astype(np.float64)
-    return AdaptiveAvgPool2d.apply(input, Windows(hs, he, ws, we, inv))
+    return AdaptiveAvgPool2dFn.apply(input, Windows(hs, he, ws, we, inv))
 
 
 # -- nearest-neighbour resampling ------------------------------------------------------------

@@ -16,6 +16,8 @@ from .elementwise import abs as _abs
 from .elementwise import exp, log, maximum, minimum, sign, where
 from .movement import broadcast_to, permute, reshape, squeeze, take_along_dim, unsqueeze
 
+__all__ = ["amax", "amin", "argmax", "argmin", "logsumexp", "max", "mean", "min", "norm", "prod", "std", "sum", "var"]
+
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 MinResult = namedtuple("MinResult", ["values", "indices"])
 

@@ -25,6 +25,8 @@ from .elementwise import add
 from .linalg import linear
 from .movement import getitem, reshape
 
+__all__ = ["lstm_cell"]
+
 
 class LSTMCellPointwise(Function):
     """(gates (N, 4H), c_prev (N, H)) -> stacked (h, c) of shape (2, N, H).

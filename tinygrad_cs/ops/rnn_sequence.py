@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_cs.engine import Function
+from ..engine import Function
 
 
 def _dtype(op: str, *arrays) -> np.dtype:

@@ -15,6 +15,8 @@ from ..engine import Function
 from ._util import constant
 from .elementwise import _broadcast_error, _weak, div, mul, neg, sub
 
+__all__ = ["ceil", "fix", "floor", "floor_divide", "fmod", "frac", "remainder", "round", "trunc"]
+
 
 class _Step(Function):
     """out = a rounded (``fn``);  da = 0 (a step function's derivative almost everywhere)."""

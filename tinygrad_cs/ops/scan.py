@@ -16,6 +16,8 @@ from .elementwise import div, mul, sub, where
 from .movement import cat, getitem, reshape, transpose, unsqueeze
 from .reduce import sum
 
+__all__ = ["cumprod", "cumsum", "diff"]
+
 
 def _dim(op: str, a, dim) -> int:
     shape = shape_of(a)

@@ -14,6 +14,8 @@ import numpy as np
 from ._util import constant, normalize_dim, raw, shape_of
 from .movement import getitem, permute, reshape, take_along_dim
 
+__all__ = ["argsort", "bucketize", "kthvalue", "median", "msort", "quantile", "searchsorted", "sort", "topk", "unique"]
+
 SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort
 TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_types.topk
 

@@ -7,12 +7,7 @@
 ``approximate='tanh'`` replaces Phi by (1 + tanh(u)) / 2 with u = sqrt(2/pi) (x + 0.044715 x^3):
     d/dx = (1 + tanh(u)) / 2 + x / 2 * (1 - tanh(u)^2) * sqrt(2/pi) (1 + 3 * 0.044715 x^2).
 
-numpy has no erf, and SciPy is not a dependency, so ``erf`` is a small Numba loop over the C
-library's ``erf`` (``math.erf`` compiles to it): correctly rounded to within an ulp or so in
-float64 (the tests compare it with Python's ``math.erf``), about a nanosecond per element,
-compiled on first use and cached between processes like the engine's kernels. Polynomial
-approximations (Abramowitz & Stegun 7.1.26: 1.5e-7) would be enough for float32 but would
-make float64 gradient checks compare the derivative of one function with that of another.
+``erf`` of an array is the Numba loop of ``kernels/erf.py``.
 
 Both backward formulas are written with the engine's ops (``erf`` itself included), so
 second derivatives work (``create_graph=True``).
@@ -30,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_cs.engine import Function
-from tinygrad_cs.kernels._jit import kernel
-from tinygrad_cs.ops import exp, tanh
+from ..engine import Function
+from ..kernels.erf import erf_array
+from .elementwise import exp, tanh
 
 __all__ = ["erf", "gelu"]
+
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -43,27 +39,10 @@ _K0 = math.sqrt(2.0 / math.pi)  # tanh form: u = K0 * (x + K1 x^3)
 _K1 = 0.044715
 
 
-@kernel
-def _erf_loop(x, out):
-    for i in range(x.size):
-        out[i] = math.erf(x[i])
-
-
-def erf_array(x: np.ndarray) -> np.ndarray:
-    """erf of a float numpy array, elementwise (same shape and dtype)."""
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
-    flat = np.ascontiguousarray(x).reshape(-1)
-    out = np.empty_like(flat)
-    _erf_loop(flat, out)
-    return out.reshape(x.shape)
-
-
 class Erf(Function):
     """out = erf(x);  dx = g * 2 / sqrt(pi) * exp(-x^2)."""
 
-    name = "erf"
+    name = "Erf"
 
     @staticmethod
     def forward(ctx, x):
@@ -76,11 +55,11 @@ class Erf(Function):
         return grad * (_TWO_OVER_SQRT_PI * exp(-(x * x)))
 
 
-class GELU(Function):
+class GELUFn(Function):
     """out = x * Phi(x) (``approximate='none'``) or its tanh approximation; see the module
     docstring for both derivatives."""
 
-    name = "gelu"
+    name = "GELU"
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
@@ -117,4 +96,4 @@ def gelu(input: Any, approximate: str = "none") -> Any:
     """GELU(x) = x * Phi(x), elementwise; ``approximate='tanh'`` for the tanh form."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(input, approximate)
+    return GELUFn.apply(input, approximate)

@@ -21,6 +21,8 @@ import numpy as np
 from ..engine import Function
 from .elementwise import _broadcast_error, _weak, div, mul, sqrt
 
+__all__ = ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "cosh", "exp2", "log2", "log10", "sinh", "tan"]
+
 
 class _Unary(Function):
     """out = fn(a);  da = g * derivative(a, out)."""

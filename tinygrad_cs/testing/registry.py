@@ -51,11 +51,11 @@ ALIASES = {"clip": "clamp", "arcsin": "asin", "arccos": "acos", "arctan": "atan"
 #: Function classes tested by a dedicated suite instead of an entry: the one place
 #: where an op may be left out of the registry, each with the test that covers it.
 EXTERNALLY_TESTED = {
-    **{f"tinygrad_cs.value.{name}": "tests/test_value_vs_tensor.py (Value vs 0-d Tensor gradients)"
+    **{f"tinygrad_cs.ops.scalar.{name}": "tests/test_value_vs_tensor.py (Value vs 0-d Tensor gradients)"
        for name in ("ScalarPow", "ScalarExp", "ScalarLog", "ScalarTanh", "ScalarSigmoid",
                     "ScalarReLU", "ScalarLeakyReLU", "ScalarELU", "ScalarAbs")},
-    **{f"tinygrad_cs.nn.hooks.{name}": "tests/test_module.py (full backward hooks: closed forms, "
-       "PyTorch, gradcheck/gradgradcheck)" for name in ("_Gate", "_Tap")},
+    **{f"tinygrad_cs.ops.hooks.{name}": "tests/test_module.py (full backward hooks: closed forms, "
+       "PyTorch, gradcheck/gradgradcheck)" for name in ("HookGate", "HookTap")},
 }
 
 
@@ -95,7 +95,7 @@ def register(name: str, fn: Callable | None = None, *, reference: Callable, inpu
     Use directly, ``register("exp", lambda a: tg.exp(a), reference=np.exp,
     inputs=...)``, or as a decorator on ``fn``::
 
-        @register("conv2d[stride]", reference=conv_ref, inputs=conv_inputs(), covers=(Conv2d,))
+        @register("conv2d[stride]", reference=conv_ref, inputs=conv_inputs(), covers=(Conv2dFn,))
         def _(x, w):
             return F.conv2d(x, w, stride=2)
     """
@@ -137,8 +137,7 @@ def _all_subclasses(cls: type) -> list[type]:
     return found
 
 
-def import_package_modules(packages=("tinygrad_cs", "tinygrad_cs.nn",
-                                     "tinygrad_cs.viz")) -> dict[str, str]:
+def import_package_modules(packages=("tinygrad_cs.ops",)) -> dict[str, str]:
     """Import every module of the given packages so all Function subclasses exist.
 
     Returns ``{module: error}`` for modules that failed to import (a package

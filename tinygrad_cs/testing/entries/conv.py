@@ -144,15 +144,15 @@ _TOL = {"second_order": False, "forward_atol": 1e-9}
 
 for _kind in ("dense", "grouped", "depthwise"):
     register(f"conv2d[{_kind}]", lambda x, w, b, s, p, d, g: C.conv2d(x, w, b, s, p, d, g),
-             reference=conv2d_reference, inputs=conv2d_args(kind=_kind), covers=C.Conv2d,
+             reference=conv2d_reference, inputs=conv2d_args(kind=_kind), covers=C.Conv2dFn,
              **_TOL)
 register("conv2d[unbatched]", lambda x, w, b, s, p, d, g: C.conv2d(x, w, b, s, p, d, g),
-         reference=conv2d_reference, inputs=conv2d_args(batched=False), covers=C.Conv2d,
+         reference=conv2d_reference, inputs=conv2d_args(batched=False), covers=C.Conv2dFn,
          **_TOL)
 register("conv1d", lambda x, w, b, s, p, d, g: C.conv1d(x, w, b, s, p, d, g),
-         reference=conv1d_reference, inputs=conv1d_args(), covers=C.Conv1d, **_TOL)
+         reference=conv1d_reference, inputs=conv1d_args(), covers=C.Conv1dFn, **_TOL)
 for _kind in ("dense", "grouped"):
     register(f"conv_transpose2d[{_kind}]",
              lambda x, w, b, s, p, e, g, d: C.conv_transpose2d(x, w, b, s, p, e, g, d),
              reference=conv_transpose2d_reference, inputs=conv_transpose2d_args(kind=_kind),
-             covers=C.ConvTranspose2d, **_TOL)
+             covers=C.ConvTranspose2dFn, **_TOL)

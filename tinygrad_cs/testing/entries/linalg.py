@@ -74,12 +74,12 @@ def _linear_args(draw, lead, bias):
 
 for _lead, _kind in ((1, "matrix"), (0, "vector"), (2, "batched")):
     register(f"linear[{_kind}]", lambda x, w, b: L.linear(x, w, b), reference=_linear_reference,
-             inputs=_linear_args(_lead, True), covers=L.Linear, forward_rtol=1e-12)
+             inputs=_linear_args(_lead, True), covers=L.LinearFn, forward_rtol=1e-12)
 register("linear[no bias]", lambda x, w: L.linear(x, w), reference=_linear_reference,
-         inputs=_linear_args(1, False), covers=L.Linear, forward_rtol=1e-12)
+         inputs=_linear_args(1, False), covers=L.LinearFn, forward_rtol=1e-12)
 
 # float64 -> float32 -> float64: linear, so a coarse step is exact up to float32 rounding.
 register("cast", lambda a: a.to(dtypes.float32).to(dtypes.float64),
          reference=lambda a: a.astype(np.float32).astype(np.float64),
-         inputs=unary(floats(-4.0, 4.0)), covers="tinygrad_cs.tensor._Cast", op="to",
+         inputs=unary(floats(-4.0, 4.0)), covers="tinygrad_cs.ops.elementwise.Cast", op="to",
          eps=1e-2, forward_rtol=0.0, forward_atol=0.0)

@@ -1,5 +1,5 @@
-"""Entries for the fused loss ops of ``nn`` (``nn/cross_entropy.py``,
-``nn/binary_cross_entropy.py``), called through ``nn.functional``.
+"""Entries for the fused loss ops (``ops/cross_entropy.py``, ``ops/binary_cross_entropy.py``),
+called as ``nn.functional`` calls them: (N, C, d) scores become rows (N*d, C) first.
 
 Class weights are passed as tuples of floats (turned into arrays inside ``fn``): they are
 constants of these ops (no gradient flows to them, as in PyTorch), so they must not arrive
@@ -11,10 +11,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from tinygrad_cs.nn import binary_cross_entropy as B
-from tinygrad_cs.nn import cross_entropy as CE
-from tinygrad_cs.nn import functional as F
-
+from ... import ops
+from ...ops import binary_cross_entropy as B
+from ...ops import cross_entropy as CE
 from ..registry import register
 from ..strategies import arrays, floats
 
@@ -28,7 +27,7 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 
 def _reference(logp, target, weight, reduction, smoothing=0.0):
     """PyTorch's class-index loss on log-probabilities (M, C) in float64 (module docstring
-    of ``nn/cross_entropy.py``): smoothing 0 is NLL."""
+    of ``ops/cross_entropy.py``): smoothing 0 is NLL."""
     m, c = logp.shape
     w = np.ones(c) if weight is None else np.asarray(weight, dtype=np.float64)
     valid = target != IGNORE
@@ -63,10 +62,18 @@ def _rows(x, target):
     return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1]), target.reshape(-1)
 
 
+def _class_loss(op, x, target, weight, *args):
+    """``op`` on the rows of x (N, C[, d]) (classes last, as ``nn.functional`` arranges them);
+    'none' losses come back in the target's shape."""
+    w = None if weight is None else np.array(weight)
+    rows = x if len(x.shape) == 2 else ops.reshape(ops.permute(x, (0, 2, 1)), (-1, x.shape[1]))
+    loss = op.apply(rows, target.reshape(-1), w, IGNORE, *args)
+    return ops.reshape(loss, target.shape) if args[-1] == "none" else loss
+
+
 def _ce_entry(name, reduction, smoothing=0.0, weighted=False, ignore=False, rank=2):
     def fn(x, target, weight):
-        w = None if weight is None else np.array(weight)
-        return F.cross_entropy(x, target, w, reduction=reduction, label_smoothing=smoothing)
+        return _class_loss(CE.CrossEntropy, x, target, weight, float(smoothing), reduction)
 
     def reference(x, target, weight):
         rows, t = _rows(x, target)
@@ -87,8 +94,7 @@ _ce_entry("cross_entropy[(N, C, d) scores]", "mean", 0.1, True, True, rank=3)
 
 def _nll_entry(name, reduction, weighted=False, ignore=False):
     def fn(x, target, weight):
-        w = None if weight is None else np.array(weight)
-        return F.nll_loss(x, target, w, reduction=reduction)
+        return _class_loss(CE.NLL, x, target, weight, reduction)
 
     register(name, fn, reference=lambda x, t, w: _reference(x, t, w, reduction),
              inputs=_class_args(weighted, ignore), covers=CE.NLL, forward_rtol=1e-12)
@@ -107,7 +113,7 @@ def _probabilities(draw):
             draw(arrays(shape, elements=floats(0.0, 1.0), contiguous=True)))
 
 
-register("binary_cross_entropy", lambda x, y: F.binary_cross_entropy(x, y, reduction="none"),
+register("binary_cross_entropy", lambda x, y: B.BinaryCrossEntropy.apply(x, y),
          reference=lambda x, y: -(y * np.log(x) + (1 - y) * np.log(1 - x)),
          inputs=_probabilities(), covers=B.BinaryCrossEntropy, forward_rtol=1e-12)
 
@@ -130,11 +136,10 @@ def _bce_logits_ref(x, y, p=None):
 
 
 register("binary_cross_entropy_with_logits",
-         lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"),
+         lambda x, y: B.BinaryCrossEntropyWithLogits.apply(x, y, None),
          reference=_bce_logits_ref, inputs=_scores(False),
          covers=B.BinaryCrossEntropyWithLogits, forward_rtol=1e-12)
 register("binary_cross_entropy_with_logits[pos_weight]",
-         lambda x, y, p: F.binary_cross_entropy_with_logits(x, y, reduction="none",
-                                                            pos_weight=p),
+         lambda x, y, p: B.BinaryCrossEntropyWithLogits.apply(x, y, p),
          reference=_bce_logits_ref, inputs=_scores(True),
          covers=B.BinaryCrossEntropyWithLogits, forward_rtol=1e-12)

@@ -248,7 +248,7 @@ def _index_add_ref(g, index, shape):
     return out
 
 
-register("index_add", lambda g, i, s: ops.index_add(g, i, s), reference=_index_add_ref,
+register("add_at", lambda g, i, s: ops.add_at(g, i, s), reference=_index_add_ref,
          inputs=_index_add_args(), covers=M.IndexAdd)
 
 
@@ -355,7 +355,7 @@ def _pad_ref(mode):
 
 
 register("pad[constant]", lambda a, p, v: ops.pad(a, p, value=v), reference=_pad_ref("constant"),
-         inputs=_pad_args("constant"), covers=M.Pad)
+         inputs=_pad_args("constant"), covers=M.PadFn)
 def _pad_in(mode):
     return lambda a, p: ops.pad(a, p, mode=mode)
 

@@ -62,7 +62,7 @@ def _bn(training):
 for _mode, _training in (("train", True), ("eval", False)):
     _fn, _ref = _bn(_training)
     register(f"batch_norm[{_mode}]", _fn, reference=_ref, inputs=_bn_args(_training),
-             covers=(N.BatchNorm, N.ChannelNorm))
+             covers=(N.BatchNormFn, N.ChannelNorm))
 
 
 @st.composite
@@ -111,7 +111,7 @@ def _gn_args(draw):
 
 
 register("group_norm", lambda x, g, w, b: N.group_norm(x, g, w, b), reference=R.group_norm,
-         inputs=_gn_args(), covers=N.GroupNorm)
+         inputs=_gn_args(), covers=N.GroupNormFn)
 
 
 @st.composite
@@ -126,4 +126,4 @@ def _ln_args(draw):
 
 
 register("layer_norm", lambda x, s, w, b: N.layer_norm(x, s, w, b), reference=R.layer_norm,
-         inputs=_ln_args(), covers=N.LayerNorm)
+         inputs=_ln_args(), covers=N.LayerNormFn)

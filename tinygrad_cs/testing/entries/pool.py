@@ -65,13 +65,13 @@ def _max_args(draw, batched=True):
 
 register("max_pool2d", lambda x, k, s, p, d, c: P.max_pool2d(x, k, s, p, d, c),
          reference=_batched(lambda x, *a: R.max_pool2d(x, *a)[0]), inputs=_max_args(),
-         covers=(P.MaxPool2d, P.ScatterAddPlanes, P.GatherPlanes))
+         covers=(P.MaxPool2dFn, P.ScatterAddPlanes, P.GatherPlanes))
 register("max_pool2d[unbatched]", lambda x, k, s, p, d, c: P.max_pool2d(x, k, s, p, d, c),
          reference=_batched(lambda x, *a: R.max_pool2d(x, *a)[0]),
-         inputs=_max_args(batched=False), covers=P.MaxPool2d)
+         inputs=_max_args(batched=False), covers=P.MaxPool2dFn)
 register("max_pool2d[return_indices]",
          lambda x, k, s, p, d, c: P.max_pool2d(x, k, s, p, d, c, return_indices=True),
-         reference=_batched(R.max_pool2d), inputs=_max_args(), covers=P.MaxPool2d)
+         reference=_batched(R.max_pool2d), inputs=_max_args(), covers=P.MaxPool2dFn)
 
 
 @st.composite
@@ -84,9 +84,9 @@ def _avg_args(draw, batched=True):
 
 
 register("avg_pool2d", lambda x, *a: P.avg_pool2d(x, *a), reference=_batched(R.avg_pool2d),
-         inputs=_avg_args(), covers=(P.AvgPool2d, P.AvgPool2dBackward))
+         inputs=_avg_args(), covers=(P.AvgPool2dFn, P.AvgPool2dBackward))
 register("avg_pool2d[unbatched]", lambda x, *a: P.avg_pool2d(x, *a),
-         reference=_batched(R.avg_pool2d), inputs=_avg_args(batched=False), covers=P.AvgPool2d)
+         reference=_batched(R.avg_pool2d), inputs=_avg_args(batched=False), covers=P.AvgPool2dFn)
 
 
 @st.composite
@@ -98,10 +98,10 @@ def _adaptive_args(draw, batched=True):
 
 register("adaptive_avg_pool2d", lambda x, s: P.adaptive_avg_pool2d(x, s),
          reference=_batched(R.adaptive_avg_pool2d), inputs=_adaptive_args(),
-         covers=P.AdaptiveAvgPool2d)
+         covers=P.AdaptiveAvgPool2dFn)
 register("adaptive_avg_pool2d[unbatched]", lambda x, s: P.adaptive_avg_pool2d(x, s),
          reference=_batched(R.adaptive_avg_pool2d), inputs=_adaptive_args(batched=False),
-         covers=P.AdaptiveAvgPool2d)
+         covers=P.AdaptiveAvgPool2dFn)
 
 
 @st.composite

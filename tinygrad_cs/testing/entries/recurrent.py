@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from tinygrad_cs.nn import rnn_sequence as S
-
+from ...ops import rnn_sequence as S
 from ..registry import register
 from ..strategies import arrays, floats
 
