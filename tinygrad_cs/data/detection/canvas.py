@@ -16,7 +16,7 @@ import numpy as np
 from .boxes import box_iou, masks_to_boxes
 from .resize import bilinear_matrix
 
-__all__ = ["background", "fits", "render", "resolve_occlusion"]
+__all__ = ["background", "fits", "mask_box", "render", "resolve_occlusion"]
 
 
 def background(rng: np.random.Generator, height: int, width: int,
@@ -37,11 +37,26 @@ def background(rng: np.random.Generator, height: int, width: int,
     return np.clip(image, 0, 1)
 
 
-def fits(box: np.ndarray, boxes: Sequence[np.ndarray], max_iou: float) -> bool:
-    """Whether ``box`` overlaps each of ``boxes`` by an IoU of at most ``max_iou``."""
-    if not boxes:
-        return True
-    return bool(box_iou(box[None], np.stack(boxes)).max() <= max_iou)
+def mask_box(mask: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The box of one ``(H, W)`` mask as Python floats (``masks_to_boxes`` for one mask, without
+    its array overhead: placement calls it for every try), or None for an empty mask."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    if not len(cols):
+        return None
+    rows = np.flatnonzero(mask.any(axis=1))
+    return float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1)
+
+
+def fits(box: Sequence[float], boxes: Sequence[Sequence[float]], max_iou: float) -> bool:
+    """Whether ``box`` overlaps each of ``boxes`` by an IoU of at most ``max_iou`` (plain
+    Python: a handful of boxes, checked once per placement try)."""
+    x1, y1, x2, y2 = box
+    area = (x2 - x1) * (y2 - y1)
+    for a1, b1, a2, b2 in boxes:
+        inter = max(0.0, min(x2, a2) - max(x1, a1)) * max(0.0, min(y2, b2) - max(y1, b1))
+        if inter > max_iou * (area + (a2 - a1) * (b2 - b1) - inter):
+            return False
+    return True
 
 
 def _visible(full: np.ndarray) -> np.ndarray:

@@ -12,12 +12,12 @@ can be drawn from disjoint digits. Image i depends only on ``(seed, i)`` and ``p
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..sklearn_sets import load_sklearn
-from .boxes import masks_to_boxes
-from .canvas import background, fits, render, resolve_occlusion
+from .canvas import background, fits, mask_box, render, resolve_occlusion
 from .resize import bilinear_matrix
 
 __all__ = ["DIGIT_CLASSES", "make_digits_detection"]
@@ -40,8 +40,8 @@ def _scene(rng: np.random.Generator, size: int, digits: np.ndarray, labels: np.n
             alpha = np.zeros((size, size), dtype=np.float32)
             up = bilinear_matrix(8, side)
             alpha[top:top + side, left:left + side] = up @ digits[pick] @ up.T
-            box = masks_to_boxes((alpha >= threshold)[None])[0]
-            if box[2] > box[0] and fits(box, boxes, max_iou):
+            box = mask_box(alpha >= threshold)
+            if box is not None and fits(box, boxes, max_iou):
                 alphas.append(alpha), boxes.append(box), colors.append(color)
                 kept_labels.append(labels[pick] + 1)
                 break
@@ -52,17 +52,18 @@ def _scene(rng: np.random.Generator, size: int, digits: np.ndarray, labels: np.n
                     "masks": visible.astype(np.uint8)}
 
 
-def make_digits_detection(n: int, seed: int = 0, image_size: int = 64, max_objects: int = 3,
-                          size_range: tuple[int, int] | None = None, max_iou: float = 0.3,
-                          min_visible: float = 0.5, threshold: float = 0.5,
+def make_digits_detection(n: int, seed: int | Sequence[int] = 0, image_size: int = 64,
+                          max_objects: int = 3, size_range: tuple[int, int] | None = None,
+                          max_iou: float = 0.3, min_visible: float = 0.5, threshold: float = 0.5,
                           clutter: float = 0.3, noise: float = 0.02,
                           pool: np.ndarray | None = None) -> tuple[np.ndarray, list[dict]]:
     """``n`` images ``(n, 3, S, S)`` uint8 and their targets (numpy): ``boxes (k, 4)`` float32,
     ``labels (k,)`` int64 in 1..10 (digit + 1), ``masks (k, S, S)`` uint8, k >= 1 per image.
 
     ``size_range`` (the digit's square side in pixels) defaults to ``(3S/16, S/2)`` (12..32 at
-    S = 64); ``pool``: the ``load_digits`` indices to draw from (default: all 1,797). Needs
-    scikit-learn (``pip install -e '.[data]'``).
+    S = 64); ``pool``: the ``load_digits`` indices to draw from (default: all 1,797); ``seed``:
+    an int or a sequence of ints (``SeedSequence`` entropy). Needs scikit-learn (``pip install
+    -e '.[data]'``).
     """
     lo, hi = size_range or (3 * image_size // 16, image_size // 2)
     if image_size < 16 or max_objects < 1 or n < 0 or not 8 <= lo <= hi <= image_size:

@@ -155,7 +155,8 @@ def average_precision(predictions: Sequence[dict], targets: Sequence[dict], *,
         raise ValueError(f"average_precision: style must be 'coco' or 'voc', got {style!r}")
     default = COCO_IOU_THRESHOLDS if style == "coco" else [0.5]
     thresholds = np.asarray(default if iou_thresholds is None else iou_thresholds, np.float64)
-    if thresholds.ndim != 1 or not len(thresholds) or not ((thresholds > 0) & (thresholds <= 1)).all():
+    if thresholds.ndim != 1 or not len(thresholds) or not np.all((thresholds > 0)
+                                                                  & (thresholds <= 1)):
         raise ValueError(f"average_precision: iou_thresholds must be a non-empty list in (0, 1], "
                          f"got {iou_thresholds}")
     if max_dets is None and style == "coco":

@@ -12,12 +12,12 @@ classes are 1 = circle, 2 = rectangle, 3 = triangle. Image i depends only on ``(
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
-from .boxes import masks_to_boxes
-from .canvas import background, fits, render, resolve_occlusion
+from .canvas import background, fits, mask_box, render, resolve_occlusion
 
 __all__ = ["SHAPE_CLASSES", "make_shapes"]
 
@@ -73,8 +73,8 @@ def _scene(rng: np.random.Generator, size: int, max_objects: int, size_range: tu
             cx, cy = rng.uniform(half, size - half, 2)
             mask = _shape_mask(kind, cx, cy, extent / max(aspect, 1) if kind == 2 else extent,
                                aspect, angle, xs, ys)
-            box = masks_to_boxes(mask[None])[0]
-            if mask.any() and fits(box, boxes, max_iou):
+            box = mask_box(mask)
+            if box is not None and fits(box, boxes, max_iou):
                 masks.append(mask), boxes.append(box), labels.append(kind), colors.append(color)
                 break
     keep, visible, visible_boxes = resolve_occlusion(np.stack(masks), min_visible, max_iou)
@@ -83,17 +83,18 @@ def _scene(rng: np.random.Generator, size: int, max_objects: int, size_range: tu
                     "masks": visible.astype(np.uint8)}
 
 
-def make_shapes(n: int, seed: int = 0, image_size: int = 64, max_objects: int = 4,
-                size_range: tuple[int, int] | None = None, max_iou: float = 0.3,
-                min_visible: float = 0.5, clutter: float = 0.3, noise: float = 0.02,
-                class_colors: bool = False) -> tuple[np.ndarray, list[dict]]:
+def make_shapes(n: int, seed: int | Sequence[int] = 0, image_size: int = 64,
+                max_objects: int = 4, size_range: tuple[int, int] | None = None,
+                max_iou: float = 0.3, min_visible: float = 0.5, clutter: float = 0.3,
+                noise: float = 0.02, class_colors: bool = False) -> tuple[np.ndarray, list[dict]]:
     """``n`` images ``(n, 3, S, S)`` uint8 and their targets (numpy): ``boxes (k, 4)`` float32,
     ``labels (k,)`` int64 in 1..3, ``masks (k, S, S)`` uint8, k >= 1 per image.
 
     ``size_range`` defaults to ``(3S/16, 7S/16)`` pixels (12..28 at S = 64); ``clutter`` in
     [0, 1] scales the background texture and the number of distractor lines; ``noise`` is the
     std of per-pixel noise (on [0, 1] intensities); with ``class_colors`` each class
-    has its own hue (an easier task), else colours are independent of the class.
+    has its own hue (an easier task), else colours are independent of the class. ``seed``: an
+    int or a sequence of ints (``numpy.random.SeedSequence`` entropy).
     """
     if image_size < 16 or max_objects < 1 or n < 0:
         raise ValueError(f"make_shapes: need image_size >= 16, max_objects >= 1 and n >= 0, "
