@@ -280,6 +280,10 @@ def test_scale_resizes_masks_by_nearest_centre():
     np.testing.assert_array_equal(out["masks"], resized[present])
     np.testing.assert_array_equal(out["labels"], target["labels"][present])
     check_target(out_image, out)
+    images, _ = make_shapes(1, seed=9)
+    as_bytes, _ = RandomScale((0.75, 0.75))(images[0], target)    # uint8 stays uint8, rounded
+    assert as_bytes.dtype == np.uint8
+    assert np.abs(as_bytes - out_image * 255).max() <= 0.5 + 1e-3
     boxes_only = {"boxes": target["boxes"], "labels": target["labels"]}
     _, scaled = RandomScale((0.75, 0.75))(image, boxes_only)
     np.testing.assert_allclose(scaled["boxes"], target["boxes"] * 0.75, rtol=1e-6)

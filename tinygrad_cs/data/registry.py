@@ -66,14 +66,14 @@ def _detection(key: str, seed: int, n_train: int = 2000, n_test: int = 500,
     split of ``load_digits`` by ``seed``)."""
     from . import detection  # generated sets: loaded only when asked for
     if key == "shapes":
-        make, classes, extra = detection.make_shapes, detection.SHAPE_CLASSES, ({}, {})
+        make, classes, own = detection.make_shapes, detection.SHAPE_CLASSES, ({}, {})
     else:
         make, classes = detection.make_digits_detection, detection.DIGIT_CLASSES
         pools = stratified_split(load_sklearn("digits")[1], 0.2, seed)
-        extra = ({"pool": pools[0]}, {"pool": pools[1]})
+        own = ({"pool": pools[0]}, {"pool": pools[1]})          # each part's own arguments
     parts = [detection.DetectionDataset(*make(n, seed=(seed, part), **kwargs, **more),
                                         classes=classes)
-             for part, (n, more) in enumerate(zip((n_train, n_test), extra))]
+             for part, (n, more) in enumerate(zip((n_train, n_test), own))]
     return Splits(name=key, train=parts[0], test=parts[1], num_classes=len(classes),
                   input_shape=tuple(parts[0].images.shape[1:]), classes=classes,
                   extra={"task": "detection"})

@@ -118,7 +118,10 @@ class RandomScale:
         s = rng.uniform(*self.scale_range)
         height, width = array.shape[-2:]
         size = (max(1, round(s * height)), max(1, round(s * width)))
-        resized = resize_bilinear(array, size).astype(array.dtype, copy=False)
+        resized = resize_bilinear(array, size)
+        if array.dtype.kind in "ui":                       # uint8 images stay uint8, rounded
+            resized = np.rint(resized)
+        resized = resized.astype(array.dtype, copy=False)
         t = dict(t)
         if "masks" in t:
             t["masks"] = resize_nearest(t["masks"], size)
