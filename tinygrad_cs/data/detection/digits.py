@@ -29,7 +29,7 @@ def _scene(rng: np.random.Generator, size: int, digits: np.ndarray, labels: np.n
            max_objects: int, size_range: tuple[int, int], max_iou: float, min_visible: float,
            threshold: float, clutter: float, noise: float) -> tuple[np.ndarray, dict]:
     image = background(rng, size, size, clutter)
-    alphas, boxes, kept_labels, colors = [], [], [], []
+    placed = []                                           # (alpha, box, label, colour)
     for _ in range(int(rng.integers(1, max_objects + 1))):
         pick = int(rng.integers(len(digits)))
         color = np.array(colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0.5, 1),
@@ -41,14 +41,13 @@ def _scene(rng: np.random.Generator, size: int, digits: np.ndarray, labels: np.n
             up = bilinear_matrix(8, side)
             alpha[top:top + side, left:left + side] = up @ digits[pick] @ up.T
             box = mask_box(alpha >= threshold)
-            if box is not None and fits(box, boxes, max_iou):
-                alphas.append(alpha), boxes.append(box), colors.append(color)
-                kept_labels.append(labels[pick] + 1)
+            if box is not None and fits(box, [p[1] for p in placed], max_iou):
+                placed.append((alpha, box, labels[pick] + 1, color))
                 break
-    alphas = np.stack(alphas)
+    alphas, _, kept_labels, colors = (np.stack(field) for field in zip(*placed))
     keep, visible, visible_boxes = resolve_occlusion(alphas >= threshold, min_visible, max_iou)
-    pixels = render(image, np.clip(alphas[keep], 0, 1), np.stack(colors)[keep], noise, rng)
-    return pixels, {"boxes": visible_boxes, "labels": np.array(kept_labels, np.int64)[keep],
+    pixels = render(image, np.clip(alphas[keep], 0, 1), colors[keep], noise, rng)
+    return pixels, {"boxes": visible_boxes, "labels": kept_labels[keep].astype(np.int64),
                     "masks": visible.astype(np.uint8)}
 
 

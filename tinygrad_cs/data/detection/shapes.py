@@ -25,18 +25,24 @@ SHAPE_CLASSES = ("__background__", "circle", "rectangle", "triangle")
 _CLASS_HUES = (0.0, 0.33, 0.62)   # with class_colors: red circles, green rectangles, blue triangles
 
 
-def _shape_mask(kind: int, cx: float, cy: float, size: float, aspect: float, angle: float,
-                xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """(H, W) bool: the pixels whose centres ``(xs, ys)`` lie inside the shape."""
+def _shape_mask(kind: int, cx: float, cy: float, extent: float, aspect: float, tall: bool,
+                angle: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the pixels whose centres ``(xs, ys)`` lie inside the shape, which fits in
+    the ``extent`` x ``extent`` square centred on ``(cx, cy)``: a circle of that diameter, an
+    axis-aligned rectangle with that longer side (the shorter one ``aspect`` times it, upright
+    when ``tall``) or a triangle of that circumscribed diameter turned by ``angle``."""
     dx, dy = xs - cx, ys - cy
-    if kind == 1:                                                     # circle, diameter size
-        return dx * dx + dy * dy <= (size / 2) ** 2
-    if kind == 2:                                                     # axis-aligned rectangle
-        return (np.abs(dx) <= size / 2) & (np.abs(dy) <= size * aspect / 2)
-    corners = angle + 2 * np.pi * np.arange(3) / 3                  # triangle, circumradius size/2
-    px, py = size / 2 * np.cos(corners), size / 2 * np.sin(corners)
+    if kind == 1:
+        return dx * dx + dy * dy <= (extent / 2) ** 2
+    if kind == 2:
+        half_w, half_h = extent / 2, extent * aspect / 2
+        if tall:
+            half_w, half_h = half_h, half_w
+        return (np.abs(dx) <= half_w) & (np.abs(dy) <= half_h)
+    corners = angle + 2 * np.pi * np.arange(3) / 3
+    px, py = extent / 2 * np.cos(corners), extent / 2 * np.sin(corners)
     inside = np.ones((ys.shape[0], xs.shape[1]), dtype=bool)
-    for i in range(3):                                                # left of each edge (CCW)
+    for i in range(3):                                  # on the inner side of each edge (CCW)
         j = (i + 1) % 3
         inside &= (px[j] - px[i]) * (dy - py[i]) - (py[j] - py[i]) * (dx - px[i]) >= 0
     return inside
@@ -60,26 +66,23 @@ def _scene(rng: np.random.Generator, size: int, max_objects: int, size_range: tu
            class_colors: bool) -> tuple[np.ndarray, dict]:
     ys, xs = _centres(size)
     image = background(rng, size, size, clutter)
-    masks, boxes, labels, colors = [], [], [], []
+    placed = []                                           # (mask, box, label, colour)
     for _ in range(int(rng.integers(1, max_objects + 1))):
         kind = int(rng.integers(1, 4))
         color = _color(rng, _CLASS_HUES[kind - 1] if class_colors else None)
         for _attempt in range(20):
             extent = rng.uniform(*size_range)
-            aspect, angle = rng.uniform(0.5, 1.0), rng.uniform(0, 2 * np.pi)
-            if rng.uniform() < 0.5:                                    # tall or wide rectangles
-                aspect = 1 / aspect
-            half = extent * max(aspect, 1) / 2 if kind == 2 else extent / 2
-            cx, cy = rng.uniform(half, size - half, 2)
-            mask = _shape_mask(kind, cx, cy, extent / max(aspect, 1) if kind == 2 else extent,
-                               aspect, angle, xs, ys)
+            aspect, tall, angle = rng.uniform(0.5, 1.0), rng.uniform() < 0.5, rng.uniform(0, 7)
+            cx, cy = rng.uniform(extent / 2, size - extent / 2, 2)
+            mask = _shape_mask(kind, cx, cy, extent, aspect, tall, angle, xs, ys)
             box = mask_box(mask)
-            if box is not None and fits(box, boxes, max_iou):
-                masks.append(mask), boxes.append(box), labels.append(kind), colors.append(color)
+            if box is not None and fits(box, [p[1] for p in placed], max_iou):
+                placed.append((mask, box, kind, color))
                 break
-    keep, visible, visible_boxes = resolve_occlusion(np.stack(masks), min_visible, max_iou)
-    pixels = render(image, np.stack(masks)[keep], np.stack(colors)[keep], noise, rng)
-    return pixels, {"boxes": visible_boxes, "labels": np.array(labels, np.int64)[keep],
+    masks, _, labels, colors = (np.stack(field) for field in zip(*placed))
+    keep, visible, visible_boxes = resolve_occlusion(masks, min_visible, max_iou)
+    pixels = render(image, masks[keep], colors[keep], noise, rng)
+    return pixels, {"boxes": visible_boxes, "labels": labels[keep].astype(np.int64),
                     "masks": visible.astype(np.uint8)}
 
 
