@@ -43,6 +43,7 @@ setup(
         "plot": ["matplotlib>=3.6"],
         "dask": ["dask[distributed]>=2024.1"],
         "interop": ["safetensors>=0.4"],
+        "detection": ["pycocotools>=2.0"],   # only to check our mAP against COCOeval
     },
     entry_points={"console_scripts": ["tgcs = tinygrad_cs.cli:main"]},
     classifiers=[

@@ -18,11 +18,16 @@ Gradient flow::
     viz.plot_grad_flow(model, "grads.png")            # bar chart (matplotlib)
     viz.activation_stats(model, x)                    # per-layer mean / std / saturation
 
+Detections (``viz.detection``, matplotlib): ``draw_detections(images, predictions, class_names,
+"dets.png")`` draws boxes, masks and scores coloured by class; ``draw_nms_before_after`` shows
+what non-maximum suppression kept.
+
 ``render(dot, "graph.svg")`` writes SVG, PNG or (with the system's Graphviz) PDF;
 in a notebook the returned ``Drawing`` displays itself. ``python -m
 tinygrad_cs.viz MODEL`` draws a registered example model from the command line.
 """
 from .backend import Drawing, available_formats, render
+from .detection import draw_detections, draw_nms_before_after
 from .draw import draw_graph
 from .gradflow import GradFlow, GradStat, capture_grads
 from .plots import plot_activation_stats, plot_grad_flow
@@ -30,5 +35,6 @@ from .registry import get_model, list_models, register_model
 from .stats import activation_stats, grad_flow
 
 __all__ = ["Drawing", "GradFlow", "GradStat", "activation_stats", "available_formats",
-           "capture_grads", "draw_graph", "get_model", "grad_flow", "list_models",
-           "plot_activation_stats", "plot_grad_flow", "register_model", "render"]
+           "capture_grads", "draw_detections", "draw_graph", "draw_nms_before_after",
+           "get_model", "grad_flow", "list_models", "plot_activation_stats", "plot_grad_flow",
+           "register_model", "render"]

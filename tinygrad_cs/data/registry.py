@@ -1,5 +1,6 @@
 """``load_dataset(name)``: every data set this package knows, as ``Splits`` of
-``TensorDataset(x, y)``, normalised with statistics of the training split."""
+``TensorDataset(x, y)``, normalised with statistics of the training split; the detection sets
+as ``Splits`` of ``DetectionDataset``."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,9 +15,12 @@ from .spiral import spiral
 from .splits import Splits
 from .transforms import Normalize
 
-__all__ = ["DATASETS", "load_dataset"]
+__all__ = ["DATASETS", "DETECTION_DATASETS", "load_dataset"]
 
+# classification and text: what ``tgcs train --data`` can train on
 DATASETS = ("digits", "iris", "wine", "fashion-mnist", "spiral", "text")
+# images with boxes, labels and instance masks (``tinygrad_cs.data.detection``)
+DETECTION_DATASETS = ("shapes", "digits-detection")
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple, dict]
 
@@ -55,6 +59,26 @@ _BUILDERS = {
 }
 
 
+def _detection(key: str, seed: int, n_train: int = 2000, n_test: int = 500,
+               **kwargs: Any) -> Splits:
+    """A generated detection set: train images from entropy ``(seed, 0)``, test images from
+    ``(seed, 1)``; ``digits-detection`` draws them from disjoint digits (a stratified 80/20
+    split of ``load_digits`` by ``seed``)."""
+    from . import detection  # generated sets: loaded only when asked for
+    if key == "shapes":
+        make, classes, own = detection.make_shapes, detection.SHAPE_CLASSES, ({}, {})
+    else:
+        make, classes = detection.make_digits_detection, detection.DIGIT_CLASSES
+        pools = stratified_split(load_sklearn("digits")[1], 0.2, seed)
+        own = ({"pool": pools[0]}, {"pool": pools[1]})          # each part's own arguments
+    parts = [detection.DetectionDataset(*make(n, seed=(seed, part), **kwargs, **more),
+                                        classes=classes)
+             for part, (n, more) in enumerate(zip((n_train, n_test), own))]
+    return Splits(name=key, train=parts[0], test=parts[1], num_classes=len(classes),
+                  input_shape=tuple(parts[0].images.shape[1:]), classes=classes,
+                  extra={"task": "detection"})
+
+
 def load_dataset(name: str, *, seed: int = 0, normalize: bool = True, **kwargs: Any) -> Splits:
     """The named data set's train/test ``Splits``; nothing is ever downloaded.
 
@@ -69,20 +93,33 @@ def load_dataset(name: str, *, seed: int = 0, normalize: bool = True, **kwargs: 
                                                                                       noise,
                                                                                       test_size
     text           (T,) int64 characters      ``tinygrad_cs.data.text.char_splits``   seq_len, ...
+    shapes         (3, 64, 64) float32 image  2,000 / 500 images made from ``seed``  n_train,
+                   and a target dict                                                  n_test, ...
+    digits-        as shapes                  2,000 / 500 made from ``seed``, of      as shapes
+    detection                                 disjoint digits                         + threshold
     ============== ========================== ======================================= =========
 
     Labels are int64. With ``normalize=True`` (ignored for text) a per-channel (per-feature for
     vectors) ``Normalize`` is fitted on the training split, applied to both, and kept in
     ``splits.extra["normalize"]``.
+
+    The detection sets (``DETECTION_DATASETS``) are ``DetectionDataset`` s of ``(image (3, H,
+    W) float32 in [0, 1], target {"boxes", "labels", "masks", "image_id"})``, labels 1..K with
+    0 the background, so ``num_classes`` = K + 1 and ``classes[0] == "__background__"`` (as
+    torchvision's detection models count); ``normalize`` is ignored (those models normalise
+    inside). Other keyword arguments go to ``make_shapes`` / ``make_digits_detection``; set
+    ``splits.train.transforms`` for augmentation (``tinygrad_cs.data.detection.augment``).
     """
     key = name.lower().replace("_", "-")
     if key == "text":
         from .text import char_splits  # its own helper module; loaded only when asked for
         return char_splits(seed=seed, **kwargs)
-    if key not in _BUILDERS:
+    if key not in _BUILDERS and key not in DETECTION_DATASETS:
         raise ValueError(f"load_dataset: unknown data set {name!r}; "
-                         f"available: {', '.join(DATASETS)}")
+                         f"available: {', '.join(DATASETS + DETECTION_DATASETS)}")
     try:
+        if key in DETECTION_DATASETS:
+            return _detection(key, seed, **kwargs)
         x_train, y_train, x_test, y_test, classes, extra = _BUILDERS[key](seed, **kwargs)
     except TypeError as e:
         if "keyword argument" in str(e):
