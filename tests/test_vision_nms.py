@@ -139,7 +139,7 @@ def test_empty_input_gives_empty_int64():
     none = tg.tensor(np.zeros(0, np.float32))
     for keep in (ops.nms(empty, none, 0.5),
                  ops.batched_nms(empty, none, tg.tensor(np.zeros(0, np.int64)), 0.5),
-                 ops.soft_nms(empty, none)[0]):
+                 ops.soft_nms(empty, none, 0.5)[0]):
         assert keep.shape == (0,) and keep.dtype == np.int64
 
 
@@ -150,7 +150,7 @@ def test_empty_input_gives_empty_int64():
     (lambda: ops.nms(tg.tensor(np.zeros((3, 4), np.int64)), tg.zeros(3), 0.5), "float32"),
     (lambda: ops.batched_nms(tg.zeros(3, 4), tg.zeros(3), tg.zeros(4), 0.5),
      r"batched_nms: idxs must be \(N,\).*\(4,\)"),
-    (lambda: ops.soft_nms(tg.zeros(3, 4), tg.zeros(3), method="hard"), "soft_nms: method"),
+    (lambda: ops.soft_nms(tg.zeros(3, 4), tg.zeros(3), 0.3, method="hard"), "soft_nms: method"),
 ])
 def test_bad_input_names_the_op_and_the_shapes(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
@@ -180,8 +180,9 @@ def test_soft_nms_hand_case():
     keep, s = ops.soft_nms(boxes, scores, iou_threshold=0.3, method="linear")
     assert keep.tolist() == [0, 2, 1]                      # 0.8 decays to 0.8 (1 - 1/2)
     np.testing.assert_allclose(s.numpy(), [0.9, 0.5, 0.4])
-    keep, s = ops.soft_nms(boxes, scores, sigma=0.5, method="gaussian")
+    keep, s = ops.soft_nms(boxes, scores, 0.3, sigma=0.5, method="gaussian")
     assert keep.tolist() == [0, 2, 1]                      # to 0.8 exp(-(1/2)^2 / 0.5)
+    assert scores.tolist() == [0.9, 0.8, 0.5]              # the input is left as it was
     np.testing.assert_allclose(s.numpy(), [0.9, 0.5, 0.8 * math.exp(-0.25 / 0.5)])
     keep, s = ops.soft_nms(boxes, scores, iou_threshold=0.6, method="linear")  # IoU <= t
     assert keep.tolist() == [0, 1, 2] and s.tolist() == [0.9, 0.8, 0.5]

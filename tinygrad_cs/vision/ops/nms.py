@@ -103,7 +103,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     return _suppress(b, s, groups, iou_threshold)
 
 
-def soft_nms(boxes: Tensor, scores: Tensor, iou_threshold: float = 0.3, sigma: float = 0.5,
+def soft_nms(boxes: Tensor, scores: Tensor, iou_threshold: float, sigma: float = 0.5,
              score_threshold: float = 0.001,
              method: str = "gaussian") -> tuple[Tensor, Tensor]:
     """Soft-NMS: ``(keep (K,) int64, new scores (K,))``, in order of selection.
