@@ -121,6 +121,13 @@ def test_equal_scores_visit_the_lower_index_first():
     assert ops.nms(boxes[[1, 0, 2]], scores, 0.5).tolist() == [0, 2]
 
 
+def test_a_nan_score_sorts_first_as_in_torch_sort():
+    boxes = tg.tensor(np.array([[0, 0, 1, 1], [5, 5, 6, 6], [9, 9, 10, 10], [0, 0, 1, 1.0]]))
+    scores = np.array([0.5, np.nan, 0.9, np.nan])
+    assert ops.nms(boxes, tg.tensor(scores), 0.5).tolist() == [1, 3, 2]   # 3 then covers 0
+    np.testing.assert_array_equal(ref.nms(boxes.numpy(), scores, 0.5), [1, 3, 2])
+
+
 def test_kept_indices_are_by_decreasing_score():
     boxes = tg.tensor(np.array([[0, 0, 1, 1], [5, 5, 6, 6], [0, 0, 1.1, 1], [9, 9, 10, 10]]))
     scores = tg.tensor(np.array([0.2, 0.9, 0.5, 0.7]))

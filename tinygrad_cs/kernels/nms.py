@@ -13,9 +13,10 @@ Boxes are ``(x1, y1, x2, y2)``; IoU(a, b) = inter / (area_a + area_b - inter), w
   loop reads memory in sequence, and the inner loop also recomputes the IoU of boxes that
   are already suppressed (flagging them again changes nothing), which leaves it free of
   branches, so LLVM turns it into SIMD code. The arithmetic is the input's dtype, as
-  torchvision's (``max`` / ``min`` as its ``std::max`` / ``std::min`` for numbers; boxes
-  with NaN coordinates are unspecified); the caller passes the threshold rounded down to that dtype, which makes
-  the float32 comparison ``iou > t32`` agree with torchvision's ``(double) iou > t``.
+  torchvision's (``max`` / ``min`` act as its ``std::max`` / ``std::min`` on numbers;
+  boxes with NaN coordinates are unspecified); the caller passes the threshold rounded
+  down to that dtype, which makes the float32 comparison ``iou > t32`` agree with
+  torchvision's ``(double) iou > t``.
 * ``soft_suppress``: soft-NMS (Bodla et al. 2017) in float64: repeatedly select the box of
   highest current score (ties: the lowest index), keep it, and decay every remaining box's
   score by ``exp(-iou^2 / sigma)`` (gaussian) or by ``1 - iou`` where ``iou > threshold``
@@ -30,6 +31,15 @@ import math
 import numpy as np
 
 from ._jit import kernel
+
+
+def score_order(scores: np.ndarray) -> np.ndarray:
+    """Indices by decreasing score: a stable sort (equal scores keep their index order),
+    NaN first (as ``torch.sort`` puts NaN first when descending)."""
+    nan = np.isnan(scores)
+    rest = np.flatnonzero(~nan)
+    return np.concatenate([np.flatnonzero(nan),
+                           rest[np.argsort(-scores[rest], kind="stable")]]).astype(np.int64)
 
 
 @kernel(error_model="numpy")

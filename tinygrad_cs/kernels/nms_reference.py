@@ -23,10 +23,10 @@ import numpy as np
 
 def score_order(scores: np.ndarray) -> np.ndarray:
     """Indices by decreasing score; ties keep index order; NaN first (as ``torch.sort``)."""
-    nan = np.isnan(scores)
-    rest = np.flatnonzero(~nan)
-    return np.concatenate([np.flatnonzero(nan),
-                           rest[np.argsort(-scores[rest], kind="stable")]]).astype(np.int64)
+    def key(i: int) -> tuple:
+        s = float(scores[i])
+        return (0, 0.0, i) if math.isnan(s) else (1, -s, i)
+    return np.array(sorted(range(len(scores)), key=key), dtype=np.int64)
 
 
 def _iou_with(boxes: np.ndarray, i: int, others: np.ndarray) -> np.ndarray:

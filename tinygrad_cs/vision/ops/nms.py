@@ -23,7 +23,6 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_cs.kernels import nms as _kernels
-from tinygrad_cs.kernels.nms_reference import score_order
 from tinygrad_cs.tensor import Tensor
 
 __all__ = ["batched_nms", "nms", "soft_nms"]
@@ -61,9 +60,10 @@ def _threshold(iou_threshold: float, dtype: np.dtype):
 
 def _suppress(boxes: np.ndarray, scores: np.ndarray, groups: np.ndarray | None,
               iou_threshold: float) -> Tensor:
-    order = score_order(scores)
+    by_score = _kernels.score_order(scores)
+    order = by_score
     if groups is not None:  # categories as contiguous segments, score order within each
-        order = order[np.argsort(groups[order], kind="stable")]
+        order = by_score[np.argsort(groups[by_score], kind="stable")]
         cut = np.flatnonzero(groups[order][1:] != groups[order][:-1]) + 1
         starts = np.concatenate([[0], cut, [len(order)]]).astype(np.int64)
     else:
@@ -75,7 +75,6 @@ def _suppress(boxes: np.ndarray, scores: np.ndarray, groups: np.ndarray | None,
                                  suppressed)
     kept = np.zeros(len(boxes), dtype=bool)
     kept[order[suppressed == 0]] = True
-    by_score = score_order(scores) if groups is not None else order
     return Tensor(by_score[kept[by_score]].astype(np.int64))
 
 
