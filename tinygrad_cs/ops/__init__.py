@@ -26,6 +26,7 @@ from .linalg import matmul, linear
 from .nn import softmax, log_softmax
 from .conv import conv1d, conv2d, conv_transpose2d
 from .pool import max_pool2d, avg_pool2d, adaptive_avg_pool2d, interpolate
+from .roi import roi_align, roi_pool
 from .normalization import batch_norm, layer_norm, group_norm, instance_norm
 from .rnn import lstm_cell
 

@@ -3,9 +3,10 @@
 ``import tinygrad_cs.vision as torchvision`` or ``from tinygrad_cs.vision import datasets,
 transforms, utils``: ``datasets`` (MNIST, FashionMNIST, CIFAR10/100, ImageFolder, FakeData,
 read from local files only), ``transforms`` (torchvision's per-image transforms, and
-``transforms.functional``), ``utils`` (``make_grid``, ``save_image``). It sits on top of
+``transforms.functional``), ``utils`` (``make_grid``, ``save_image``), ``ops`` (``roi_align``,
+``roi_pool``, ``MultiScaleRoIAlign``, ...). It sits on top of
 ``nn`` and ``data``; the engine core never imports it (``tg.vision`` loads it on first use).
 """
-from . import datasets, models, transforms, utils
+from . import datasets, models, ops, transforms, utils
 
-__all__ = ["datasets", "models", "transforms", "utils"]
+__all__ = ["datasets", "models", "ops", "transforms", "utils"]
