@@ -75,7 +75,7 @@ class RoIMaxPooling(Function):
         argmax = np.empty(shape, dtype=np.int64)
         batch = rois[:, 0].astype(np.int64)
         K.roi_pool_forward(data, rois, batch, spatial_scale, out, argmax)
-        ctx.argmax = argmax.reshape(shape[0], shape[1], -1)
+        ctx.argmax = argmax.reshape(shape[0], shape[1], shape[2] * shape[3])
         ctx.batch, ctx.in_shape = batch, data.shape
         return out
 
