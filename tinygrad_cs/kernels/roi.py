@@ -94,11 +94,12 @@ def _axis_entries(start, bin_size, grid, pooled, size, index, weight, first):
             e += 1
 
 
-@parallel_kernel(error_model="numpy")
+@kernel(error_model="numpy")
 def align_tables(rois, scale, height, width, pooled_h, pooled_w, sampling_ratio, aligned,
                  row_start, col_start, rows, row_w, cols, col_w):
-    """The row and column tables of every ROI (one task per ROI); see the module docstring."""
-    for k in prange(rois.shape[0]):
+    """The row and column tables of every ROI; see the module docstring. Serial: the work
+    is O(K (PH grid_h + PW grid_w)), too little to pay for waking a thread pool."""
+    for k in range(rois.shape[0]):
         start_h, start_w, bin_h, bin_w, gh, gw = _align_box(
             rois, k, scale, pooled_h, pooled_w, sampling_ratio, aligned)
         _axis_entries(start_h, bin_h, gh, pooled_h, height, rows, row_w, row_start[k])
