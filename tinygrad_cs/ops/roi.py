@@ -14,7 +14,11 @@ Both are linear in x once the boxes (and, for roi_pool, the argmax) are fixed; b
 is the adjoint, dx = A^T g, computed by the raw kernels of ``kernels/roi.py`` (numpy
 oracle: ``kernels/roi_reference.py``). So these ops are ``once_differentiable``, and the
 boxes get no gradient, as in torchvision. The exact rules (clamping, rounding, empty bins)
-are spelled out in ``roi_reference.py``.
+are spelled out in ``roi_reference.py``. One difference: box geometry (sample positions,
+bin edges) is computed in float64, where torchvision uses the input's dtype; for float32
+input the two can differ in the last bits of a weight (or, at an exact tie, in a rounded
+bin edge or an adaptive grid size). Samples outside the map read nothing at all, where
+torchvision's forward multiplies pixel (0, 0) by a zero weight (a NaN there would spread).
 """
 from __future__ import annotations
 
