@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_cs as tg
+from tinygrad_cs.kernels import roi as K
 from tinygrad_cs.kernels import roi_reference as R
 from tinygrad_cs.ops import roi_align, roi_pool
 from tinygrad_cs.testing.entries.roi import boxes
@@ -127,11 +128,11 @@ def test_no_boxes_gives_an_empty_output_and_a_zero_gradient():
 
 def _big_case():
     rng = np.random.default_rng(7)
-    x = rng.standard_normal((2, 8, 20, 20)).astype(np.float32)
+    x = rng.standard_normal((2, 32, 20, 20)).astype(np.float32)
     corners = rng.uniform(-3, 23, size=(64, 2, 2))
     lo, hi = corners.min(axis=1), corners.max(axis=1)
     rois = np.concatenate([rng.integers(0, 2, (64, 1)), lo, hi], axis=1).astype(np.float32)
-    g = rng.standard_normal((64, 8, 7, 7)).astype(np.float32)
+    g = rng.standard_normal((64, 32, 7, 7)).astype(np.float32)
     return x, rois, g
 
 
@@ -139,8 +140,9 @@ def _big_case():
                                       (roi_align, (7, 1.0, 2, True)),
                                       (roi_pool, (7, 0.8))])
 def test_results_are_bit_identical_across_runs_and_thread_counts(op, args):
-    """64 overlapping boxes on two images: every scatter-add has one owner and a fixed
-    order, so two runs, and runs on 1 and 2 threads, agree to the bit."""
+    """64 overlapping boxes on two images (enough work for the parallel kernels): every
+    scatter-add has one owner and a fixed order, so two runs, and runs on 1 and 2 threads,
+    agree to the bit."""
     x, rois, g = _big_case()
     first = _forward_backward(op, x, rois, g, *args)
     again = _forward_backward(op, x, rois, g, *args)
@@ -152,6 +154,28 @@ def test_results_are_bit_identical_across_runs_and_thread_counts(op, args):
         numba.set_num_threads(threads)
     for a, b, c in zip(first, again, serial):
         assert a.tobytes() == b.tobytes() == c.tobytes()
+
+
+def test_serial_and_parallel_kernels_agree_to_the_bit():
+    """Small calls run the ``_serial`` twins: the same tasks, so the same bits."""
+    x, rois, g = _big_case()
+    boxes, batch = rois.astype(np.float64), rois[:, 0].astype(np.int64)
+    tables = K.align_geometry(boxes, 0.8, 20, 20, (7, 7), -1, False)
+    assert K._align_work(tables, 32) >= K.PARALLEL_MIN and g.size >= K.PARALLEL_MIN
+    results = []
+    for kernels in ((K.roi_align_forward, K.roi_align_backward, K.roi_pool_forward,
+                     K.roi_pool_backward),
+                    (K.roi_align_forward_serial, K.roi_align_backward_serial,
+                     K.roi_pool_forward_serial, K.roi_pool_backward_serial)):
+        align_f, align_b, pool_f, pool_b = kernels
+        out, dx = np.empty_like(g), np.empty_like(x)
+        align_f(x, batch, *tables, out)
+        align_b(g, batch, *tables, dx)
+        pooled, argmax, pdx = np.empty_like(g), np.empty(g.shape, np.int64), np.empty_like(x)
+        pool_f(x, boxes, batch, 0.8, pooled, argmax)
+        pool_b(g.reshape(64, 32, 49), batch, argmax.reshape(64, 32, 49), pdx.reshape(2, 32, 400))
+        results.append([a.tobytes() for a in (out, dx, pooled, argmax, pdx)])
+    assert results[0] == results[1]
 
 
 def test_bad_arguments_raise_errors_naming_the_op_and_shapes():

@@ -21,6 +21,10 @@ every sum has a fixed order, so results are bit-identical from run to run.
 RoIPool. ``roi_pool_forward``: the max of each quantised bin and its flat index ``h * W +
 w`` (-1 for an empty bin, which outputs 0), one task per (k, c); ``roi_pool_backward``
 scatters each gradient to its argmax, one task per input plane, ROIs in order.
+
+Each kernel has a ``_serial`` twin running the same tasks in order on the calling thread
+(bit-identical results); the drivers ``align_forward`` ... ``pool_backward`` pick the
+serial one below ``PARALLEL_MIN`` units of work.
 """
 from __future__ import annotations
 
@@ -32,6 +36,10 @@ from numba import prange
 from ._jit import kernel, parallel_kernel
 
 FLT_MAX = float(np.finfo(np.float32).max)
+# Below this much work (bilinear samples x channels for roi_align, outputs for roi_pool, plus
+# gradient cells in backward) a call takes microseconds on one core: waking the thread pool
+# would cost more, and on a loaded machine a parallel region waits for its slowest worker.
+PARALLEL_MIN = 1 << 16
 
 
 # -- RoIAlign ---------------------------------------------------------------------------------
@@ -106,23 +114,62 @@ def align_tables(rois, scale, height, width, pooled_h, pooled_w, sampling_ratio,
         _axis_entries(start_w, bin_w, gw, pooled_w, width, cols, col_w, col_start[k])
 
 
-@parallel_kernel(error_model="numpy")
-def roi_align_forward(x, batch, grid_h, grid_w, row_start, col_start, rows, row_w, cols,
-                      col_w, out):
-    """out (K, C, PH, PW): one task per (ROI, channel)."""
-    K, C, PH, PW = out.shape
-    for t in prange(K * C):
-        k = t // C
-        c = t - k * C
-        plane = x[batch[k], c]
+@kernel(error_model="numpy")
+def _align_task(x, batch, grid_h, grid_w, row_start, col_start, rows, row_w, cols, col_w,
+                out, t):
+    """Task t of the forward: out[k, c] for (k, c) = divmod(t, C)."""
+    C, PH, PW = out.shape[1], out.shape[2], out.shape[3]
+    k = t // C
+    c = t - k * C
+    plane = x[batch[k], c]
+    gh = grid_h[k]
+    gw = grid_w[k]
+    count = max(gh * gw, 1)
+    for ph in range(PH):
+        r0 = row_start[k] + ph * gh
+        for pw in range(PW):
+            c0 = col_start[k] + pw * gw
+            acc = 0.0
+            for iy in range(gh):
+                y0 = rows[r0 + iy, 0]
+                if y0 < 0:
+                    continue
+                y1 = rows[r0 + iy, 1]
+                a0 = row_w[r0 + iy, 0]
+                a1 = row_w[r0 + iy, 1]
+                for ix in range(gw):
+                    x0 = cols[c0 + ix, 0]
+                    if x0 < 0:
+                        continue
+                    x1 = cols[c0 + ix, 1]
+                    b0 = col_w[c0 + ix, 0]
+                    b1 = col_w[c0 + ix, 1]
+                    acc += (a0 * b0 * plane[y0, x0] + a0 * b1 * plane[y0, x1]
+                            + a1 * b0 * plane[y1, x0] + a1 * b1 * plane[y1, x1])
+            out[k, c, ph, pw] = acc / count
+
+
+@kernel(error_model="numpy")
+def _align_plane(g, batch, grid_h, grid_w, row_start, col_start, rows, row_w, cols, col_w,
+                 dx, t):
+    """Task t of the backward: input plane (n, c) = divmod(t, C), its ROIs in order."""
+    C = dx.shape[1]
+    K, PH, PW = g.shape[0], g.shape[2], g.shape[3]
+    n = t // C
+    c = t - n * C
+    plane = dx[n, c]
+    plane[:] = 0
+    for k in range(K):
+        if batch[k] != n:
+            continue
         gh = grid_h[k]
         gw = grid_w[k]
-        count = max(gh * gw, 1)
+        count = gh * gw
         for ph in range(PH):
             r0 = row_start[k] + ph * gh
             for pw in range(PW):
                 c0 = col_start[k] + pw * gw
-                acc = 0.0
+                gv = g[k, c, ph, pw]
                 for iy in range(gh):
                     y0 = rows[r0 + iy, 0]
                     if y0 < 0:
@@ -137,52 +184,47 @@ def roi_align_forward(x, batch, grid_h, grid_w, row_start, col_start, rows, row_
                         x1 = cols[c0 + ix, 1]
                         b0 = col_w[c0 + ix, 0]
                         b1 = col_w[c0 + ix, 1]
-                        acc += (a0 * b0 * plane[y0, x0] + a0 * b1 * plane[y0, x1]
-                                + a1 * b0 * plane[y1, x0] + a1 * b1 * plane[y1, x1])
-                out[k, c, ph, pw] = acc / count
+                        plane[y0, x0] += gv * (a0 * b0) / count
+                        plane[y0, x1] += gv * (a0 * b1) / count
+                        plane[y1, x0] += gv * (a1 * b0) / count
+                        plane[y1, x1] += gv * (a1 * b1) / count
+
+
+@parallel_kernel(error_model="numpy")
+def roi_align_forward(x, batch, grid_h, grid_w, row_start, col_start, rows, row_w, cols,
+                      col_w, out):
+    """out (K, C, PH, PW): one task per (ROI, channel), in parallel."""
+    for t in prange(out.shape[0] * out.shape[1]):
+        _align_task(x, batch, grid_h, grid_w, row_start, col_start, rows, row_w, cols, col_w,
+                    out, t)
+
+
+@kernel(error_model="numpy")
+def roi_align_forward_serial(x, batch, grid_h, grid_w, row_start, col_start, rows, row_w,
+                             cols, col_w, out):
+    """``roi_align_forward``'s tasks, in order on the calling thread."""
+    for t in range(out.shape[0] * out.shape[1]):
+        _align_task(x, batch, grid_h, grid_w, row_start, col_start, rows, row_w, cols, col_w,
+                    out, t)
 
 
 @parallel_kernel(error_model="numpy")
 def roi_align_backward(g, batch, grid_h, grid_w, row_start, col_start, rows, row_w, cols,
                        col_w, dx):
-    """dx (N, C, H, W) = the adjoint of ``roi_align_forward`` applied to g (K, C, PH, PW);
-    one task per input plane, its ROIs in order."""
-    N, C = dx.shape[0], dx.shape[1]
-    K, _, PH, PW = g.shape
-    for t in prange(N * C):
-        n = t // C
-        c = t - n * C
-        plane = dx[n, c]
-        plane[:] = 0
-        for k in range(K):
-            if batch[k] != n:
-                continue
-            gh = grid_h[k]
-            gw = grid_w[k]
-            count = gh * gw
-            for ph in range(PH):
-                r0 = row_start[k] + ph * gh
-                for pw in range(PW):
-                    c0 = col_start[k] + pw * gw
-                    gv = g[k, c, ph, pw]
-                    for iy in range(gh):
-                        y0 = rows[r0 + iy, 0]
-                        if y0 < 0:
-                            continue
-                        y1 = rows[r0 + iy, 1]
-                        a0 = row_w[r0 + iy, 0]
-                        a1 = row_w[r0 + iy, 1]
-                        for ix in range(gw):
-                            x0 = cols[c0 + ix, 0]
-                            if x0 < 0:
-                                continue
-                            x1 = cols[c0 + ix, 1]
-                            b0 = col_w[c0 + ix, 0]
-                            b1 = col_w[c0 + ix, 1]
-                            plane[y0, x0] += gv * (a0 * b0) / count
-                            plane[y0, x1] += gv * (a0 * b1) / count
-                            plane[y1, x0] += gv * (a1 * b0) / count
-                            plane[y1, x1] += gv * (a1 * b1) / count
+    """dx (N, C, H, W) = the adjoint of the forward applied to g (K, C, PH, PW): one task
+    per input plane, in parallel."""
+    for t in prange(dx.shape[0] * dx.shape[1]):
+        _align_plane(g, batch, grid_h, grid_w, row_start, col_start, rows, row_w, cols,
+                     col_w, dx, t)
+
+
+@kernel(error_model="numpy")
+def roi_align_backward_serial(g, batch, grid_h, grid_w, row_start, col_start, rows, row_w,
+                              cols, col_w, dx):
+    """``roi_align_backward``'s tasks, in order on the calling thread."""
+    for t in range(dx.shape[0] * dx.shape[1]):
+        _align_plane(g, batch, grid_h, grid_w, row_start, col_start, rows, row_w, cols,
+                     col_w, dx, t)
 
 
 # -- RoIPool -----------------------------------------------------------------------------------
@@ -196,56 +238,82 @@ def _round_half_away(v):
     return r if v >= 0 else -r
 
 
-@parallel_kernel(error_model="numpy")
-def roi_pool_forward(x, rois, batch, scale, out, argmax):
-    """out, argmax (K, C, PH, PW): one task per (ROI, channel)."""
-    K, C, PH, PW = out.shape
+@kernel(error_model="numpy")
+def _pool_task(x, rois, batch, scale, out, argmax, t):
+    """Task t of the forward: out, argmax[k, c] for (k, c) = divmod(t, C)."""
+    C, PH, PW = out.shape[1], out.shape[2], out.shape[3]
     H = x.shape[2]
     W = x.shape[3]
-    for t in prange(K * C):
-        k = t // C
-        c = t - k * C
-        plane = x[batch[k], c]
-        start_w = _round_half_away(rois[k, 1] * scale)
-        start_h = _round_half_away(rois[k, 2] * scale)
-        bin_h = max(_round_half_away(rois[k, 4] * scale) - start_h + 1, 1) / PH
-        bin_w = max(_round_half_away(rois[k, 3] * scale) - start_w + 1, 1) / PW
-        for ph in range(PH):
-            h0 = min(max(math.floor(ph * bin_h) + start_h, 0), H)
-            h1 = min(max(math.ceil((ph + 1) * bin_h) + start_h, 0), H)
-            for pw in range(PW):
-                w0 = min(max(math.floor(pw * bin_w) + start_w, 0), W)
-                w1 = min(max(math.ceil((pw + 1) * bin_w) + start_w, 0), W)
-                best = -FLT_MAX
-                where = -1
-                if h1 <= h0 or w1 <= w0:
-                    best = 0.0
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        if plane[h, w] > best:
-                            best = plane[h, w]
-                            where = h * W + w
-                out[k, c, ph, pw] = best
-                argmax[k, c, ph, pw] = where
+    k = t // C
+    c = t - k * C
+    plane = x[batch[k], c]
+    start_w = _round_half_away(rois[k, 1] * scale)
+    start_h = _round_half_away(rois[k, 2] * scale)
+    bin_h = max(_round_half_away(rois[k, 4] * scale) - start_h + 1, 1) / PH
+    bin_w = max(_round_half_away(rois[k, 3] * scale) - start_w + 1, 1) / PW
+    for ph in range(PH):
+        h0 = min(max(math.floor(ph * bin_h) + start_h, 0), H)
+        h1 = min(max(math.ceil((ph + 1) * bin_h) + start_h, 0), H)
+        for pw in range(PW):
+            w0 = min(max(math.floor(pw * bin_w) + start_w, 0), W)
+            w1 = min(max(math.ceil((pw + 1) * bin_w) + start_w, 0), W)
+            best = -FLT_MAX
+            where = -1
+            if h1 <= h0 or w1 <= w0:
+                best = 0.0
+            for h in range(h0, h1):
+                for w in range(w0, w1):
+                    if plane[h, w] > best:
+                        best = plane[h, w]
+                        where = h * W + w
+            out[k, c, ph, pw] = best
+            argmax[k, c, ph, pw] = where
+
+
+@kernel
+def _pool_plane(g, batch, argmax, dx, t):
+    """Task t of the backward: input plane (n, c) = divmod(t, C), its ROIs in order."""
+    C = dx.shape[1]
+    K, M = g.shape[0], g.shape[2]
+    n = t // C
+    c = t - n * C
+    plane = dx[n, c]
+    plane[:] = 0
+    for k in range(K):
+        if batch[k] != n:
+            continue
+        for m in range(M):
+            j = argmax[k, c, m]
+            if j >= 0:
+                plane[j] += g[k, c, m]
+
+
+@parallel_kernel(error_model="numpy")
+def roi_pool_forward(x, rois, batch, scale, out, argmax):
+    """out, argmax (K, C, PH, PW): one task per (ROI, channel), in parallel."""
+    for t in prange(out.shape[0] * out.shape[1]):
+        _pool_task(x, rois, batch, scale, out, argmax, t)
+
+
+@kernel(error_model="numpy")
+def roi_pool_forward_serial(x, rois, batch, scale, out, argmax):
+    """``roi_pool_forward``'s tasks, in order on the calling thread."""
+    for t in range(out.shape[0] * out.shape[1]):
+        _pool_task(x, rois, batch, scale, out, argmax, t)
 
 
 @parallel_kernel
 def roi_pool_backward(g, batch, argmax, dx):
     """dx (N, C, H*W): each g (K, C, M) added at its argmax; one task per input plane."""
-    N, C = dx.shape[0], dx.shape[1]
-    K, _, M = g.shape
-    for t in prange(N * C):
-        n = t // C
-        c = t - n * C
-        plane = dx[n, c]
-        plane[:] = 0
-        for k in range(K):
-            if batch[k] != n:
-                continue
-            for m in range(M):
-                j = argmax[k, c, m]
-                if j >= 0:
-                    plane[j] += g[k, c, m]
+    for t in prange(dx.shape[0] * dx.shape[1]):
+        _pool_plane(g, batch, argmax, dx, t)
+
+
+@kernel
+def roi_pool_backward_serial(g, batch, argmax, dx):
+    """``roi_pool_backward``'s tasks, in order on the calling thread."""
+    for t in range(dx.shape[0] * dx.shape[1]):
+        _pool_plane(g, batch, argmax, dx, t)
 
 
 # -- drivers -------------------------------------------------------------------------------------
@@ -270,17 +338,50 @@ def align_geometry(rois: np.ndarray, scale: float, height: int, width: int,
     return grid_h, grid_w, row_start, col_start, rows, row_w, cols, col_w
 
 
+def _align_work(tables: tuple, channels: int) -> int:
+    """Bilinear samples times channels: sum_k (PH grid_h[k]) (PW grid_w[k]) C."""
+    return channels * int(np.dot(np.diff(tables[2]), np.diff(tables[3])))
+
+
+def align_forward(x: np.ndarray, batch: np.ndarray, tables: tuple, out: np.ndarray) -> None:
+    """Fill out (K, C, PH, PW), in parallel from ``PARALLEL_MIN`` units of work on."""
+    parallel = _align_work(tables, out.shape[1]) >= PARALLEL_MIN
+    (roi_align_forward if parallel else roi_align_forward_serial)(x, batch, *tables, out)
+
+
+def align_backward(g: np.ndarray, batch: np.ndarray, tables: tuple, dx: np.ndarray) -> None:
+    """Fill dx (N, C, H, W) with the adjoint of ``align_forward`` applied to g."""
+    parallel = _align_work(tables, dx.shape[1]) + dx.size >= PARALLEL_MIN
+    (roi_align_backward if parallel else roi_align_backward_serial)(g, batch, *tables, dx)
+
+
+def pool_forward(x: np.ndarray, rois: np.ndarray, batch: np.ndarray, scale: float,
+                 out: np.ndarray, argmax: np.ndarray) -> None:
+    """Fill out and argmax (K, C, PH, PW)."""
+    kernel_ = roi_pool_forward if out.size >= PARALLEL_MIN else roi_pool_forward_serial
+    kernel_(x, rois, batch, scale, out, argmax)
+
+
+def pool_backward(g: np.ndarray, batch: np.ndarray, argmax: np.ndarray, dx: np.ndarray) -> None:
+    """Fill dx (N, C, H*W) from g and argmax (K, C, PH*PW)."""
+    parallel = g.size + dx.size >= PARALLEL_MIN
+    (roi_pool_backward if parallel else roi_pool_backward_serial)(g, batch, argmax, dx)
+
+
 def warm() -> None:
     """Compile (or load from the cache) every kernel here on tiny inputs."""
     for dtype in (np.float32, np.float64):
         x = np.zeros((1, 1, 2, 2), dtype=dtype)
         rois = np.array([[0.0, 0.0, 0.0, 1.0, 1.0]])
         batch = np.zeros(1, dtype=np.int64)
-        geometry = align_geometry(rois, 1.0, 2, 2, (1, 1), -1, False)
+        tables = align_geometry(rois, 1.0, 2, 2, (1, 1), -1, False)
         out = np.empty((1, 1, 1, 1), dtype=dtype)
-        roi_align_forward(x, batch, *geometry, out)
-        roi_align_backward(out, batch, *geometry, x)
         argmax = np.empty((1, 1, 1, 1), dtype=np.int64)
-        roi_pool_forward(x, rois, batch, 1.0, out, argmax)
-        roi_pool_backward(out.reshape(1, 1, 1), batch, argmax.reshape(1, 1, 1),
-                          x.reshape(1, 1, 4))
+        for forward, backward in ((roi_align_forward, roi_align_backward),
+                                  (roi_align_forward_serial, roi_align_backward_serial)):
+            forward(x, batch, *tables, out)
+            backward(out, batch, *tables, x)
+        for forward, backward in ((roi_pool_forward, roi_pool_backward),
+                                  (roi_pool_forward_serial, roi_pool_backward_serial)):
+            forward(x, rois, batch, 1.0, out, argmax)
+            backward(out.reshape(1, 1, 1), batch, argmax.reshape(1, 1, 1), x.reshape(1, 1, 4))

@@ -52,7 +52,7 @@ class RoIAlignPooling(Function):
                                   params.sampling_ratio, params.aligned)
         batch = rois[:, 0].astype(np.int64)
         out = np.empty((rois.shape[0], c) + params.output_size, dtype=data.dtype)
-        K.roi_align_forward(data, batch, *tables, out)
+        K.align_forward(data, batch, tables, out)
         ctx.tables, ctx.batch, ctx.in_shape = tables, batch, data.shape
         return out
 
@@ -61,7 +61,7 @@ class RoIAlignPooling(Function):
         dtype = np.result_type(grad)
         g = np.ascontiguousarray(grad, dtype=dtype)
         dx = np.empty(ctx.in_shape, dtype=dtype)
-        K.roi_align_backward(g, ctx.batch, *ctx.tables, dx)
+        K.align_backward(g, ctx.batch, ctx.tables, dx)
         return dx
 
 
@@ -78,7 +78,7 @@ class RoIMaxPooling(Function):
         out = np.empty(shape, dtype=data.dtype)
         argmax = np.empty(shape, dtype=np.int64)
         batch = rois[:, 0].astype(np.int64)
-        K.roi_pool_forward(data, rois, batch, spatial_scale, out, argmax)
+        K.pool_forward(data, rois, batch, spatial_scale, out, argmax)
         ctx.argmax = argmax.reshape(shape[0], shape[1], shape[2] * shape[3])
         ctx.batch, ctx.in_shape = batch, data.shape
         return out
@@ -89,7 +89,7 @@ class RoIMaxPooling(Function):
         n, c, h, w = ctx.in_shape
         g = np.ascontiguousarray(grad, dtype=dtype).reshape(ctx.argmax.shape)
         dx = np.empty((n, c, h * w), dtype=dtype)
-        K.roi_pool_backward(g, ctx.batch, ctx.argmax, dx)
+        K.pool_backward(g, ctx.batch, ctx.argmax, dx)
         return dx.reshape(ctx.in_shape)
 
 
