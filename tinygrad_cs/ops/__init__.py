@@ -23,13 +23,14 @@ from .special import *
 from .linalg import *
 from .conv import *
 from .pool import *
+from .roi import *
 from .normalization import *
 from .rnn import *
 from . import (contraction, conv, elementwise, indexing, linalg, logexp, movement, normalization,
-               pool, reduce, rnn, rounding, scan, sorting, special, trig)
+               pool, reduce, rnn, roi, rounding, scan, sorting, special, trig)
 
 _FAMILIES = (elementwise, logexp, reduce, movement, indexing, sorting, contraction, scan, rounding,
-             trig, special, linalg, conv, pool, normalization, rnn)
+             trig, special, linalg, conv, pool, roi, normalization, rnn)
 
 __all__ = [name for family in _FAMILIES for name in family.__all__]
 
@@ -54,6 +55,8 @@ NOT_TOP_LEVEL = {
     "group_norm": "torch.nn.functional.group_norm (torch.group_norm differs)",
     "instance_norm": "torch.nn.functional.instance_norm (torch.instance_norm differs)",
     "lstm_cell": "the fused cell of nn.LSTMCell (torch.lstm_cell takes packed weights)",
+    "roi_align": "torchvision.ops.roi_align (tinygrad_cs.vision.ops)",
+    "roi_pool": "torchvision.ops.roi_pool (tinygrad_cs.vision.ops)",
 }
 
 TOP_LEVEL = [name for name in __all__ if name not in NOT_TOP_LEVEL]

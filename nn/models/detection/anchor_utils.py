@@ -18,13 +18,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tinygrad_cs import nn
 from tinygrad_cs.tensor import Tensor
+
+from ...module import Module
 
 __all__ = ["AnchorGenerator"]
 
 
-class AnchorGenerator(nn.Module):
+class AnchorGenerator(Module):
     """Anchors over feature maps: ``sizes[l]`` x ``aspect_ratios[l]`` per location of level l.
 
     Args:

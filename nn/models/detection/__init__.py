@@ -1,0 +1,10 @@
+"""Detection and segmentation: the models of the notes' Part 3, and the pieces they share.
+
+The shared pieces, by torchvision's names (``tinygrad_cs.vision.ops`` re-exports them for
+``torchvision.ops`` users): ``boxes`` (box formats, IoU, GIoU and its loss), ``nms`` (greedy,
+batched and soft NMS on a Numba kernel), ``coder`` (``BoxCoder``), ``matcher`` (``Matcher``,
+``BalancedPositiveNegativeSampler``), ``anchor_utils`` (``AnchorGenerator``) and ``poolers``
+(``roi_align``/``roi_pool`` on lists of boxes, ``RoIAlign``, ``RoIPool``,
+``MultiScaleRoIAlign``). They live here, under ``nn``, because the models use them and ``nn``
+never imports ``vision``.
+"""
