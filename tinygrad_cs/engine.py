@@ -68,7 +68,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import attrgetter
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -126,6 +126,8 @@ class Node:
     _result_type: type            # the class of op outputs (Tensor / Value)
 
     _as_data = None  # normalises an op's raw output when set (Tensor: always an ndarray)
+    _lean_rules: ClassVar[dict] = {}  # Function -> rule(node, grad) -> grads: a plain backward
+                                      # with no Context, for this node kind (Value: floats)
 
     def _unbroadcast(self, grad: Any) -> Any:
         """Bring a gradient to this node's shape (sum out broadcast dims)."""
@@ -509,7 +511,8 @@ def _topological_order(roots: Sequence[Node]) -> list[Node]:
         if node._fn is None:
             continue
         seq = node._seq
-        for parent in node._inputs():
+        b = node._in1  # node._inputs(), inlined: this loop runs once per node
+        for parent in (node._in0,) if b is _NO_INPUT else (node._in0, b, *node._in_rest):
             if not isinstance(parent, Node):
                 continue
             if parent._seq > seq:  # changed in place after this op used it
@@ -559,6 +562,9 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
         totals[root] = seed if root not in totals else totals[root] + seed
     anomaly = _state.anomaly
     observers = _state.observers
+    if not (create_graph or anomaly or observers or capture is not None):
+        _run_plain(roots, totals, retain_graph)
+        return
     previous_mode = _state.enabled
     _state.enabled = create_graph
     try:
@@ -610,6 +616,61 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
     finally:
         _state.enabled = previous_mode
 
+
+
+def _run_plain(roots: Sequence[Node], totals: dict, retain_graph: bool) -> None:
+    """``_run`` in the common case (no ``create_graph``, anomaly mode, observers or
+    capture): the same steps, without the tests those need; a rule of ``node._lean_rules``
+    (Value's float arithmetic) replaces the ``Context`` and ``fn.backward`` call where the
+    node's kind has one for its op."""
+    previous_mode = _state.enabled
+    _state.enabled = False
+    try:
+        for node in _topological_order(roots):
+            grad = totals.pop(node, None)
+            if grad is None:
+                continue
+            if node._hooks:
+                grad = _run_hooks(node, grad, False)
+            fn = node._fn
+            if fn is None:
+                node._accumulate(grad)
+                continue
+            if node._retains_grad:
+                node._accumulate(grad)
+            if node._saved is _FREED:
+                raise _freed(node.op)
+            if node._epoch != _clock[0]:  # something changed in place since the op ran
+                check_saved(node)
+            rule = node._lean_rules.get(fn)
+            if rule is not None:
+                grads = rule(node, grad)
+            else:
+                ctx = _new_object(Context)
+                ctx.output = node
+                if node._attrs is not None:
+                    ctx.__dict__ = node._attrs
+                grads = fn.backward(ctx, grad)
+                if not isinstance(grads, tuple):
+                    grads = (grads,)
+            b = node._in1
+            inputs = (node._in0,) if b is _NO_INPUT else (node._in0, b, *node._in_rest)
+            seq = node._seq
+            for parent, g in zip(inputs, grads):
+                if g is None or not isinstance(parent, Node):
+                    continue
+                if parent._seq > seq:  # changed in place after this op used it
+                    parent = as_seen_by(parent, seq)
+                if not parent.requires_grad:
+                    continue
+                if parent._unbroadcasts:
+                    g = parent._unbroadcast(g)
+                previous = totals.get(parent)
+                totals[parent] = g if previous is None else previous + g
+            if not retain_graph:
+                node._saved = _FREED
+    finally:
+        _state.enabled = previous_mode
 
 
 def _freed(op: str) -> RuntimeError:
