@@ -8,6 +8,8 @@
     tgcs search --trials 12 --workers 2            # coarse-to-fine random search (lr, wd)
     tgcs graph resnet20 -o resnet20.svg --grads    # draw a zoo model's graph
     tgcs gradcheck conv2d            # fuzz an op's gradients (or a zoo model's) with Hypothesis
+    tgcs warmup                      # compile every kernel now (a fresh install's first run
+                                     # otherwise compiles the ones it meets)
 
 Bad arguments and names that do not fit together end with a one-line error and exit
 status 2; any other error (a scheduler that cannot be reached, a file that cannot be

@@ -11,6 +11,7 @@ from .gradcheck import add_gradcheck_options, run_gradcheck
 from .options import UsageError
 from .search import add_search_options, run_search
 from .train import add_train_options, run_train
+from .warmup import add_warmup_options, run_warmup
 
 
 def run_graph(args: argparse.Namespace) -> int:
@@ -33,4 +34,6 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
               add_graph_options, run_graph),
     "gradcheck": ("fuzz an op's or a zoo model's gradients with Hypothesis",
                   add_gradcheck_options, run_gradcheck),
+    "warmup": ("compile every kernel now (a fresh install compiles them on first use)",
+               add_warmup_options, run_warmup),
 }

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..grad_mode import no_grad
+from ..kernels import mark_warm
 from ..tensor import Tensor
 from ..train import fit
 from ..train.checkpoint import CHECKPOINT, load_checkpoint
@@ -42,6 +43,7 @@ from .options import (
     read_recipe,
     recipe_from_args,
 )
+from .warmup import warn_if_cold
 
 __all__ = ["add_train_options", "run_train", "write_graph"]
 
@@ -195,6 +197,7 @@ def run_train(args: argparse.Namespace) -> int:
     run = prepare_or_fail(recipe, prepare_gan if gan else prepare)
     if not gan:
         _check_model_fits_data(run)
+    warn_if_cold()
     sampler = None if gan else _text_samples(args, run, run_dir)
     _write_recipe(run_dir, recipe)
     n_params = sum(p.numel() for p in run.model.parameters())
@@ -224,6 +227,7 @@ def run_train(args: argparse.Namespace) -> int:
               f"continue with `tgcs train --resume --name {run_dir.name} "
               f"--runs-dir {run_dir.parent}`", file=sys.stderr)
         return 130
+    mark_warm()  # the kernels this run met are cached: no "first run" notice any more
     if not gan and not args.no_graph:
         written.append(write_graph(run, run_dir / "graph.svg").name)
     if not progress and history.rows:        # with progress, the loop printed every epoch

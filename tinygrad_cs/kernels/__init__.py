@@ -8,12 +8,18 @@ numba, and ``tinygrad_cs/__init__.py`` imports it first.
 
 Convention: a kernel module may define ``warm()``, which calls each of its kernels once on
 tiny inputs (compiling them, or loading them from the cache). ``warm_all()`` runs every such
-function: the cold-compile benchmark times it, and a program can call it at start-up.
+function: the cold-compile benchmark times it, and ``tgcs warmup`` calls it (in parallel
+processes, ``warm_parallel``) so that the first real run loads every kernel from the cache.
+``is_cold()`` says whether that has happened for this install (a stamp file beside the
+cache, named after the versions of tinygrad_cs, Numba and Python).
 """
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import sys
+import time
 
 from . import _threads
 
@@ -35,3 +41,61 @@ def warm_all() -> dict[str, bool]:
             warm()
         done[name] = warm is not None
     return done
+
+
+def warm_module(name: str) -> float:
+    """Import kernel module ``name`` and run its ``warm()`` (if any); seconds it took."""
+    start = time.perf_counter()
+    warm = getattr(importlib.import_module(name), "warm", None)
+    if warm is not None:
+        warm()
+    return time.perf_counter() - start
+
+
+def warm_parallel(processes: int | None = None, report=None) -> dict[str, float]:
+    """``warm_all`` spread over ``processes`` worker processes (default: the CPU count), each
+    compiling whole modules into the shared on-disk cache; ``{module: seconds}``.
+    ``report(module, seconds)`` is called as each finishes. Marks the install warm."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    names = kernel_modules()
+    times: dict[str, float] = {}
+    workers = max(1, min(processes or os.cpu_count() or 1, len(names)))
+    # spawn: a forked child of a process that ran an OpenMP kernel dies (DESIGN.md)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(warm_module, name): name for name in names}
+        for future in as_completed(futures):
+            name = futures[future]
+            times[name] = future.result()
+            if report is not None:
+                report(name, times[name])
+    mark_warm()
+    return times
+
+
+def _stamp() -> str | None:
+    from . import _jit
+    import numba
+
+    from .. import __version__
+    folder = _jit.cache_dir()
+    if folder is None:
+        return None
+    version = f"{__version__}-numba{numba.__version__}-py{sys.version_info[0]}{sys.version_info[1]}"
+    return os.path.join(folder, f"tinygrad_cs-warm-{version}")
+
+
+def is_cold() -> bool:
+    """True until ``tgcs warmup`` (``warm_parallel``) or a finished run has compiled the
+    kernels for this install; False when nothing can be cached (nothing to warn about)."""
+    stamp = _stamp()
+    return stamp is not None and not os.path.exists(stamp)
+
+
+def mark_warm() -> None:
+    """Record that this install's kernels are compiled (``is_cold()`` is then False)."""
+    stamp = _stamp()
+    if stamp is not None:
+        with open(stamp, "w") as f:
+            f.write("compiled kernels are in this cache\n")

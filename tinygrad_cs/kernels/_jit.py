@@ -44,6 +44,14 @@ def _choose_cache() -> bool:
 CACHE = _choose_cache()
 
 
+def cache_dir() -> str | None:
+    """Where compiled kernels are kept (None when nothing can be cached)."""
+    if not CACHE:
+        return None
+    here = os.path.join(_HERE, "__pycache__")
+    return here if _writable(here) else numba.config.CACHE_DIR
+
+
 def kernel(fn=None, **options):
     """``numba.njit`` with the engine's defaults (cached, no Python fallback)."""
     options.setdefault("cache", CACHE)
