@@ -14,6 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_cs as tg
+from tinygrad_cs.data import load_dataset
+from tinygrad_cs.data.detection.metrics import average_precision
 from tinygrad_cs.nn.models import registry
 from tinygrad_cs.nn.models.detection.losses import dice_loss
 from tinygrad_cs.nn.models.detection.matrix_nms import matrix_nms
@@ -282,6 +284,8 @@ def test_bad_inputs_name_the_model_and_shapes():
         model(tg.zeros(2, 3, 30, 30), targets)
     with pytest.raises(ValueError, match="one target per image"):
         model(images, targets[:1])
+    with pytest.raises(ValueError, match=r"target 1 needs 'masks'.*\['boxes', 'labels'\]"):
+        model(images, [targets[0], {"boxes": np.zeros((1, 4)), "labels": np.array([1])}])
     with pytest.raises(ValueError, match=r"labels outside 1\.\.3"):
         model(images, [targets[0], {"masks": targets[1]["masks"], "labels": np.array([4])}])
 
@@ -293,3 +297,36 @@ def test_solo_is_registered_as_a_detector():
     losses = model(images)
     assert set(losses) == {"loss_category", "loss_mask"}
     assert all(np.isfinite(v.item()) and v.item() > 0 for v in losses.values())
+
+
+# -- learning --------------------------------------------------------------------------------
+def _mask_ap50(model, images, targets) -> float:
+    model.eval()
+    preds = model(tg.Tensor(images))
+    model.train()
+    return average_precision(preds, targets, iou_type="segm", iou_thresholds=[0.5])
+
+
+def test_a_short_training_lifts_mask_ap():
+    """200 shapes images of 32 x 32, three epochs: mask AP@0.5 on 60 held-out images goes
+    from 0 (untrained masks are 0.5 * 0.5 < 0.5 everywhere: no detection) to 0.26 (measured
+    0.21-0.27 over training seeds 0-3); the floor 0.12 leaves a margin. About 17 s of CPU."""
+    splits = load_dataset("shapes", n_train=200, n_test=60, image_size=32)
+    train_x = splits.train.images.astype(np.float32) / 255
+    test_x = splits.test.images.astype(np.float32) / 255
+    tg.manual_seed(0)
+    model = solo(num_classes=4, grid=8, width=16)
+    untrained = _mask_ap50(model, test_x, splits.test.targets)
+    optimizer = tg.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        order = rng.permutation(len(train_x))
+        for start in range(0, len(order), 8):
+            batch = order[start:start + 8]
+            losses = model(tg.Tensor(train_x[batch]), [splits.train.targets[i] for i in batch])
+            optimizer.zero_grad()
+            (losses["loss_category"] + losses["loss_mask"]).backward()
+            optimizer.step()
+    trained = _mask_ap50(model, test_x, splits.test.targets)
+    assert untrained == 0.0
+    assert trained > 0.12, (untrained, trained)

@@ -155,7 +155,7 @@ class SOLO(Module):
                 raise ValueError(f"SOLO: images of one batch must share a size, got {shapes}")
             images = tg.stack(list(images))
         shape = tuple(images.shape)
-        if len(shape) != 4 or shape[1] != len(self.image_mean.ravel()) or shape[2] % 8 or \
+        if len(shape) != 4 or shape[1] != self.image_mean.size or shape[2] % 8 or \
                 shape[3] % 8:
             raise ValueError(f"SOLO: expected images (N, {self.image_mean.size}, H, W) with H "
                              f"and W multiples of 8, got shape {shape}")
@@ -184,6 +184,9 @@ class SOLO(Module):
         onehot = np.zeros((n, s * s, k), dtype=category.dtype)
         batch, rows, cols, wanted = [], [], [], []
         for b, target in enumerate(targets):
+            if "masks" not in target or "labels" not in target:
+                raise ValueError(f"SOLO: target {b} needs 'masks' and 'labels' (SOLO learns "
+                                 f"from instance masks), got keys {sorted(target)}")
             t_masks, t_labels = _raw(target["masks"]), _raw(target["labels"])
             if np.shape(t_masks)[-2:] != (masks.shape[-2] * stride, masks.shape[-1] * stride):
                 raise ValueError(f"SOLO: target {b} has masks {np.shape(t_masks)} for mask "
