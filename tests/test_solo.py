@@ -297,6 +297,9 @@ def test_solo_is_registered_as_a_detector():
     losses = model(images)
     assert set(losses) == {"loss_category", "loss_mask"}
     assert all(np.isfinite(v.item()) and v.item() > 0 for v in losses.values())
+    model.eval()                  # the drawing (tgcs graph solo) runs the tiny pair in eval mode
+    assert {k: v.item() for k, v in model(images).items()} == {k: v.item() for k, v in
+                                                                losses.items()}
 
 
 # -- learning --------------------------------------------------------------------------------

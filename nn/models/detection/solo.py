@@ -251,15 +251,16 @@ def solo(num_classes: int = 4, grid: int = 16, width: int = 32, **kwargs) -> SOL
 
 
 class _SOLOTrainingLoss(Module):
-    """The zoo's gradient-check view of SOLO: images -> the training losses on fixed targets
-    (two instances), so every parameter's gradient flows through both losses."""
+    """The zoo's gradient-check (and drawing) view of SOLO: images -> the training losses on
+    fixed targets, in either mode, so every parameter's gradient flows through both losses."""
 
     def __init__(self, model: SOLO, targets: list[dict]) -> None:
         super().__init__()
         self.model, self.targets = model, targets
 
     def forward(self, images: Tensor) -> dict:
-        return self.model(images, self.targets)
+        category, masks = self.model._features(self.model._check(images))
+        return self.model._losses(category, masks, self.targets)
 
 
 def _tiny() -> tuple[_SOLOTrainingLoss, Tensor]:
