@@ -191,10 +191,10 @@ class SOLO(Module):
             if np.shape(t_masks)[-2:] != (masks.shape[-2] * stride, masks.shape[-1] * stride):
                 raise ValueError(f"SOLO: target {b} has masks {np.shape(t_masks)} for mask "
                                  f"logits {tuple(masks.shape)} (stride {stride})")
-            cells, positive, pooled = solo_targets(t_masks, t_labels, s, stride, self.sigma)
-            if len(positive) and (cells[positive].min() < 1 or cells[positive].max() > k):
+            if np.size(t_labels) and (np.min(t_labels) < 1 or np.max(t_labels) > k):
                 raise ValueError(f"SOLO: target {b} has labels outside 1..{k}: "
-                                 f"{sorted(set(cells[positive].tolist()))}")
+                                 f"{sorted(set(np.ravel(t_labels).tolist()))}")
+            cells, positive, pooled = solo_targets(t_masks, t_labels, s, stride, self.sigma)
             onehot[b, positive, cells[positive] - 1] = 1
             batch.append(np.full(len(positive), b)), wanted.append(pooled)
             rows.append(positive // s), cols.append(positive % s)
