@@ -277,6 +277,16 @@ def test_detections_have_the_torchvision_format():
     assert sum(len(p["scores"]) for p in preds) > 0
 
 
+def test_mask_upsampling_is_torch_bilinear():
+    torch = pytest.importorskip("torch")
+    from tinygrad_cs.nn.models.detection.solo import _bilinear
+    m = np.random.default_rng(0).random((3, 5, 7))
+    ours = _bilinear(5, 20) @ m @ _bilinear(7, 14).T
+    theirs = torch.nn.functional.interpolate(torch.tensor(m)[None], size=(20, 14),
+                                             mode="bilinear", align_corners=False)[0]
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_bad_inputs_name_the_model_and_shapes():
     model = solo(num_classes=4, grid=8, width=8)
     images, targets = _scene()

@@ -229,8 +229,7 @@ class SOLO(Module):
         keep = np.flatnonzero(scores >= self.update_thresh)
         keep = keep[np.argsort(-scores[keep], kind="stable")][:self.detections_per_img]
         height, width = size
-        up = np.einsum("Hh,khw,Ww->kHW", _bilinear(soft.shape[1], height), soft[keep],
-                       _bilinear(soft.shape[2], width))
+        up = _bilinear(soft.shape[1], height) @ soft[keep] @ _bilinear(soft.shape[2], width).T
         seen = (up > 0.5).any(axis=(1, 2))                      # masks_to_boxes needs pixels
         up, keep = up[seen], keep[seen]
         boxes = masks_to_boxes(up > 0.5).numpy() + np.float32([0, 0, 1, 1])
