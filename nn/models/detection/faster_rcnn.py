@@ -134,6 +134,25 @@ class FasterRCNN(Module):
         return detections
 
 
+def _small_rcnn(cls: type, num_classes: int, *, base_channels: int = 16,
+                fpn_channels: int = 64, representation_size: int = 256,
+                anchor_sizes: Sequence[Sequence[int]] = SMALL_ANCHOR_SIZES,
+                aspect_ratios: Sequence[float] = ASPECT_RATIOS, **kwargs) -> FasterRCNN:
+    """``cls`` (FasterRCNN or a subclass) with the small-image choices of the module
+    docstring; ``kwargs`` go to ``cls``."""
+    trunk = ResNet(BasicBlock, [1, 1, 1, 1], in_channels=3, base_channels=base_channels)
+    backbone = ResNetFPN(trunk, fpn_channels, returned_layers=[1, 2, 3])
+    anchors = AnchorGenerator(tuple(tuple(s) for s in anchor_sizes),
+                              (tuple(aspect_ratios),) * len(anchor_sizes))
+    settings = {"rpn_pre_nms_top_n_train": 1000, "rpn_pre_nms_top_n_test": 500,
+                "rpn_post_nms_top_n_train": 300, "rpn_post_nms_top_n_test": 100,
+                "box_batch_size_per_image": 128, **kwargs}
+    pool = MultiScaleRoIAlign(["0", "1", "2"], 7, 2, canonical_scale=56)
+    return cls(backbone, rpn_anchor_generator=anchors, box_roi_pool=pool,
+               box_head=TwoMLPHead(fpn_channels * 7 * 7, representation_size),
+               box_predictor=FastRCNNPredictor(representation_size, num_classes), **settings)
+
+
 def faster_rcnn(num_classes: int = 4, *, base_channels: int = 16, fpn_channels: int = 64,
                 representation_size: int = 256,
                 anchor_sizes: Sequence[Sequence[int]] = SMALL_ANCHOR_SIZES,
@@ -144,19 +163,9 @@ def faster_rcnn(num_classes: int = 4, *, base_channels: int = 16, fpn_channels: 
     ResNet's first width (stages: b, 2b, 4b), ``fpn_channels`` the pyramid's. Other keyword
     arguments go to ``FasterRCNN`` (e.g. ``box_score_thresh``, ``rpn_post_nms_top_n_test``).
     """
-    trunk = ResNet(BasicBlock, [1, 1, 1, 1], in_channels=3, base_channels=base_channels)
-    backbone = ResNetFPN(trunk, fpn_channels, returned_layers=[1, 2, 3])
-    anchors = AnchorGenerator(tuple(tuple(s) for s in anchor_sizes),
-                              (tuple(aspect_ratios),) * len(anchor_sizes))
-    settings = {"rpn_pre_nms_top_n_train": 1000, "rpn_pre_nms_top_n_test": 500,
-                "rpn_post_nms_top_n_train": 300, "rpn_post_nms_top_n_test": 100,
-                "box_batch_size_per_image": 128, **kwargs}
-    pool = MultiScaleRoIAlign(["0", "1", "2"], 7, 2, canonical_scale=56)
-    return FasterRCNN(backbone, rpn_anchor_generator=anchors,
-                      box_roi_pool=pool,
-                      box_head=TwoMLPHead(fpn_channels * 7 * 7, representation_size),
-                      box_predictor=FastRCNNPredictor(representation_size, num_classes),
-                      **settings)
+    return _small_rcnn(FasterRCNN, num_classes, base_channels=base_channels,
+                       fpn_channels=fpn_channels, representation_size=representation_size,
+                       anchor_sizes=anchor_sizes, aspect_ratios=aspect_ratios, **kwargs)
 
 
 class _LossWithFixedProposals(Module):

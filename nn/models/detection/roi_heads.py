@@ -19,6 +19,10 @@
   image; background dropped; (box, class) pairs with score > ``score_thresh`` and sides >=
   0.01 kept; NMS (IoU > ``nms_thresh``) within each class; the ``detections_per_img`` best.
 
+With a mask branch (``mask_roi_pool``, ``mask_head``, ``mask_predictor``: Mask R-CNN, see
+``mask_head.py``) training adds ``loss_mask`` over the sampled positives, and each detection
+gets ``masks`` (1, H, W): its own class's mask probabilities pasted into the image.
+
 Matching and sampling run in numpy; the pooled features, logits and deltas are graph nodes.
 """
 from __future__ import annotations
@@ -35,6 +39,7 @@ from ...linear import Linear
 from ...module import Module
 from .boxes import box_iou, clip_boxes_to_image, remove_small_boxes
 from .coder import BoxCoder
+from .mask_head import maskrcnn_inference, maskrcnn_loss, paste_masks_in_image
 from .matcher import BalancedPositiveNegativeSampler, Matcher
 from .nms import batched_nms
 from .poolers import MultiScaleRoIAlign
@@ -95,7 +100,8 @@ def _numpy(t) -> np.ndarray:
 class RoIHeads(Module):
     """``RoIHeads(box_roi_pool, box_head, box_predictor, fg_iou_thresh, bg_iou_thresh,
     batch_size_per_image, positive_fraction, bbox_reg_weights, score_thresh, nms_thresh,
-    detections_per_img)``: torchvision's box branch (module docstring).
+    detections_per_img, mask_roi_pool=None, mask_head=None, mask_predictor=None)``:
+    torchvision's box branch, and mask branch when given (module docstring).
 
     ``forward(features, proposals, image_shapes, targets=None) -> (detections, losses)``:
     in training ``([], {"loss_classifier", "loss_box_reg"})``, else one dict per image of
@@ -106,7 +112,9 @@ class RoIHeads(Module):
                  box_predictor: Module, fg_iou_thresh: float, bg_iou_thresh: float,
                  batch_size_per_image: int, positive_fraction: float,
                  bbox_reg_weights: tuple | None, score_thresh: float, nms_thresh: float,
-                 detections_per_img: int) -> None:
+                 detections_per_img: int, mask_roi_pool: Module | None = None,
+                 mask_head: Module | None = None,
+                 mask_predictor: Module | None = None) -> None:
         super().__init__()
         self.box_roi_pool, self.box_head, self.box_predictor = box_roi_pool, box_head, box_predictor
         self.proposal_matcher = Matcher(fg_iou_thresh, bg_iou_thresh,
@@ -116,6 +124,11 @@ class RoIHeads(Module):
         self.box_coder = BoxCoder(bbox_reg_weights or (10.0, 10.0, 5.0, 5.0))
         self.score_thresh, self.nms_thresh = score_thresh, nms_thresh
         self.detections_per_img = detections_per_img
+        self.mask_roi_pool, self.mask_head = mask_roi_pool, mask_head
+        self.mask_predictor = mask_predictor
+
+    def has_mask(self) -> bool:
+        return self.mask_predictor is not None
 
     # -- training samples --------------------------------------------------------------------
     def assign_targets_to_proposals(self, proposals: Sequence[np.ndarray],
@@ -204,12 +217,44 @@ class RoIHeads(Module):
                image_shapes: Sequence[tuple[int, int]], targets: Sequence[dict]
                ) -> dict[str, Tensor]:
         """``{"loss_classifier", "loss_box_reg"}`` of sampled proposals for the targets."""
-        sampled, _, labels, regression_targets = self.select_training_samples(proposals,
-                                                                              targets)
+        dtype = next(iter(features.values())).dtype
+        proposals = [_numpy(p).astype(dtype) for p in proposals]
+        sampled, matched, labels, regression_targets = self.select_training_samples(
+            proposals, targets)
         class_logits, box_regression = self._predict(features, sampled, image_shapes)
         loss_classifier, loss_box_reg = fastrcnn_loss(class_logits, box_regression, labels,
                                                       regression_targets)
-        return {"loss_classifier": loss_classifier, "loss_box_reg": loss_box_reg}
+        losses = {"loss_classifier": loss_classifier, "loss_box_reg": loss_box_reg}
+        if self.has_mask():
+            if any("masks" not in t for t in targets):
+                raise ValueError("RoIHeads: the mask branch needs 'masks' (n, H, W) in every "
+                                 "target")
+            positive = [np.flatnonzero(lab > 0) for lab in labels]
+            boxes = [s[p] for s, p in zip(sampled, positive)]
+            idxs = [m[p] for m, p in zip(matched, positive)]
+            logits = self._mask_logits(features, boxes, image_shapes)
+            losses["loss_mask"] = maskrcnn_loss(
+                logits, boxes, [_numpy(t["masks"]) for t in targets],
+                [_numpy(t["labels"]) for t in targets], idxs)
+        return losses
+
+    def _mask_logits(self, features: dict, boxes: Sequence[np.ndarray],
+                     image_shapes: Sequence) -> Tensor:
+        pooled = self.mask_roi_pool(features, [Tensor(b) for b in boxes], image_shapes)
+        return self.mask_predictor(self.mask_head(pooled))
+
+    def add_masks(self, features: dict, detections: list[dict],
+                  image_shapes: Sequence[tuple[int, int]]) -> list[dict]:
+        """Each detection dict gains ``masks`` (k, 1, H, W): probabilities in the image."""
+        boxes = [_numpy(d["boxes"]) for d in detections]
+        labels = [_numpy(d["labels"]) for d in detections]
+        if sum(len(b) for b in boxes):
+            probs = maskrcnn_inference(self._mask_logits(features, boxes, image_shapes), labels)
+        else:
+            probs = [np.zeros((0, 1, 1, 1), np.float32) for _ in boxes]
+        for d, p, b, shape in zip(detections, probs, boxes, image_shapes):
+            d["masks"] = Tensor(paste_masks_in_image(p.astype(np.float32), b, shape))
+        return detections
 
     def forward(self, features: dict, proposals: Sequence[Tensor],
                 image_shapes: Sequence[tuple[int, int]], targets: Sequence[dict] | None = None
@@ -218,7 +263,11 @@ class RoIHeads(Module):
             if targets is None:
                 raise ValueError("RoIHeads: targets are required in training")
             return [], self.losses(features, proposals, image_shapes, targets)
-        props = [_numpy(p) for p in proposals]
+        dtype = next(iter(features.values())).dtype
+        props = [_numpy(p).astype(dtype) for p in proposals]
         class_logits, box_regression = self._predict(features, props, image_shapes)
-        return self.postprocess_detections(class_logits, box_regression, props,
-                                           image_shapes), {}
+        detections = self.postprocess_detections(class_logits, box_regression, props,
+                                                 image_shapes)
+        if self.has_mask():
+            detections = self.add_masks(features, detections, image_shapes)
+        return detections, {}
