@@ -263,6 +263,16 @@ def test_eval_output_is_torchvision_detection_format():
         assert p["boxes"].grad_fn is None
 
 
+def test_a_list_of_image_sizes_is_padded_and_each_clipped_to_its_own_size():
+    tg.manual_seed(0)
+    model = small_model(box_score_thresh=0.0)
+    model.eval()
+    preds = model([tg.rand(3, 64, 64), tg.rand(3, 40, 56)])   # (H, W) = (40, 56)
+    boxes = preds[1]["boxes"].numpy()
+    assert len(boxes) > 0 and boxes[:, [0, 2]].max() <= 56 and boxes[:, [1, 3]].max() <= 40
+    assert preds[0]["boxes"].numpy().max() > 56    # the first image is not clipped to it
+
+
 def test_images_without_objects_train():
     tg.manual_seed(1)
     model = small_model()
