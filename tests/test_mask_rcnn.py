@@ -8,6 +8,7 @@ and the output format of torchvision's Mask R-CNN.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tinygrad_cs as tg
 from tinygrad_cs.nn.models.detection.mask_head import (
@@ -90,6 +91,8 @@ def test_mask_rcnn_outputs_masks_and_trains_with_empty_targets():
     assert losses["loss_mask"].item() > 0
     sum(losses.values()).backward()
     assert np.abs(model.roi_heads.mask_predictor.mask_fcn_logits.weight.grad.numpy()).sum() > 0
+    with pytest.raises(ValueError, match="needs 'masks'"):
+        model(images, [{k: v for k, v in t.items() if k != "masks"} for t in targets])
     model.eval()
     for p in model(images):
         k = len(p["scores"])

@@ -216,7 +216,11 @@ class RoIHeads(Module):
     def losses(self, features: dict, proposals: Sequence[Tensor],
                image_shapes: Sequence[tuple[int, int]], targets: Sequence[dict]
                ) -> dict[str, Tensor]:
-        """``{"loss_classifier", "loss_box_reg"}`` of sampled proposals for the targets."""
+        """``{"loss_classifier", "loss_box_reg"}`` (and ``"loss_mask"`` with a mask branch)
+        of sampled proposals for the targets."""
+        if self.has_mask() and any("masks" not in t for t in targets):
+            raise ValueError("RoIHeads: the mask branch needs 'masks' (n, H, W) in every "
+                             "target")
         dtype = next(iter(features.values())).dtype
         proposals = [_numpy(p).astype(dtype) for p in proposals]
         sampled, matched, labels, regression_targets = self.select_training_samples(
@@ -226,9 +230,6 @@ class RoIHeads(Module):
                                                       regression_targets)
         losses = {"loss_classifier": loss_classifier, "loss_box_reg": loss_box_reg}
         if self.has_mask():
-            if any("masks" not in t for t in targets):
-                raise ValueError("RoIHeads: the mask branch needs 'masks' (n, H, W) in every "
-                                 "target")
             positive = [np.flatnonzero(lab > 0) for lab in labels]
             boxes = [s[p] for s, p in zip(sampled, positive)]
             idxs = [m[p] for m, p in zip(matched, positive)]
