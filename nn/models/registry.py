@@ -10,9 +10,10 @@ Each model file registers its standard layouts when it is imported::
   (``in_features`` for vector models), with PyTorch/torchvision defaults otherwise.
 * ``task`` says what the model's forward returns: ``"classify"`` (logits ``(N, C)``),
   ``"language"`` (next-character logits), ``"generate"`` (a GAN pair), ``"features"``
-  (a pyramid of feature maps), ``"detect"`` (torchvision's detection convention: training
-  losses from ``model(images, targets)``, per-image detections from ``model(images)`` in
-  eval mode).
+  (a pyramid of feature maps), ``"detect"`` (torchvision's detection convention: in
+  training ``model(images, targets)`` -> a dict of losses, in eval ``model(images)`` -> one
+  dict of ``boxes``, ``scores``, ``labels`` per image; ``tiny()`` pairs a wrapper whose
+  forward returns the training losses of fixed targets).
 * ``tiny()`` returns a small ``(model, example_input)`` pair: the gradient checks in
   ``tests/`` and ``tgcs gradcheck`` cast it to float64 and check every parameter.
 """
@@ -81,7 +82,8 @@ class ZooEntry:
 #: process (e.g. a spawned search worker) that only imports the registry still sees them all.
 PROVIDERS: list[str] = [f"tinygrad_cs.nn.models.{name}" for name in (
     "perceptron", "mlp", "linear_classifiers", "vgg", "googlenet", "mobilenet", "resnet",
-    "resnext", "fpn", "char_rnn", "char_transformer", "dcgan", "detection.solo")]
+    "resnext", "fpn", "char_rnn", "char_transformer", "dcgan", "detection.solo",
+    "detection.faster_rcnn", "detection.mask_rcnn")]
 
 ZOO: Registry[ZooEntry] = Registry("zoo model", PROVIDERS)
 

@@ -177,6 +177,19 @@ class GetItem(Function):
         return add_at(grad, ctx.index, ctx.in_shape)
 
 
+def _distinct_rows(index: tuple, shape: tuple) -> bool:
+    """One integer array picking rows (dim 0) with no row twice: then ``out[index] = g`` is
+    ``np.add.at``'s result, about 10x sooner (the backward of ``x[perm]``, ``x[kept]``)."""
+    if len(index) != 1 or not isinstance(index[0], np.ndarray) or not shape:
+        return False
+    rows = index[0].ravel()
+    if not np.issubdtype(rows.dtype, np.integer) or rows.size > shape[0]:
+        return False
+    rows = np.where(rows < 0, rows + shape[0], rows)
+    return rows.size == 0 or (rows.min() >= 0 and rows.max() < shape[0]
+                              and np.bincount(rows).max() <= 1)
+
+
 class IndexAdd(Function):
     """out = zeros(shape) with g added at ``index`` (np.add.at);  dg = out_grad[index]."""
     @staticmethod
@@ -184,7 +197,7 @@ class IndexAdd(Function):
         ctx.index = index
         g = np.asarray(g)
         out = np.zeros(shape, dtype=g.dtype)
-        if _is_basic(index):
+        if _is_basic(index) or _distinct_rows(index, shape):
             out[index] = g
         else:
             np.add.at(out, index, g)

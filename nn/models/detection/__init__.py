@@ -7,4 +7,8 @@ batched and soft NMS on a Numba kernel), ``coder`` (``BoxCoder``), ``matcher`` (
 (``roi_align``/``roi_pool`` on lists of boxes, ``RoIAlign``, ``RoIPool``,
 ``MultiScaleRoIAlign``). They live here, under ``nn``, because the models use them and ``nn``
 never imports ``vision``.
+
+The two-stage detector: ``transform`` (``ImageList``, ``GeneralizedRCNNTransform``), ``rpn``
+(``RPNHead``, ``RegionProposalNetwork``), ``roi_heads`` (``TwoMLPHead``, ``FastRCNNPredictor``,
+``RoIHeads``) and ``faster_rcnn`` (``FasterRCNN`` and the zoo's small-image ``faster_rcnn``).
 """
