@@ -11,7 +11,7 @@ import tinygrad_cs as tg
 from tinygrad_cs.nn import models
 from tinygrad_cs.testing.fuzz import flatten_outputs, fuzz_model
 
-TASKS = {"classify", "binary", "language", "generate", "features"}
+TASKS = {"classify", "binary", "language", "generate", "features", "detect"}
 NAMES = models.names()
 
 

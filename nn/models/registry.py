@@ -79,7 +79,7 @@ class ZooEntry:
 #: process (e.g. a spawned search worker) that only imports the registry still sees them all.
 PROVIDERS: list[str] = [f"tinygrad_cs.nn.models.{name}" for name in (
     "perceptron", "mlp", "linear_classifiers", "vgg", "googlenet", "mobilenet", "resnet",
-    "resnext", "fpn", "char_rnn", "char_transformer", "dcgan")]
+    "resnext", "fpn", "char_rnn", "char_transformer", "dcgan", "detection.yolo")]
 
 ZOO: Registry[ZooEntry] = Registry("zoo model", PROVIDERS)
 
