@@ -46,15 +46,16 @@ from ..registry import ZooEntry, register
 from .nms import batched_nms
 from .yolo_loss import CONF_TARGETS, decoded_corners, encode_targets, yolo_loss
 
-__all__ = ["YOLOv1", "yolo_v1"]
+__all__ = ["YOLOv1", "decode", "yolo_v1"]
 
 #: the confidence every predictor starts with: most cells hold no object, and starting at
 #: 1/2 makes the no-object term dominate the first steps (RetinaNet's prior, Lin et al. 2017)
 CONF_PRIOR = 0.05
 
 
-def _conv_bn(c_in: int, c_out: int) -> list[Module]:
-    return [Conv2d(c_in, c_out, 3, padding=1, bias=False), BatchNorm2d(c_out), LeakyReLU(0.1)]
+def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> list[Module]:
+    return [Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), BatchNorm2d(c_out),
+            LeakyReLU(0.1)]
 
 
 def _stride(image_size: int, grid: int) -> int:
@@ -74,6 +75,7 @@ class YOLOv1(Module):
     def __init__(self, num_classes: int, grid: int = 8, boxes_per_cell: int = 2,
                  image_size: int = 64, *, in_channels: int = 3,
                  widths: Sequence[int] = (32, 64, 128), extra: int = 2,
+                 strided_stem: bool = True,
                  lambda_coord: float = 5.0, lambda_noobj: float = 0.5,
                  conf_target: str = "iou", score_thresh: float = 0.05,
                  nms_thresh: float = 0.5, detections_per_img: int = 100) -> None:
@@ -90,7 +92,9 @@ class YOLOv1(Module):
         c = in_channels
         for s in range(stages):
             w = widths[min(s, len(widths) - 1)]
-            layers += _conv_bn(c, w) + [MaxPool2d(2)]
+            # the first stage strides its convolution, as v1's 7x7/2 stem: no full-size maps
+            layers += _conv_bn(c, w, 2) if s == 0 and strided_stem else \
+                _conv_bn(c, w) + [MaxPool2d(2)]
             c = w
         for _ in range(extra):
             layers += _conv_bn(c, widths[-1])
@@ -170,23 +174,8 @@ class YOLOv1(Module):
         return [self._select(c, nms=nms) for c in found]
 
     def _candidates(self, raw: tuple[Tensor, Tensor]) -> list[dict[str, np.ndarray]]:
-        """Per image, the (box, score, label) candidates with a score above the threshold."""
         pred, logits = (t.detach().numpy() for t in raw)
-        n = pred.shape[0]
-        size = np.array([self.image_size] * 4, dtype=pred.dtype)
-        boxes = np.clip(decoded_corners(pred[..., :4]) * size, 0, self.image_size)
-        z = logits.transpose(0, 2, 3, 1) - logits.max(axis=1)[..., None]
-        probs = np.exp(z) / np.exp(z).sum(-1, keepdims=True)         # (N, S, S, K)
-        scores = pred[..., 4, None] * probs[:, :, :, None, :]        # (N, S, S, B, K)
-        k = scores.shape[-1]
-        out = []
-        for i in range(n):
-            flat = scores[i].reshape(-1)
-            hit = np.flatnonzero(flat > self.score_thresh)
-            out.append({"boxes": boxes[i].reshape(-1, 4)[hit // k].astype(pred.dtype),
-                        "scores": flat[hit].astype(pred.dtype),
-                        "labels": (hit % k + 1).astype(np.int64)})
-        return out
+        return decode(pred, logits, self.image_size, self.score_thresh)
 
     def _select(self, c: dict[str, np.ndarray], nms: bool) -> dict[str, Tensor]:
         keep = batched_nms(c["boxes"], c["scores"], c["labels"],
@@ -194,6 +183,34 @@ class YOLOv1(Module):
         if nms:
             return {k: Tensor(np.ascontiguousarray(v[keep])) for k, v in c.items()}
         return {**{k: Tensor(v) for k, v in c.items()}, "keep": Tensor(keep)}
+
+
+def decode(pred: np.ndarray, class_logits: np.ndarray, image_size: int,
+           score_thresh: float) -> list[dict[str, np.ndarray]]:
+    """Per image, every (box, score, label) candidate scoring above ``score_thresh``.
+
+    ``pred`` (N, S, S, B, 5) ``(x, y, sqrt_w, sqrt_h, conf)`` and ``class_logits``
+    (N, K, S, S): predictor b of cell (i, j) and class c give the box ``((j + x) / S,
+    (i + y) / S)`` +- ``(sqrt_w^2, sqrt_h^2) / 2`` in pixels of the ``image_size`` square
+    (clipped to it), the label c + 1 and the score ``conf * softmax(class_logits)_c``.
+    Candidates are in the order (i, j, b, c); ``boxes`` (k, 4) and ``scores`` (k,) in
+    ``pred``'s dtype, ``labels`` (k,) int64.
+    """
+    n = pred.shape[0]
+    boxes = np.clip(decoded_corners(pred[..., :4]) * image_size, 0, image_size)
+    z = class_logits.transpose(0, 2, 3, 1)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    probs = z / z.sum(axis=-1, keepdims=True)                        # (N, S, S, K)
+    scores = pred[..., 4, None] * probs[:, :, :, None, :]            # (N, S, S, B, K)
+    k = scores.shape[-1]
+    out = []
+    for i in range(n):
+        flat = scores[i].reshape(-1)
+        hit = np.flatnonzero(flat > score_thresh)
+        out.append({"boxes": boxes[i].reshape(-1, 4)[hit // k].astype(pred.dtype),
+                    "scores": flat[hit].astype(pred.dtype),
+                    "labels": (hit % k + 1).astype(np.int64)})
+    return out
 
 
 def yolo_v1(num_classes: int = 4, grid: int = 8, boxes_per_cell: int = 2,
