@@ -71,8 +71,10 @@ def test_train_writes_pictures_table_and_checkpoint_and_eval_repeats_it(
         assert len(terms) == 4 and float(r["loss"]) == pytest.approx(sum(terms), rel=1e-5)
         assert 0 <= float(r["map_50"]) <= 1 and 0 <= float(r["map"]) <= float(r["map_50"])
     assert float(rows[-1]["map"]) == pytest.approx(metrics["box"]["map"], abs=1e-12)
-    assert main(["eval", str(run)]) == 0
+    pictures = {name: (run / name).read_bytes() for name in ("detections.png", "nms.png")}
+    assert main(["eval", str(run), "--write"]) == 0
     assert _table(capsys.readouterr().out) == table    # the same numbers from the checkpoint
+    assert {name: (run / name).read_bytes() for name in pictures} == pictures
     model = load_model(run)
     assert isinstance(model, YOLOv1) and not model.training
 

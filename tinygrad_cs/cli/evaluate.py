@@ -3,7 +3,9 @@
 The model is rebuilt from the run's ``recipe.json`` with the parameters of its last finished
 epoch (``train.load_model``), the held-out split of its data set is made again from the
 recipe's seed, and the table ``tgcs train`` printed at the end is computed anew
-(``train.detection_report``); ``--write`` also refreshes the run's ``metrics.json``.
+(``train.detection_report``); ``--write`` also rewrites the run's ``metrics.json``,
+``detections.png`` and ``nms.png`` (byte for byte what ``tgcs train`` wrote: the model, the
+images and the drawing are the same).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from ..data.detection import detection_collate
 from ..nn.models import registry as zoo
 from ..train.checkpoint import CHECKPOINT
 from ..train.detection_recipe import is_detection
-from ..train.detection_report import detection_report
+from ..train.detection_report import detection_report, draw_detection_pictures
 from ..train.load import load_model
 from .options import UsageError, read_recipe
 
@@ -28,7 +30,8 @@ def add_eval_options(p: argparse.ArgumentParser) -> None:
                    "(runs/NAME) that trained a detection model")
     p.add_argument("--batch-size", type=int, default=100, help="images per forward pass "
                    "(default 100)")
-    p.add_argument("--write", action="store_true", help="also rewrite RUN_DIR/metrics.json")
+    p.add_argument("--write", action="store_true", help="also rewrite RUN_DIR/metrics.json, "
+                   "detections.png and nms.png")
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -50,6 +53,8 @@ def run_eval(args: argparse.Namespace) -> int:
                         collate_fn=partial(detection_collate, stack=True))
     _, table = detection_report(model, loader, run_dir if args.write else None,
                                 splits.classes)
+    if args.write:
+        draw_detection_pictures(model, splits.test, run_dir, splits.classes)
     print(f"{run_dir}: {recipe.model} on {recipe.data} (seed {recipe.seed})")
     print(table)
     return 0
