@@ -133,7 +133,8 @@ def test_decode_a_box_by_hand_and_nms_keeps_the_best():
 
 def test_forward_by_mode_and_clear_errors():
     tg.manual_seed(0)
-    model = yolo_v1(num_classes=4, grid=4, image_size=32, widths=(4, 8), extra=1)
+    model = yolo_v1(num_classes=4, grid=4, image_size=32, widths=(4, 8), extra=1,
+                    extra_width=8)
     x = tg.rand(2, 3, 32, 32)
     target = {"boxes": tg.tensor([[2.0, 3.0, 20.0, 18.0]]), "labels": tg.tensor([3])}
     losses = model(x, [target, target])
@@ -156,22 +157,23 @@ def _map50(model, loader) -> float:
 
 
 def test_a_short_training_lifts_held_out_map(one_blas_thread):
-    """200 shapes, a narrow YOLO: AP@.5 from ~0 (untrained) to well above it (measured
-    0.xx after 6 epochs)."""
+    """200 shapes (one hue per class, no clutter: the easy variant of the set), a narrow
+    YOLO, 7 epochs of constant-rate AdamW: held-out AP@.5 from ~0 (untrained) to 0.77
+    (measured; the floor leaves a margin)."""
     tg.manual_seed(0)
-    splits = load_dataset("shapes", n_train=200, n_test=60)
+    splits = load_dataset("shapes", n_train=200, n_test=60, class_colors=True, clutter=0.0)
     collate = partial(detection_collate, stack=True)
-    train = DataLoader(splits.train, batch_size=20, shuffle=True, seed=0, collate_fn=collate)
+    train = DataLoader(splits.train, batch_size=16, shuffle=True, seed=0, collate_fn=collate)
     test = DataLoader(splits.test, batch_size=60, collate_fn=collate)
-    model = yolo_v1(num_classes=4, widths=(16, 32, 64), extra=1)
+    model = yolo_v1(num_classes=4, widths=(8, 16, 32), extra=1, extra_width=32)
     before = _map50(model, test)
-    opt = tg.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=5e-4)
+    opt = tg.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=5e-4)
     with one_blas_thread():
-        for _ in range(6):
+        for _ in range(7):
             for images, targets in train:
                 loss = sum(model(images, targets).values())
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
     after = _map50(model, test)
-    assert before < 0.05 and after > 0.3, (before, after)
+    assert before < 0.02 and after > 0.5, (before, after)

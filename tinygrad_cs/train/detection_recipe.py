@@ -41,7 +41,7 @@ GENERIC_DEFAULTS: dict[str, Any] = {"data": "shapes", "epochs": 20, "batch_size"
                                     "lr_schedule": "onecycle", "augment": True}
 #: per model, where its tuned settings differ from ``GENERIC_DEFAULTS``
 DETECTION_DEFAULTS: dict[str, dict[str, Any]] = {
-    "yolo": {},
+    "yolo": {"epochs": 14, "lr": 5e-3},
 }
 
 

@@ -4,9 +4,13 @@ one set of class scores.
 
 Network, images (N, 3, H, W) with H = W = ``image_size`` = S * 2**k:
 
-* backbone: k stages of ``conv3x3 - BatchNorm - LeakyReLU(0.1) - maxpool2x2`` (widths
-  ``widths[0], widths[1], ...``), halving the size to S x S, then ``extra`` more
-  ``conv3x3 - BN - LeakyReLU`` at S x S with ``widths[-1]`` channels;
+* backbone: k stages that halve the size down to S x S, with ``widths[0], widths[1], ...``
+  channels (the last width repeats if there are more stages): the first a stride-2
+  ``conv3x3 - BatchNorm - LeakyReLU(0.1)`` (v1's stem is a stride-2 7x7 convolution; at
+  64x64 a full-size first layer costs more in BatchNorm, activation and pooling than in
+  convolution), the others ``conv3x3 - BN - LeakyReLU - maxpool2x2``
+  (``strided_stem=False``: the first one too); then ``extra`` more ``conv3x3 - BN -
+  LeakyReLU`` at S x S with ``extra_width`` channels;
 * head: ``conv1x1`` to ``B * 5 + K`` channels: per cell and predictor b the raw
   ``(x, y, sqrt_w, sqrt_h, conf)``, then K class scores. A sigmoid maps the five box numbers
   into (0, 1) (v1's output layer is linear; the sigmoid keeps a box in its cell and in the
@@ -69,13 +73,13 @@ def _stride(image_size: int, grid: int) -> int:
 
 class YOLOv1(Module):
     """``YOLOv1(num_classes, grid=8, boxes_per_cell=2, image_size=64, ...)``: see the module
-    docstring. ``widths``: channels of the downsampling stages (the last one repeats when
-    there are more stages than widths); ``extra``: convolutions at grid resolution."""
+    docstring. The defaults are the zoo's tuned ``yolo`` for 64x64 shapes: 0.25M
+    parameters."""
 
     def __init__(self, num_classes: int, grid: int = 8, boxes_per_cell: int = 2,
                  image_size: int = 64, *, in_channels: int = 3,
-                 widths: Sequence[int] = (32, 64, 128), extra: int = 2,
-                 strided_stem: bool = True,
+                 widths: Sequence[int] = (16, 32, 64), extra: int = 2,
+                 extra_width: int = 128, strided_stem: bool = True,
                  lambda_coord: float = 5.0, lambda_noobj: float = 0.5,
                  conf_target: str = "iou", score_thresh: float = 0.05,
                  nms_thresh: float = 0.5, detections_per_img: int = 100) -> None:
@@ -97,8 +101,8 @@ class YOLOv1(Module):
                 _conv_bn(c, w) + [MaxPool2d(2)]
             c = w
         for _ in range(extra):
-            layers += _conv_bn(c, widths[-1])
-            c = widths[-1]
+            layers += _conv_bn(c, extra_width)
+            c = extra_width
         self.backbone = Sequential(*layers)
         self.head = Conv2d(c, boxes_per_cell * 5 + num_classes - 1, 1)
         self.num_classes, self.grid, self.boxes_per_cell = num_classes, grid, boxes_per_cell
@@ -236,7 +240,7 @@ def _tiny() -> tuple[_LossOf, Tensor]:
     # conf_target "one": the IoU target is a constant to the gradient (as in v1) but not to
     # a finite difference, which would see it move with the weights
     model = YOLOv1(3, grid=2, boxes_per_cell=2, image_size=8, widths=(2,), extra=1,
-                   conf_target="one")
+                   extra_width=2, conf_target="one")
     targets = [{"boxes": np.array([[0.5, 1.0, 3.5, 3.0], [4.0, 4.5, 7.5, 8.0]], np.float32),
                 "labels": np.array([1, 2])},
                {"boxes": np.array([[2.0, 1.0, 6.0, 7.0]], np.float32), "labels": np.array([2])}]
