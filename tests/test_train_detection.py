@@ -25,6 +25,7 @@ from tinygrad_cs.nn.models.detection.yolo import YOLOv1
 from tinygrad_cs.train import TrainingDiverged, detection_recipe, load_model
 from tinygrad_cs.train.detection import fit_detection
 from tinygrad_cs.train.detection_recipe import default_detection_recipe
+from tinygrad_cs.train.detection_report import detection_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SMALL = {"n_train": 40, "n_test": 12}
@@ -169,3 +170,40 @@ def test_a_model_that_returns_no_loss_dict_is_named():
     with pytest.raises(TypeError, match="must return a dict of scalar losses, got list"):
         fit_detection(model, _loaders()[0], optimizer=tg.optim.SGD(model.parameters(), lr=0.1),
                       epochs=1, progress=False)
+
+
+class _Replay(tg.nn.Module):
+    """A stand-in detector that answers each image with a given prediction, in order."""
+
+    def __init__(self, predictions: list) -> None:
+        super().__init__()
+        self.predictions, self.next = predictions, 0
+
+    def forward(self, images, targets=None):
+        n = images.shape[0]
+        self.next += n
+        return self.predictions[self.next - n:self.next]
+
+
+def test_report_table_counts_boxes_and_masks_per_class(tmp_path):
+    """Ground truth given back as predictions, except every triangle (label 3): AP is 1 for
+    circles and rectangles, 0 for triangles, so the means are 2/3, for boxes and masks."""
+    splits = load_dataset("shapes", n_train=1, n_test=12)
+    loader = DataLoader(splits.test, batch_size=5, collate_fn=partial(detection_collate,
+                                                                     stack=True))
+    answers = []
+    for _, t in splits.test:
+        keep = t["labels"].numpy() != 3
+        answers.append({"boxes": t["boxes"].numpy()[keep], "labels": t["labels"].numpy()[keep],
+                        "scores": np.ones(int(keep.sum()), np.float32),
+                        "masks": t["masks"].numpy()[keep].astype(np.float32)})
+    metrics, table = detection_report(_Replay(answers), loader, tmp_path, splits.classes)
+    for kind in ("box", "mask"):
+        assert metrics[kind]["map"] == pytest.approx(2 / 3) == metrics[kind]["map_50"]
+        assert metrics[kind]["voc_map_50"] == pytest.approx(2 / 3)
+        assert {c: v["map_50"] for c, v in metrics[kind]["per_class"].items()} == {
+            1: 1.0, 2: 1.0, 3: 0.0}
+    lines = table.splitlines()
+    assert lines[0].split()[-2:] == ["boxes", "masks"]
+    assert lines[-1].split() == ["triangle", "0.000", "/", "0.000", "0.000", "/", "0.000"]
+    assert json.loads((tmp_path / "metrics.json").read_text())["images"] == 12
