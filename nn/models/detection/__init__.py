@@ -7,4 +7,9 @@ batched and soft NMS on a Numba kernel), ``coder`` (``BoxCoder``), ``matcher`` (
 (``roi_align``/``roi_pool`` on lists of boxes, ``RoIAlign``, ``RoIPool``,
 ``MultiScaleRoIAlign``). They live here, under ``nn``, because the models use them and ``nn``
 never imports ``vision``.
+
+The models follow torchvision's detection interface (a dict of losses from
+``model(images, targets)`` in training mode, per-image boxes, scores and labels from
+``model(images)`` in eval mode), so ``tgcs train`` trains them all with one loop: ``yolo``
+(YOLO v1: ``yolo.py``, its loss and targets in ``yolo_loss.py``).
 """
