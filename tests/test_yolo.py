@@ -13,6 +13,8 @@ from functools import partial
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_cs as tg
 from tinygrad_cs.data import DataLoader, load_dataset
@@ -20,6 +22,7 @@ from tinygrad_cs.data.detection import detection_collate
 from tinygrad_cs.nn.models.detection.yolo import YOLOv1, decode, yolo_v1
 from tinygrad_cs.nn.models.detection.yolo_loss import (
     IGNORE,
+    decoded_corners,
     encode_target,
     encode_targets,
     predictor_ious,
@@ -49,6 +52,38 @@ def test_encode_target_without_objects_and_on_the_far_edge():
     assert edge["obj"][3, 3]                                   # centre (28, 28): cell 3
     with pytest.raises(ValueError, match=r"boxes \(2, 4\) and labels \(1,\)"):
         encode_target(np.zeros((2, 4)), np.array([1]), 4, (32, 32))
+
+
+@st.composite
+def _scenes(draw):
+    """(boxes (n, 4) inside a size x size image, labels (n,) in 1..3, grid, size)."""
+    grid = draw(st.sampled_from([2, 4, 7, 8]))
+    size = grid * draw(st.sampled_from([4, 8]))
+    n = draw(st.integers(0, 6))
+    xy = np.array(draw(st.lists(st.tuples(st.floats(0, size), st.floats(0, size),
+                                          st.floats(0, size), st.floats(0, size)),
+                                min_size=n, max_size=n))).reshape(n, 4)
+    boxes = np.concatenate([np.minimum(xy[:, :2], xy[:, 2:]), np.maximum(xy[:, :2],
+                                                                         xy[:, 2:])], axis=1)
+    labels = np.array(draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)), np.int64)
+    return boxes, labels, grid, size
+
+
+@given(_scenes())
+def test_encoding_round_trips_through_the_decoder(scene):
+    """Property: every encoded cell decodes back to its box (the decoder inverts the
+    encoder), holds that box's centre, and one object per occupied cell is kept."""
+    boxes, labels, grid, size = scene
+    out = encode_target(boxes, labels, grid, (size, size))
+    cells = {(min(int((b[1] + b[3]) / 2 * grid / size), grid - 1),
+              min(int((b[0] + b[2]) / 2 * grid / size), grid - 1)) for b in boxes}
+    assert set(zip(*np.nonzero(out["obj"]))) == cells
+    decoded = decoded_corners(out["box"][None, :, :, None, :])[0, :, :, 0]
+    np.testing.assert_allclose(decoded[out["obj"]], out["corners"][out["obj"]], atol=1e-9)
+    found = out["corners"][out["obj"]] * size
+    assert all(np.isclose(found[k], boxes, atol=1e-9).all(axis=1).any()
+               for k in range(len(found)))
+    assert ((out["box"][out["obj"]][:, :2] >= 0) & (out["box"][out["obj"]][:, :2] <= 1)).all()
 
 
 def _hand_case(conf_other: float = 0.1):
@@ -129,6 +164,24 @@ def test_decode_a_box_by_hand_and_nms_keeps_the_best():
     kept = model.predict(tg.zeros(1, 3, 8, 8))[0]
     np.testing.assert_allclose(kept["boxes"].numpy(), found["boxes"][:1])
     assert model.training                              # predict restored the mode
+
+
+def test_decoding_perfect_predictions_scores_map_1():
+    """The targets of 12 shapes images written as predictions (B = 1, confidence 1, one
+    class score far above the others) decode back to the objects the grid keeps: mAP 1."""
+    from tinygrad_cs.data.detection import evaluate_detections
+
+    splits = load_dataset("shapes", n_train=1, n_test=12)
+    targets = [t for _, t in splits.test]
+    enc = encode_targets(targets, 8, (64, 64))
+    pred = np.concatenate([enc["box"], enc["obj"][..., None]], axis=-1)[:, :, :, None, :]
+    logits = np.where(np.arange(3)[:, None, None] == enc["label"][:, None], 20.0, 0.0)
+    found = decode(pred, logits, image_size=64, score_thresh=0.5)
+    kept = [{"boxes": enc["corners"][i][enc["obj"][i]] * 64,
+             "labels": enc["label"][i][enc["obj"][i]] + 1} for i in range(12)]
+    assert sum(len(k["labels"]) for k in kept) >= 0.9 * sum(len(t["labels"]) for t in targets)
+    result = evaluate_detections(found, kept)
+    assert result["map"] == pytest.approx(1.0) and result["voc_map_50"] == pytest.approx(1.0)
 
 
 def test_forward_by_mode_and_clear_errors():
