@@ -4,7 +4,7 @@ The image is cut into an S x S grid of cells of ``(H/S, W/S)`` pixels. The cell 
 object's box centre is *responsible* for it (``encode_target``):
 
     j = floor(cx / (W/S)),  i = floor(cy / (H/S))           column j, row i (clipped to S-1)
-    x = cx / (W/S) - j,  y = cy / (H/S) - i                  the centre within the cell, [0, 1)
+    x = cx / (W/S) - j,  y = cy / (H/S) - i                  the centre within the cell, [0, 1]
     sqrt_w = sqrt(w / W),  sqrt_h = sqrt(h / H)              the size relative to the image
 
 A cell holds one object, as in v1: when several centres fall into one cell, the largest box
