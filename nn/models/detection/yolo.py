@@ -81,7 +81,7 @@ class YOLOv1(Module):
                  widths: Sequence[int] = (16, 32, 64), extra: int = 2,
                  extra_width: int = 128, strided_stem: bool = True,
                  lambda_coord: float = 5.0, lambda_noobj: float = 0.5,
-                 conf_target: str = "iou", score_thresh: float = 0.05,
+                 conf_target: str = "one", score_thresh: float = 0.05,
                  nms_thresh: float = 0.5, detections_per_img: int = 100) -> None:
         super().__init__()
         if num_classes < 2 or boxes_per_cell < 1:
@@ -237,8 +237,8 @@ class _LossOf(Module):
 
 
 def _tiny() -> tuple[_LossOf, Tensor]:
-    # conf_target "one": the IoU target is a constant to the gradient (as in v1) but not to
-    # a finite difference, which would see it move with the weights
+    # conf_target "one" (the default): an IoU target would be a constant to the gradient (as
+    # in v1) but not to a finite difference, which would see it move with the weights
     model = YOLOv1(3, grid=2, boxes_per_cell=2, image_size=8, widths=(2,), extra=1,
                    extra_width=2, conf_target="one")
     targets = [{"boxes": np.array([[0.5, 1.0, 3.5, 3.0], [4.0, 4.5, 7.5, 8.0]], np.float32),

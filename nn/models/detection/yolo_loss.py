@@ -23,9 +23,11 @@ batch of N images is (each term divided by N)::
     loss_noobj = l_noobj * sum 1noobj_ib conf_ib^2
     loss_class = sum over cells with an object of CE(class scores, label)
 
-with ``l_coord = 5``, ``l_noobj = 0.5``. The objectness target ``t_ib`` is the IoU of the
-predicted box with its target (``conf_target="iou"``, the paper's: confidence = Pr(object) *
-IoU) or 1 (``"one"``: confidence = Pr(object) only). The class term is a softmax
+with ``l_coord = 5``, ``l_noobj = 0.5``. The objectness target ``t_ib`` is 1
+(``conf_target="one"``, the default: confidence = Pr(object)) or the IoU of the predicted box
+with its target (``"iou"``, the paper's: confidence = Pr(object) * IoU). On the shapes set,
+with the zoo's recipe, 1 gave held-out AP@.5 0.914 (AP@[.5:.95] 0.478) and the IoU 0.878
+(0.458), both after the same 14 epochs. The class term is a softmax
 cross-entropy over the K classes, where v1 used the squared error of the scores: with a
 softmax, ``Pr(class | object)`` is a distribution, and the detection score
 ``conf * Pr(class | object)`` is a probability.
@@ -128,7 +130,7 @@ def predictor_ious(box: np.ndarray, corners: np.ndarray) -> np.ndarray:
 
 def yolo_loss(pred: Tensor, class_logits: Tensor, encoded: dict[str, np.ndarray], *,
               lambda_coord: float = 5.0, lambda_noobj: float = 0.5,
-              conf_target: str = "iou") -> dict[str, Tensor]:
+              conf_target: str = "one") -> dict[str, Tensor]:
     """The four v1 terms (see the module docstring), each a scalar Tensor divided by N.
 
     Args:
