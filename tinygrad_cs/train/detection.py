@@ -37,6 +37,7 @@ import tinygrad_cs as tg
 from tinygrad_cs import nn
 from tinygrad_cs.nn.utils import clip_grad_norm_
 
+from ..data.detection import evaluate_detections
 from .checkpoint import CHECKPOINT, load_checkpoint, restore
 from .curves import plot_columns
 from .divergence import TrainingDiverged, diverged
@@ -68,8 +69,6 @@ def evaluate_detector(model: Any, loader: Iterable, *, iou_type: str = "bbox"
                       ) -> tuple[dict[str, Any], list[dict], list[dict]]:
     """``(evaluate_detections(...), predictions, targets)`` of ``model`` on every batch of
     ``loader``, in eval mode and without a graph (the mode is restored afterwards)."""
-    from ..data.detection import evaluate_detections
-
     was_training = model.training
     model.eval()
     predictions: list[dict] = []

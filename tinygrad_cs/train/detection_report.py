@@ -23,6 +23,7 @@ import numpy as np
 
 import tinygrad_cs as tg
 
+from ..data.detection import average_precision, evaluate_detections
 from .detection import evaluate_detector
 
 __all__ = ["detection_report", "draw_detection_pictures", "format_table", "per_class_ap50"]
@@ -38,8 +39,6 @@ def _numpy(x: Any) -> np.ndarray:
 def per_class_ap50(predictions: Sequence[dict], targets: Sequence[dict],
                    iou_type: str = "bbox") -> dict[int, float]:
     """label -> COCO AP@.5 of that class alone (the classes with ground truth)."""
-    from ..data.detection import average_precision
-
     labels = sorted({int(v) for t in targets for v in _numpy(t["labels"]).reshape(-1)})
     return {c: average_precision([_only(p, c) for p in predictions],
                                  [_only(t, c) for t in targets], iou_type=iou_type,
@@ -55,8 +54,6 @@ def _only(sample: dict, label: int) -> dict:
 
 
 def _summary(predictions: list[dict], targets: list[dict], iou_type: str) -> dict[str, Any]:
-    from ..data.detection import evaluate_detections
-
     found = evaluate_detections(predictions, targets, iou_type=iou_type)
     ap50 = per_class_ap50(predictions, targets, iou_type)
     return {**{key: found[key] for _, key in _ROWS},
