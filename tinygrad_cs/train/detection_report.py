@@ -9,7 +9,7 @@ a model that returns masks gets a second column of the same numbers for its mask
 ``nms.png`` needs the model's detections before NMS: a model that has
 ``predict(images, nms=False)`` returning, per image, ``{"boxes", "scores", "labels", "keep"}``
 (the candidates and the indices its NMS keeps) is drawn with it; for another model the
-picture is left out with a note.
+picture is left out (``draw_detection_pictures`` does not list it, nor does ``tgcs train``).
 """
 from __future__ import annotations
 
