@@ -82,8 +82,8 @@ class ZooEntry:
 #: process (e.g. a spawned search worker) that only imports the registry still sees them all.
 PROVIDERS: list[str] = [f"tinygrad_cs.nn.models.{name}" for name in (
     "perceptron", "mlp", "linear_classifiers", "vgg", "googlenet", "mobilenet", "resnet",
-    "resnext", "fpn", "char_rnn", "char_transformer", "dcgan", "detection.solo",
-    "detection.faster_rcnn", "detection.mask_rcnn")]
+    "resnext", "fpn", "char_rnn", "char_transformer", "dcgan", "detection.yolo",
+    "detection.solo", "detection.faster_rcnn", "detection.mask_rcnn")]
 
 ZOO: Registry[ZooEntry] = Registry("zoo model", PROVIDERS)
 

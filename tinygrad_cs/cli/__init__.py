@@ -3,6 +3,8 @@
     tgcs train                       # a small ResNet on scikit-learn digits, into runs/<name>/
     tgcs train --model mlp --data fashion-mnist --epochs 5 --augment
     tgcs train --resume --name resnet8-digits      # continue a run where it stopped
+    tgcs train --model yolo --data shapes          # a detector: mAP table, detections.png
+    tgcs eval runs/yolo-shapes-...                 # a detection run's mAP table again
     tgcs sanity --model softmax      # CS231n sanity checks: initial loss, overfit 20 examples
     tgcs lr-find --model resnet8     # learning-rate range test, plot and suggestion
     tgcs search --trials 12 --workers 2            # coarse-to-fine random search (lr, wd)

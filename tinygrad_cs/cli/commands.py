@@ -7,6 +7,7 @@ from collections.abc import Callable
 from ..viz.__main__ import add_graph_options
 from ..viz.__main__ import run_graph as draw_named_model
 from .checks import add_lr_find_options, add_sanity_options, run_lr_find, run_sanity
+from .evaluate import add_eval_options, run_eval
 from .gradcheck import add_gradcheck_options, run_gradcheck
 from .options import UsageError
 from .search import add_search_options, run_search
@@ -24,6 +25,8 @@ def run_graph(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "train": ("train a zoo model on a data set; curves, checkpoint and graph to runs/NAME/",
               add_train_options, run_train),
+    "eval": ("print a detection run's held-out mAP table (COCO and VOC AP, per class)",
+             add_eval_options, run_eval),
     "sanity": ("CS231n sanity checks: the initial loss, overfitting a small sample",
                add_sanity_options, run_sanity),
     "lr-find": ("learning-rate range test: plot and a suggested learning rate",

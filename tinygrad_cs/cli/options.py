@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import DATASETS
+from ..data.registry import DETECTION_DATASETS
 from ..nn.models import registry as zoo
 from ..train.recipe import OPTIMIZERS, SCHEDULES, Recipe, RecipeError, prepare
 
@@ -43,22 +44,30 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def model_names(generative: bool = False) -> str:
+def model_names(generative: bool = False, detection: bool = False) -> str:
     """The zoo models a recipe can train, by kind, for ``--model``'s help."""
     kinds = [("classifiers", "classify"), ("language models (--data text)", "language")]
     if generative:
         kinds.append(("generative", "generate"))
+    if detection:
+        kinds.append((f"detection (--data {' or '.join(DETECTION_DATASETS)})", "detect"))
     return "; ".join(f"{what}: {', '.join(zoo.names(task))}" for what, task in kinds)
 
 
-def add_recipe_options(p: argparse.ArgumentParser, generative: bool = False) -> None:
+def add_recipe_options(p: argparse.ArgumentParser, generative: bool = False,
+                       detection: bool = False) -> None:
     """The model/data/optimizer options (see ``tinygrad_cs.train.recipe.Recipe``);
-    ``generative``: the command also trains the zoo's generative models."""
+    ``generative`` / ``detection``: the command also trains the zoo's generative / detection
+    models (and ``--data`` offers the detection sets)."""
     d = Recipe()
     p.add_argument("--model", help=f"zoo model (default {d.model}). "
-                   f"{model_names(generative)}")
-    p.add_argument("--data", choices=DATASETS, help=f"data set (default {d.data}; "
-                   "fashion-mnist needs Debian's dataset-fashion-mnist package)")
+                   f"{model_names(generative, detection)}")
+    sets = DATASETS + (DETECTION_DATASETS if detection else ())
+    p.add_argument("--data", choices=sets, help=f"data set (default {d.data}, shapes for "
+                   "detection models; fashion-mnist needs Debian's dataset-fashion-mnist "
+                   "package; " + ", ".join(DETECTION_DATASETS) + ": detection models only)"
+                   if detection else f"data set (default {d.data}; fashion-mnist needs "
+                   "Debian's dataset-fashion-mnist package)")
     p.add_argument("--epochs", type=_positive_int, help=f"training epochs (default {d.epochs})")
     p.add_argument("--lr", type=_positive_float, help="learning rate (default: the "
                    "optimizer's: " + ", ".join(f"{k} {v[1]:g}" for k, v in OPTIMIZERS.items())
@@ -74,7 +83,8 @@ def add_recipe_options(p: argparse.ArgumentParser, generative: bool = False) -> 
                    f"none (default {d.lr_schedule})")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="the data set's usual augmentation (digits: small affine jitter; "
-                   "fashion-mnist: horizontal flips; default on)")
+                   "fashion-mnist: horizontal flips; detection sets: flips and scale jitter "
+                   "that move the boxes; default on)")
     p.add_argument("--seed", type=int, help=f"seed of the initial weights, shuffling, "
                    f"augmentation and dropout (default {d.seed})")
     p.add_argument("--seq-len", type=_positive_int, help=f"text: characters per training "

@@ -11,6 +11,13 @@ A generative model (``--model dcgan``) trains with ``fit_gan`` on the training i
 mapped to [-1, 1]), with the DCGAN example's defaults (``default_recipe``); its run directory
 holds ``curves.png`` of the D/G losses and D's outputs, and ``samples.png``, a grid of
 generated images, instead of a graph.
+
+A detection model (``--model yolo``, on ``--data shapes`` or ``digits-detection``) trains with
+``fit_detection`` (``detection_recipe``'s per-model defaults); its run directory holds
+``curves.png`` of the loss terms and the held-out mAP per epoch, ``metrics.json``,
+``detections.png`` (test images with their detections, coloured by class, with scores) and
+``nms.png`` (one image's detections before and after NMS), and the mAP table is printed at
+the end (``tgcs eval RUN_DIR`` prints it again).
 """
 from __future__ import annotations
 
@@ -28,6 +35,11 @@ from ..kernels import mark_warm
 from ..tensor import Tensor
 from ..train import fit
 from ..train.checkpoint import CHECKPOINT, load_checkpoint
+from ..train.detection import LOOP as DETECTION_LOOP
+from ..train.detection import fit_detection
+from ..train.detection import summary_line as detection_summary_line
+from ..train.detection_recipe import is_detection, prepare_detection
+from ..train.detection_report import detection_report, draw_detection_pictures
 from ..train.gan import fit_gan
 from ..train.gan import summary_line as gan_summary_line
 from ..train.gan_recipe import prepare_gan
@@ -49,7 +61,7 @@ __all__ = ["add_train_options", "run_train", "write_graph"]
 
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
-    add_recipe_options(p, generative=True)
+    add_recipe_options(p, generative=True, detection=True)
     p.add_argument("--name", help="run name: its files go to RUNS_DIR/NAME "
                    "(default MODEL-DATA-TIME)")
     p.add_argument("--runs-dir", default="runs", help="folder of run directories (default runs)")
@@ -146,19 +158,29 @@ def _check_model_fits_data(run: Prepared) -> None:
         run.model.train(was_training)
 
 
-def _finished(run_dir: Path, recipe: Any, gan: bool) -> str | None:
+_SUMMARIES = {"fit": summary_line, "fit_gan": gan_summary_line,
+              DETECTION_LOOP: detection_summary_line}
+
+
+def _loop(model: str) -> str:
+    """The training loop of ``model``: ``"fit_gan"``, ``"fit_detection"`` or ``"fit"``."""
+    return "fit_gan" if is_generative(model) else DETECTION_LOOP if is_detection(model) \
+        else "fit"
+
+
+def _finished(run_dir: Path, recipe: Any, loop: str) -> str | None:
     """What to tell a ``--resume`` of a run whose checkpoint has all its epochs: its last
     epoch's figures, where its results are and how to train on; None for a run to continue
     (or one without a checkpoint yet, which ``fit`` reports)."""
     path = run_dir / CHECKPOINT
     if not path.is_file():
         return None
-    ckpt = load_checkpoint(path, loop="fit_gan" if gan else "fit")
+    ckpt = load_checkpoint(path, loop=loop)
     done = ckpt["epoch"]
     if done < recipe.epochs:
         return None
     rows = ckpt["history"]
-    last = (gan_summary_line if gan else summary_line)(rows[-1], done) if rows else ""
+    last = _SUMMARIES[loop](rows[-1], done) if rows else ""
     results = ", ".join(f.name for f in sorted(run_dir.iterdir()) if f.is_file())
     more = (f"pass --epochs N (more than {done}) to train on" if recipe.lr_schedule == "none"
             else f"its {recipe.lr_schedule} schedule ends at epoch {done}: train longer in a "
@@ -189,16 +211,18 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.resume and (run_dir / CHECKPOINT).exists():
         raise UsageError(f"{run_dir} already holds a run: pass --resume to continue it, "
                          f"or another --name")
-    gan = is_generative(recipe.model)
-    finished = _finished(run_dir, recipe, gan) if args.resume else None
+    loop = _loop(recipe.model)
+    gan, detect = loop == "fit_gan", loop == DETECTION_LOOP
+    finished = _finished(run_dir, recipe, loop) if args.resume else None
     if finished is not None:
         print(finished)
         return 0
-    run = prepare_or_fail(recipe, prepare_gan if gan else prepare)
-    if not gan:
+    run = prepare_or_fail(recipe, prepare_gan if gan else prepare_detection if detect
+                          else prepare)
+    if loop == "fit":
         _check_model_fits_data(run)
     warn_if_cold()
-    sampler = None if gan else _text_samples(args, run, run_dir)
+    sampler = None if loop != "fit" else _text_samples(args, run, run_dir)
     _write_recipe(run_dir, recipe)
     n_params = sum(p.numel() for p in run.model.parameters())
     data = (f"the {len(run.train_loader.dataset)} {recipe.data} training images" if gan else
@@ -212,15 +236,19 @@ def run_train(args: argparse.Namespace) -> int:
             history = fit_gan(run.model, run.train_loader, epochs=recipe.epochs,
                               run_dir=run_dir, resume=args.resume, progress=progress,
                               **run.fit_kwargs)
-            summary = gan_summary_line
             written.append("samples.png")
+        elif detect:
+            history = fit_detection(run.model, run.train_loader, run.val_loader,
+                                    optimizer=run.optimizer, scheduler=run.scheduler,
+                                    scheduler_interval=run.scheduler_interval,
+                                    epochs=recipe.epochs, run_dir=run_dir, resume=args.resume,
+                                    progress=progress)
         else:
             history = fit(run.model, run.train_loader, run.val_loader, loss_fn=run.loss_fn,
                           optimizer=run.optimizer, scheduler=run.scheduler,
                           scheduler_interval=run.scheduler_interval, epochs=recipe.epochs,
                           run_dir=run_dir, resume=args.resume, progress=progress,
                           callbacks=[sampler] if sampler is not None else [])
-            summary = summary_line
             written.append("samples.txt")
     except KeyboardInterrupt:
         print(f"\ntgcs train: interrupted; every finished epoch is saved in {run_dir}/: "
@@ -228,11 +256,17 @@ def run_train(args: argparse.Namespace) -> int:
               f"--runs-dir {run_dir.parent}`", file=sys.stderr)
         return 130
     mark_warm()  # the kernels this run met are cached: no "first run" notice any more
-    if not gan and not args.no_graph:
+    if loop == "fit" and not args.no_graph:
         written.append(write_graph(run, run_dir / "graph.svg").name)
     if not progress and history.rows:        # with progress, the loop printed every epoch
-        print(summary(history.last, recipe.epochs))
+        print(_SUMMARIES[loop](history.last, recipe.epochs))
         if sampler is not None and sampler.samples:
             print(f"sample: {sampler.prefix}{sampler.samples[-1][1]}")
+    if detect:
+        classes = run.splits.classes
+        written += draw_detection_pictures(run.model, run.splits.test, run_dir, classes)
+        table = detection_report(run.model, run.val_loader, run_dir, classes)[1]
+        written.append("metrics.json")
+        print(table)
     print(f"wrote {', '.join(w for w in written if (run_dir / w).exists())} in {run_dir}/")
     return 0

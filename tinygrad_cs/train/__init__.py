@@ -12,6 +12,10 @@
 * ``plot_curves(history, path)``: loss and accuracy per epoch as a PNG;
 * ``fit_gan``: the DCGAN loop (alternating D and G updates, checkpoints, exact resume, a
   ``samples.png`` grid), what ``tgcs train --model dcgan`` runs;
+* ``fit_detection``: the loop of every detection model (torchvision's interface: a dict of
+  losses in training mode, boxes/scores/labels in eval mode), with held-out mAP per epoch,
+  what ``tgcs train --model yolo --data shapes`` runs (``prepare_detection`` builds it);
+  ``evaluate_detector`` scores a model on a loader (COCO/VOC mAP);
 * hyper-parameter search: ``random_search`` / ``coarse_to_fine`` over a space of
   ``LogUniform`` / ``Uniform`` / ``Choice`` dimensions, trials in spawned worker processes or
   on a Dask cluster (``dask_client`` connects with a timeout), reports with ``save_search``
@@ -22,6 +26,8 @@
 * ``TextSamples``: a ``fit`` callback that writes a language model's sample every epoch.
 """
 from .curves import plot_columns, plot_curves
+from .detection import evaluate_detector, fit_detection
+from .detection_recipe import prepare_detection
 from .divergence import TrainingDiverged
 from .fit import evaluate, fit
 from .gan import fit_gan, save_image
@@ -39,6 +45,7 @@ from .trials import classifier_trial, softmax_trial
 __all__ = ["CheckResult", "History", "LRFinderResult", "TrainingDiverged", "check_initial_loss",
            "check_overfit", "evaluate", "fit", "lr_find", "plot_curves", "run_sanity_checks"]
 __all__ += ["TextSamples", "fit_gan", "load_model", "plot_columns", "save_image"]
+__all__ += ["evaluate_detector", "fit_detection", "prepare_detection"]
 __all__ += ["Choice", "CoarseToFine", "LogUniform", "Recipe", "SearchResult", "Trial",
             "Uniform", "classifier_trial", "coarse_to_fine", "dask_client", "plot_search", "prepare",
             "random_search", "refine", "sample_configs", "save_search", "softmax_trial"]

@@ -50,6 +50,8 @@ def prepare_gan(recipe: Recipe) -> PreparedGAN:
                           f"the distribution of its training images; augmentation would "
                           f"change it)")
     check_sizes(recipe)
+    from .detection_recipe import check_detection_pair
+    check_detection_pair(recipe.model, recipe.data)
     manual_seed(recipe.seed)
     splits = load_dataset(recipe.data, seed=recipe.seed, normalize=False)
     shape = tuple(splits.input_shape)

@@ -16,6 +16,8 @@ import tinygrad_cs as tg
 
 from ..nn.models import registry as zoo
 from .checkpoint import CHECKPOINT, load_checkpoint, saved_vocab
+from .detection import LOOP as DETECTION_LOOP
+from .detection_recipe import is_detection, prepare_detection
 from .gan_recipe import prepare_gan
 from .recipe import Recipe, is_generative, prepare
 
@@ -27,18 +29,21 @@ def load_model(run_dir: str | os.PathLike) -> Any:
 
     A language model is built from the checkpoint's vocabulary (``model.vocab``, so
     ``model.sample("def ", 100)`` returns text), without reading its text again; any other
-    model is built as ``prepare`` (``prepare_gan``) builds it from ``recipe.json``, which
-    loads its data set for the input shape. The global random state is left as it was.
+    model is built as ``prepare`` (``prepare_gan``, ``prepare_detection``) builds it from
+    ``recipe.json``, which loads its data set for the input shape. The global random state is left as it was.
     Raises ``FileNotFoundError`` / ``ValueError`` naming the file that is missing or wrong.
     """
     folder = Path(run_dir)
     recipe = Recipe.read(folder / "recipe.json")
-    gan = is_generative(recipe.model)
-    ckpt = load_checkpoint(folder / CHECKPOINT, loop="fit_gan" if gan else "fit")
+    gan, detect = is_generative(recipe.model), is_detection(recipe.model)
+    ckpt = load_checkpoint(folder / CHECKPOINT,
+                           loop="fit_gan" if gan else DETECTION_LOOP if detect else "fit")
     rng = tg.get_rng_state()
     try:
         if ckpt.get("vocab") is not None:
             model = zoo.get(recipe.model).build(vocab_size=len(ckpt["vocab"]))
+        elif detect:        # one image of each split tells the image size and the classes
+            model = prepare_detection(recipe, n_train=1, n_test=1).model
         else:
             model = (prepare_gan if gan else prepare)(recipe).model
     finally:

@@ -20,6 +20,9 @@ How the names meet (``prepare``):
 
 A ``"generate"`` model (``dcgan``) goes through ``prepare_gan`` instead, and trains with
 ``fit_gan``; ``default_recipe("dcgan")`` holds its defaults (see there).
+A ``"detect"`` model (``yolo``) goes through ``detection_recipe.prepare_detection`` and trains
+with ``fit_detection`` on the detection sets, which only detection models take (a wrong pair
+is a ``RecipeError`` naming the model and the data).
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ from ..nn.models.vocab import CharVocab
 from ..optim import lr_scheduler
 
 __all__ = ["OPTIMIZERS", "Prepared", "Recipe", "RecipeError", "check_sizes", "default_recipe",
-           "is_generative", "prepare"]
+           "is_generative", "prepare", "schedule"]
 
 #: name -> (class, tgcs's default lr, extra keyword arguments); SGD is CS231n's momentum SGD
 #: (Nesterov). AdamW's 1e-2 is the peak of the default one-cycle schedule.
@@ -170,7 +173,9 @@ def _build_bare_model(recipe: Recipe, splits: Any) -> nn.Module:
     raise RecipeError(f"zoo builder {recipe.model!r} takes neither in_channels nor in_features")
 
 
-def _schedule(recipe: Recipe, opt: optim.Optimizer, lr: float, steps: int) -> tuple[Any, str]:
+def schedule(recipe: Recipe, opt: optim.Optimizer, lr: float, steps: int) -> tuple[Any, str]:
+    """The learning-rate scheduler of ``recipe.lr_schedule`` over ``opt`` (peak ``lr``,
+    ``steps`` batches per epoch) and when to step it (``"epoch"`` or ``"batch"``)."""
     if recipe.lr_schedule == "cosine":
         return lr_scheduler.CosineAnnealingLR(opt, T_max=recipe.epochs), "epoch"
     if recipe.lr_schedule == "onecycle":
@@ -201,6 +206,8 @@ def prepare(recipe: Recipe) -> Prepared:
         raise RecipeError(f"unknown optimizer {recipe.optimizer!r}; one of "
                           f"{', '.join(OPTIMIZERS)}")
     check_sizes(recipe)
+    from .detection_recipe import check_detection_pair  # it builds on this file
+    check_detection_pair(recipe.model, recipe.data)
     manual_seed(recipe.seed)
     extra = ({"seq_len": recipe.seq_len, "path": recipe.text_file} if recipe.data == "text"
              else {})
@@ -214,7 +221,7 @@ def prepare(recipe: Recipe) -> Prepared:
     cls, default_lr, extra_kwargs = OPTIMIZERS[recipe.optimizer]
     lr = recipe.lr if recipe.lr is not None else default_lr
     opt = cls(model.parameters(), lr=lr, weight_decay=recipe.weight_decay, **extra_kwargs)
-    scheduler, interval = _schedule(recipe, opt, lr, len(train_loader))
+    scheduler, interval = schedule(recipe, opt, lr, len(train_loader))
     return Prepared(recipe, splits, model, train_loader, val_loader, loss_fn, opt, scheduler,
                     interval)
 
@@ -226,11 +233,15 @@ def is_generative(model: str | None) -> bool:
 
 
 def default_recipe(model: str | None = None) -> Recipe:
-    """The defaults of ``tgcs train --model MODEL``: ``Recipe()``'s, except for generative
-    models, which take PyTorch's DCGAN example settings (Adam, lr 2e-4, no weight decay, no
+    """The defaults of ``tgcs train --model MODEL``: ``Recipe()``'s, except for detection
+    models (``detection_recipe.default_detection_recipe``: the shapes set and each model's
+    tuned settings) and for generative models, which take PyTorch's DCGAN example settings (Adam, lr 2e-4, no weight decay, no
     augmentation) with the learning rate cosine-annealed to 0 over 40 epochs: on digits
     about 30-40 s here, after which a digits classifier calls 20% of the samples confidently
     (Inception Score 4.4 of 10; ``benchmarks/proof_gan.py`` is the longer run)."""
+    from .detection_recipe import default_detection_recipe, is_detection
+    if is_detection(model):
+        return default_detection_recipe(model)
     if not is_generative(model):
         return Recipe() if model is None else Recipe(model=model)
     return Recipe(model=model, epochs=40, lr=2e-4, optimizer="adam", weight_decay=0.0,
