@@ -27,10 +27,15 @@ from numba import prange
 from ._jit import parallel_kernel
 from .norm import FAST
 
+TASKS = 8  # parallel tasks per pass, whatever the thread count (see column_blocks)
 
-def column_blocks(columns: int, threads: int) -> int:
-    """Columns per parallel task: an equal share per thread (at least one)."""
-    return max(1, -(-columns // max(1, threads)))
+
+def column_blocks(columns: int) -> int:
+    """Columns per parallel task: ``columns / TASKS`` (at least one). Fixed, not one share
+    per thread: a column's place in its block decides whether it runs in the vectorised
+    body or the remainder loop, which may round differently (``contract``), so blocks that
+    followed the thread count made results depend on it."""
+    return max(1, -(-columns // TASKS))
 
 
 @parallel_kernel(fastmath=FAST, error_model="numpy")
@@ -114,11 +119,11 @@ def _per_column(channel_values: np.ndarray, length: int, dtype) -> np.ndarray:
     return np.repeat(np.asarray(channel_values, dtype=dtype), length)
 
 
-def forward(x, length, weight, bias, eps, batch_stats, threads, out, mean, var, invstd):
+def forward(x, length, weight, bias, eps, batch_stats, out, mean, var, invstd):
     """Batch norm of ``x`` (N, C L) into ``out``; with ``batch_stats`` fills ``mean``,
     ``var`` (biased), ``invstd`` (C,) from the batch, else normalises with the given ones."""
     m = x.shape[1]
-    block = column_blocks(m, threads)
+    block = column_blocks(m)
     if batch_stats:
         count = x.shape[0] * length
         d1, d2 = np.empty(m), np.empty(m)
@@ -136,10 +141,10 @@ def forward(x, length, weight, bias, eps, batch_stats, threads, out, mean, var, 
                   _per_column(offset, length, x.dtype), block, out)
 
 
-def backward(dy, x, length, mean, invstd, weight, batch_stats, threads, dx, dweight, dbias):
+def backward(dy, x, length, mean, invstd, weight, batch_stats, dx, dweight, dbias):
     """Fills ``dx`` (N, C L) and ``dweight``, ``dbias`` (C,) (formulas of ``norm.py``)."""
     m = x.shape[1]
-    block = column_blocks(m, threads)
+    block = column_blocks(m)
     mh = mean.astype(x.dtype)
     mh_columns = _per_column(mh, length, x.dtype)
     s1, s2 = np.empty(m), np.empty(m)

@@ -46,12 +46,17 @@ def row_norm_forward(x, weight, bias, eps, out, mean, invstd):
             dst[i] = ((row[i] - mh) * ts - lo) * weight[i] + bias[i]
 
 
+CHUNKS = 8  # row chunks of the layer-norm backward, whatever the thread count
+
+
 @parallel_kernel(fastmath=FAST, error_model="numpy")
 def row_norm_backward(dy, x, mean, invstd, weight, chunks, dx, dweight, dbias):
     """Layer-norm backward; fills ``dx`` (R, D), ``dweight`` and ``dbias`` (D,) (float64).
 
     The column sums ``dweight``, ``dbias`` are accumulated in one partial row per chunk of
-    rows (``chunks`` of them run in parallel, so no two threads add into the same partial).
+    rows (``chunks`` of them run in parallel, so no two threads add into the same partial),
+    then added in chunk order: ``chunks`` must not follow the thread count (``CHUNKS``), or
+    the sums' rounding would.
     """
     R, D = x.shape
     t = x.dtype.type

@@ -121,7 +121,7 @@ class ChannelNorm(Function):
             mean, invstd = fixed
         if layout.by_columns:
             KC.forward(_columns(data), data.shape[3], w2[:, 0], b2[:, 0], eps, batch_stats,
-                       numba.get_num_threads(), _columns(out), mean, var, invstd)
+                       _columns(out), mean, var, invstd)
         else:
             chunk = K.chunk_size(groups, numba.get_num_threads())
             K.channel_norm_forward(data, w2, b2, float(eps), batch_stats, chunk, out, mean,
@@ -145,8 +145,7 @@ class ChannelNorm(Function):
             pass
         elif layout.by_columns:
             KC.backward(_columns(dy), _columns(data), data.shape[3], ctx.mean, ctx.invstd,
-                        ctx.w2[:, 0], ctx.batch_stats, numba.get_num_threads(), _columns(dx),
-                        dw2[:, 0], db2[:, 0])
+                        ctx.w2[:, 0], ctx.batch_stats, _columns(dx), dw2[:, 0], db2[:, 0])
         else:
             chunk = K.chunk_size(data.shape[1], numba.get_num_threads())
             K.channel_norm_backward(dy, data, ctx.mean, ctx.invstd, ctx.w2, ctx.batch_stats,
@@ -363,8 +362,7 @@ class LayerNormFn(Function):
         dx = np.empty_like(data)
         dw, db = np.zeros(data.shape[1]), np.zeros(data.shape[1])  # stay 0 with no rows
         if data.size:
-            KR.row_norm_backward(dy, data, ctx.mean, ctx.invstd, ctx.w, 4 * numba.get_num_threads(),
-                                dx, dw, db)
+            KR.row_norm_backward(dy, data, ctx.mean, ctx.invstd, ctx.w, KR.CHUNKS, dx, dw, db)
         need = ctx.needs_input_grad
         dtype_w, dtype_b = np.asarray(ctx.weight_like).dtype, np.asarray(ctx.bias_like).dtype
         dw = dw.reshape(ctx.norm_shape).astype(dtype_w) if need[1] else None
