@@ -42,6 +42,7 @@ GENERIC_DEFAULTS: dict[str, Any] = {"data": "shapes", "epochs": 20, "batch_size"
 #: per model, where its tuned settings differ from ``GENERIC_DEFAULTS``
 DETECTION_DEFAULTS: dict[str, dict[str, Any]] = {
     "yolo": {"epochs": 14, "lr": 5e-3},
+    "solo": {"epochs": 5, "batch_size": 16, "weight_decay": 1e-4},
 }
 
 
