@@ -562,9 +562,6 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
         totals[root] = seed if root not in totals else totals[root] + seed
     anomaly = _state.anomaly
     observers = _state.observers
-    if not (create_graph or anomaly or observers or capture is not None):
-        _run_plain(roots, totals, retain_graph)
-        return
     previous_mode = _state.enabled
     _state.enabled = create_graph
     try:
@@ -574,8 +571,9 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
                 continue
             if node._hooks:
                 grad = _run_hooks(node, grad, create_graph)
-            for observer in observers:
-                observer(node, grad)
+            if observers:
+                for observer in observers:
+                    observer(node, grad)
             fn = node._fn
             if capture is not None:
                 if node in capture:
@@ -588,17 +586,24 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
                 _refuse_backward(node, create_graph)
             if node._epoch != _clock[0]:  # something changed in place since the op ran
                 check_saved(node)
-            ctx = _new_object(Context)
-            ctx.output = node
-            if node._attrs is not None:
-                ctx.__dict__ = node._attrs
-            grads = fn.backward(ctx, grad)
-            if not isinstance(grads, tuple):
-                grads = (grads,)
+            # a node kind's float rules (Value) stand in for a Context and fn.backward
+            rule = None if create_graph else node._lean_rules.get(fn)
+            if rule is not None:
+                grads = rule(node, grad)
+            else:
+                ctx = _new_object(Context)
+                ctx.output = node
+                if node._attrs is not None:
+                    ctx.__dict__ = node._attrs
+                grads = fn.backward(ctx, grad)
+                if not isinstance(grads, tuple):
+                    grads = (grads,)
             b = node._in1
             inputs = (node._in0,) if b is _NO_INPUT else (node._in0, b, *node._in_rest)
             seq = node._seq
-            for index, (parent, g) in enumerate(zip(inputs, grads)):
+            index = -1  # a counter, not enumerate(): its tuples cost ~3% of a scalar backward
+            for parent, g in zip(inputs, grads):
+                index += 1
                 if g is None or not isinstance(parent, Node):
                     continue
                 if parent._seq > seq:  # changed in place after this op used it
@@ -616,61 +621,6 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
     finally:
         _state.enabled = previous_mode
 
-
-
-def _run_plain(roots: Sequence[Node], totals: dict, retain_graph: bool) -> None:
-    """``_run`` in the common case (no ``create_graph``, anomaly mode, observers or
-    capture): the same steps, without the tests those need; a rule of ``node._lean_rules``
-    (Value's float arithmetic) replaces the ``Context`` and ``fn.backward`` call where the
-    node's kind has one for its op."""
-    previous_mode = _state.enabled
-    _state.enabled = False
-    try:
-        for node in _topological_order(roots):
-            grad = totals.pop(node, None)
-            if grad is None:
-                continue
-            if node._hooks:
-                grad = _run_hooks(node, grad, False)
-            fn = node._fn
-            if fn is None:
-                node._accumulate(grad)
-                continue
-            if node._retains_grad:
-                node._accumulate(grad)
-            if node._saved is _FREED:
-                raise _freed(node.op)
-            if node._epoch != _clock[0]:  # something changed in place since the op ran
-                check_saved(node)
-            rule = node._lean_rules.get(fn)
-            if rule is not None:
-                grads = rule(node, grad)
-            else:
-                ctx = _new_object(Context)
-                ctx.output = node
-                if node._attrs is not None:
-                    ctx.__dict__ = node._attrs
-                grads = fn.backward(ctx, grad)
-                if not isinstance(grads, tuple):
-                    grads = (grads,)
-            b = node._in1
-            inputs = (node._in0,) if b is _NO_INPUT else (node._in0, b, *node._in_rest)
-            seq = node._seq
-            for parent, g in zip(inputs, grads):
-                if g is None or not isinstance(parent, Node):
-                    continue
-                if parent._seq > seq:  # changed in place after this op used it
-                    parent = as_seen_by(parent, seq)
-                if not parent.requires_grad:
-                    continue
-                if parent._unbroadcasts:
-                    g = parent._unbroadcast(g)
-                previous = totals.get(parent)
-                totals[parent] = g if previous is None else previous + g
-            if not retain_graph:
-                node._saved = _FREED
-    finally:
-        _state.enabled = previous_mode
 
 
 def _freed(op: str) -> RuntimeError:

@@ -222,7 +222,7 @@ def _record(fn, data: float, a, b, saved) -> Value:
     return out
 
 
-def _inputs(node: Node) -> tuple:
+def _saved_pair(node: Node) -> tuple:
     """The raw values ``fn.forward`` saved for a two-input op (``_SAVED_INPUTS``: the inputs
     as they are now, as the generic backward reads them)."""
     saved = node._saved
@@ -230,12 +230,12 @@ def _inputs(node: Node) -> tuple:
 
 
 def _mul_grads(node, g):
-    a, b = _inputs(node)
+    a, b = _saved_pair(node)
     return g * b, g * a
 
 
 def _div_grads(node, g):
-    a, b = _inputs(node)
+    a, b = _saved_pair(node)
     return g / b, -g * a / (b * b)
 
 
