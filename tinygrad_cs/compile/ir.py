@@ -18,6 +18,8 @@ reads and writes. Every pass (``tinygrad_cs/compile/passes/``) maps a ``Program`
   ``instrs``, ``outputs`` (what the function returns, flattened), and ``writes``: pairs
   (state var, new value var) applied after the run, which make side effects explicit
   (parameter updates, BatchNorm running statistics, optimizer moments, ``.grad``).
+  ``release`` (filled by the memory planner, else ``None``): ``release[k]`` are the values
+  that die after instruction ``k``, which the executor drops so their memory is reused.
 """
 from __future__ import annotations
 
@@ -72,6 +74,7 @@ class Program:
     instrs: list[Instr]
     outputs: list[Var]
     writes: list[tuple[Var, Var]] = field(default_factory=list)
+    release: list[tuple[Var, ...]] | None = None
 
 
 def check(program: Program) -> None:
