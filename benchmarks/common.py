@@ -7,6 +7,18 @@ microsecond-sized call is measured over milliseconds of ``time.perf_counter``.
 
 References are optional: ``torch`` and ``micrograd`` are ``None`` when not installed, and a
 benchmark then reports only our side.
+
+Two things keep one side from slowing the other down in a shared process:
+
+* ``tinygrad_cs`` is imported before ``torch``, as in a user's process: its thread settings
+  (``kernels/_threads.py``: OpenBLAS's and libgomp's idle spin) then apply as they would
+  for a user. Imported after torch, the libgomp setting did not reach Numba's kernels
+  (the ResNet-8 step ran as slowly as with the default spin), most likely because Numba's
+  OpenMP layer then binds to the ``libgomp.so.1`` torch had already loaded; this way
+  PyTorch's OpenMP threads run with the same setting as ours.
+* before each timed sample the harness sleeps ``HANDOVER`` seconds, so the other side's idle
+  threads, which keep spinning for a while after its last call, are asleep again and do not
+  take a core from the candidate being timed.
 """
 from __future__ import annotations
 
@@ -19,10 +31,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+#: Seconds of sleep before each timed sample (see the module docstring).
+HANDOVER = 0.01
+
 # Benchmark this checkout's tinygrad_cs (one level up), also when a file is run as a script.
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(_REPO, "tinygrad_cs")) and _REPO not in sys.path:
     sys.path.insert(0, _REPO)
+
+import tinygrad_cs  # noqa: F401 - before torch: see the module docstring
 
 try:
     import torch
@@ -78,6 +95,8 @@ def timeit_round_robin(candidates: dict[str, Callable[[], object]], *, repeats: 
             if settle:
                 gc.collect()
                 fn()
+            if len(candidates) > 1:
+                time.sleep(HANDOVER)
             t0 = perf_counter()
             for _ in range(n):
                 fn()

@@ -1,4 +1,5 @@
-"""``kernels/_threads.py``: OpenBLAS's idle threads told to sleep, in either import order.
+"""``kernels/_threads.py``: OpenBLAS's idle threads told to sleep, in either import order,
+libgomp's idle spin shortened; ``kernels/_malloc.py``: glibc told to keep freed memory.
 
 Each case runs in a fresh interpreter (the fix acts when libraries load). No timing here
 (``benchmarks/bench_threads.py`` measures the effect); the oracles are the settings the
@@ -20,13 +21,13 @@ SCRIPT = textwrap.dedent("""
         import numpy
     import tinygrad_cs
     import numpy as np
-    from tinygrad_cs.kernels import _threads, lstm
+    from tinygrad_cs.kernels import _malloc, _threads, lstm
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 100))
     ok = bool(np.allclose(a @ b, np.einsum("ik,kj->ij", a, b)))
     lstm.warm()  # a parallel kernel: starts Numba's threading layer
     ok = ok and bool(np.allclose(a @ b, np.einsum("ik,kj->ij", a, b)))
-    print(json.dumps({**_threads.info(), "blas_ok": ok,
+    print(json.dumps({**_threads.info(), "blas_ok": ok, "malloc": _malloc.info(),
                       "threads": len(os.listdir("/proc/self/task"))}))
 """)
 
@@ -35,7 +36,9 @@ linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /
 
 def _run(order: str, **env) -> dict:
     environ = {k: v for k, v in os.environ.items()
-               if k not in ("OPENBLAS_THREAD_TIMEOUT", "TINYGRAD_CS_THREAD_FIX")}
+               if k not in ("OPENBLAS_THREAD_TIMEOUT", "TINYGRAD_CS_THREAD_FIX", "GOMP_SPINCOUNT",
+                            "OMP_WAIT_POLICY", "TINYGRAD_CS_MALLOC_FIX", "GLIBC_TUNABLES")
+               and not (k.startswith("MALLOC_") and k.endswith("_"))}
     proc = subprocess.run([sys.executable, "-c", SCRIPT, order], env={**environ, **env},
                           check=False, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -48,6 +51,8 @@ def test_tinygrad_first_sets_the_timeout_before_openblas_loads():
     assert info["OPENBLAS_THREAD_TIMEOUT"] == "4"
     assert info["numpy_was_loaded"] is False and info["restarted"] == []
     assert info["openblas"] and info["blas_ok"]
+    assert info["GOMP_SPINCOUNT"] == "10000"
+    assert info["malloc"] == {"configured": True, "applied": True, "enabled": True}
 
 
 @linux
@@ -67,6 +72,10 @@ def test_numpy_first_restarts_the_loaded_openblas_pool():
 def test_a_users_own_setting_and_the_opt_out_are_respected(order):
     own = _run(order, OPENBLAS_THREAD_TIMEOUT="12")
     assert own["OPENBLAS_THREAD_TIMEOUT"] == "12" and own["restarted"] == []
-    off = _run(order, TINYGRAD_CS_THREAD_FIX="0")
-    assert off["enabled"] is False
+    own = _run(order, GOMP_SPINCOUNT="500", MALLOC_TRIM_THRESHOLD_="1000000")
+    assert own["GOMP_SPINCOUNT"] == "500" and own["malloc"]["applied"] is False
+    assert _run(order, OMP_WAIT_POLICY="PASSIVE")["GOMP_SPINCOUNT"] is None
+    off = _run(order, TINYGRAD_CS_THREAD_FIX="0", TINYGRAD_CS_MALLOC_FIX="0")
+    assert off["enabled"] is False and off["GOMP_SPINCOUNT"] is None
     assert off["OPENBLAS_THREAD_TIMEOUT"] is None and off["restarted"] == []
+    assert off["malloc"] == {"configured": True, "applied": False, "enabled": False}

@@ -4,7 +4,8 @@ Every kernel is compiled through ``_jit`` (``@kernel`` / ``@parallel_kernel``: c
 code, with a fallback when no cache location is writable). Importing this package first
 runs ``_threads.configure()``, which stops OpenBLAS's idle threads from spinning while our
 kernels run; it must happen before numpy loads, so this file imports neither numpy nor
-numba, and ``tinygrad_cs/__init__.py`` imports it first.
+numba, and ``tinygrad_cs/__init__.py`` imports it first. ``_malloc.configure()`` then keeps
+freed array memory mapped, so fresh outputs do not page-fault on every step.
 
 Convention: a kernel module may define ``warm()``, which calls each of its kernels once on
 tiny inputs (compiling them, or loading them from the cache). ``warm_all()`` runs every such
@@ -21,9 +22,10 @@ import pkgutil
 import sys
 import time
 
-from . import _threads
+from . import _malloc, _threads
 
 _threads.configure()
+_malloc.configure()
 
 
 def kernel_modules() -> list[str]:

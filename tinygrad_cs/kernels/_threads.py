@@ -7,15 +7,25 @@ With as many pool threads as cores, a pool that spins while the other one works 
 core from it, and the worker it starves holds up the whole parallel region. A parallel
 kernel followed by a numpy matmul, in a loop, ran 33x slower than the two alone (2 cores).
 
-The fix is on the OpenBLAS side: its idle workers go to sleep after 2^4 cycles
+The main fix is on the OpenBLAS side: its idle workers go to sleep after 2^4 cycles
 (``OPENBLAS_THREAD_TIMEOUT=4``); waking them costs microseconds per BLAS call, which
 measured as no loss (``benchmarks/bench_threads.py``). OpenBLAS reads that variable once,
 when it loads, so ``configure()`` runs before numpy is imported (first line of
 ``tinygrad_cs/__init__.py``). If the user imported numpy first, its OpenBLAS already runs
 with the default timeout: we set the variable, make every loaded OpenBLAS re-read its
 environment (``openblas_read_env``) and restart its pool (``blas_thread_shutdown_`` then
-``blas_thread_init``, the calls OpenBLAS itself makes around ``fork()``). The libgomp side is
-left alone: its spin is short, and ``OMP_WAIT_POLICY=PASSIVE`` slows every kernel 2-4x.
+``blas_thread_init``, the calls OpenBLAS itself makes around ``fork()``).
+
+On the libgomp side, its idle threads spin ``GOMP_SPINCOUNT`` times (300,000 by default)
+before they sleep. That spin is short next to one kernel, but the convolutions run on a
+pool of their own (``conv_pool``): after every batch-norm or pooling kernel, Numba's
+OpenMP worker spins on one of the two cores while a convolution worker needs it. Measured
+on the ResNet-8 training step alone (2 cores, quiet): 94-108 ms with the default spin,
+61-70 ms with ``GOMP_SPINCOUNT=10000``, 64-78 ms with 0. We set ``GOMP_SPINCOUNT=10000``
+(``GOMP_SPIN``): back-to-back kernels still find the workers awake, an idle pool sleeps
+within tens of microseconds. libgomp reads it when it loads, which Numba does at the first
+parallel kernel, after this module has run. ``OMP_WAIT_POLICY=PASSIVE`` (no spin at all)
+slowed short kernels 2-4x. A user's own ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` is kept.
 
 A user's own ``OPENBLAS_THREAD_TIMEOUT`` is never overridden; ``TINYGRAD_CS_THREAD_FIX=0``
 turns the whole fix off. This module imports neither numpy nor numba (it must run before
@@ -28,6 +38,7 @@ import os
 import sys
 
 TIMEOUT = "4"  # OpenBLAS clamps to [4, 30]; the idle spin lasts 2^TIMEOUT cycles
+GOMP_SPIN = "10000"  # libgomp's idle spin, in iterations (default 300,000)
 
 _status: dict = {"configured": False, "numpy_was_loaded": None, "restarted": []}
 
@@ -44,7 +55,11 @@ def configure() -> None:
         return
     _status["configured"] = True
     _status["numpy_was_loaded"] = "numpy" in sys.modules
-    if not enabled() or "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+    if not enabled():
+        return
+    if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = GOMP_SPIN
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
         return
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = TIMEOUT  # os.environ also calls C putenv
     for path in loaded_openblas():
@@ -94,4 +109,5 @@ def info() -> dict:
         pass
     return {**_status, "enabled": enabled(),
             "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+            "GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT"),
             "openblas": loaded_openblas(), "threading_layer": layer, "thread_runtimes": gomp}
