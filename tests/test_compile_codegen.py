@@ -28,6 +28,12 @@ def test_coalesce_merges_axes_broadcast_alike(out, ins, shape, views):
     assert coalesce(out, ins) == (shape, views)
 
 
+def test_coalesce_keeps_summed_axes_apart_and_as_one():
+    assert coalesce((6, 5, 7), [(6, 5, 7), (5, 7)], reduced=2) == ((6, 35), [(6, 35), (1, 35)])
+    assert coalesce((6, 5, 7), [(6, 5, 7)], reduced=3) == ((1, 210), [(1, 210)])
+    assert coalesce((6, 5, 7), [(6, 5, 7), (5, 1)], reduced=2) is None   # (5, 7) walks as two
+
+
 def _inputs(n, rng):
     return [rng.standard_normal((n, 3)), rng.standard_normal((n, 1)), rng.standard_normal(3)]
 

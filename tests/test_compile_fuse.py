@@ -104,6 +104,36 @@ def test_mixed_dtypes_promote_as_numpy_does():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("dim", "keepdim", "shape"), [
+    (None, False, ()), ((1, 2), False, (6,)), (-1, True, (6, 5, 1)), ((-2, 2), True, (6, 1, 1))])
+def test_a_trailing_sum_joins_the_group(dim, keepdim, shape, dtype):
+    """Summed in float64 in index order, then rounded: within a few float32 ulps of numpy's
+    pairwise sum (positive terms: no cancellation), and closer in float64."""
+    b = ProgramBuilder()
+    x, y = b.input((6, 5, 7), dtype), b.input((6, 5, 7), dtype)
+    total = b.op("Sum", b.op("Exp", b.op("Mul", x, y)), dim=dim, keepdim=keepdim)
+    p = b.program(total)
+    q, log = fuse(p)
+    assert ops(q) == ["Fused"] and q.instrs[0].fn.ops == ("Mul", "Exp", "Sum")
+    assert q.outputs[0].shape == shape and not q.instrs[0].elementwise
+    assert log == [f"fuse: 3 ops -> Fused#1 [Mul, Exp, Sum] {np.dtype(dtype).name}{list(shape)}"]
+    assert_same(p, q, b, rtol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize("case", ["leading_axis", "read_elsewhere", "broadcast_in_part"])
+def test_a_sum_stays_apart_where_one_loop_cannot_make_it(case):
+    b = ProgramBuilder()
+    x = b.input((4, 3, 2))
+    other = b.input((3, 1) if case == "broadcast_in_part" else (4, 3, 2))
+    e = b.op("Exp", b.op("Mul", x, other))
+    total = b.op("Sum", e, dim=0 if case == "leading_axis" else (1, 2))
+    p = b.program(total, e) if case == "read_elsewhere" else b.program(total)
+    q, _ = fuse(p)
+    assert ops(q) == ["Fused", "Sum"] and q.instrs[0].fn.ops == ("Mul", "Exp")
+    assert_same(p, q, b, rtol=1e-15)                   # exp: libm's against numpy's
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("op", sorted(OPS))
 def test_each_table_op_matches_its_eager_function(op, dtype):
     """Every op of the table against the eager Function it stands for, with NaN, +-inf,

@@ -7,6 +7,12 @@ result. For an output of shape ``S`` the kernel loops once over its elements,
 ``out[i] = t_last(in0[i], in1[i], ...)``, reading every input through a broadcast view
 (stride 0 along broadcast axes), so no broadcast input is ever materialised.
 
+A trailing sum over the last ``k`` axes (``Sum(dim=None)`` or the last axes) is done in the
+same loop: ``out[r] = sum_j t_last[r, j]``, accumulated in float64 in index order and then
+rounded to the result's dtype. numpy sums pairwise instead, so a fused sum differs from it in
+the last bits (for float32 it is the more accurate one), and is the same for any thread count
+(one thread makes each output element).
+
 Before the loop, axes are coalesced: an axis of size 1 is dropped, and neighbouring axes
 merge when each input is either broadcast along both or along neither (``(32, 64, 7, 7)``
 plus a bias ``(64, 1, 1)`` iterates as ``(32, 64, 49)``). The kernel walks the leading axes
@@ -84,30 +90,42 @@ def _step_lines(j: int, step: Step) -> list[str]:
     return lines + entry.write(f"t{j}", args, params, D)
 
 
-def kernel_source(steps: Sequence[Step], n_inputs: int, ndim: int) -> str:
+def kernel_source(steps: Sequence[Step], n_inputs: int, ndim: int, reduce: bool = False) -> str:
     """The Python source of the module holding ``parallel`` and ``serial`` for ``steps``
-    over ``n_inputs`` input arrays and an iteration space of ``ndim >= 1`` axes."""
+    over ``n_inputs`` input arrays and an iteration space of ``ndim >= 1`` axes; with
+    ``reduce`` the last axis is summed (in float64, in index order) into ``out``."""
     idx = ", ".join(f"i{d}" for d in range(ndim))
     body = [f"x{k} = in{k}[{idx}]" for k in range(n_inputs)]
     for j, step in enumerate(steps):
         body += _step_lines(j, step)
-    body.append(f"out[{idx}] = t{len(steps) - 1}")
-    sizes = ", ".join(f"n{d}" for d in range(ndim))
-    loop = [f"{sizes}, = out.shape"]
-    if ndim == 1:
+    last = f"t{len(steps) - 1}"
+    kept = ndim - 1 if reduce else ndim           # axes of ``out``
+    loop = [", ".join(f"n{d}" for d in range(kept)) + ", = out.shape"]
+    if reduce:
+        loop.append(f"n{ndim - 1} = m")         # the summed axis, absent from ``out``
+    if kept == ndim == 1:
         loop.append("for i0 in RANGE(n0):")
-        inner = body
+        inner = body + [f"out[i0] = {last}"]
     else:
         outer = " * ".join(f"n{d}" for d in range(ndim - 1))
         loop.append(f"for r in RANGE({outer}):")
         split = ["q = r"]
         for d in range(ndim - 2, 0, -1):
             split += [f"i{d} = q % n{d}", f"q = q // n{d}"]
-        loop += ["    " + line for line in split + ["i0 = q", f"for i{ndim - 1} in range(n{ndim - 1}):"]]
-        inner = ["    " + line for line in body]
+        split.append("i0 = q")
+        if reduce:
+            out_idx = ", ".join(f"i{d}" for d in range(kept))
+            split.append("acc = 0.0")
+            body = body + [f"acc += {last}"]
+            after = [f"out[{out_idx}] = {_TYPES[np.dtype(steps[-1].dtype)]}(acc)"]
+        else:
+            body = body + [f"out[{idx}] = {last}"]
+            after = []
+        loop += ["    " + line for line in split + [f"for i{ndim - 1} in range(n{ndim - 1}):"]]
+        inner = ["    " + line for line in body] + after
     loop += ["    " + line for line in inner]
-    args = ", ".join(["out"] + [f"in{k}" for k in range(n_inputs)])
-    ops = ", ".join(s.op for s in steps)
+    args = ", ".join(["out"] + (["m"] if reduce else []) + [f"in{k}" for k in range(n_inputs)])
+    ops = ", ".join([s.op for s in steps] + (["Sum"] if reduce else []))
 
     def twin(name: str, rng: str, extra: str) -> str:
         code = "\n".join("    " + line for line in loop).replace("RANGE", rng)
@@ -157,42 +175,56 @@ def _import(source: str) -> ModuleType:
     return module
 
 
-def coalesce(out_shape: tuple[int, ...], in_shapes: Sequence[tuple[int, ...]]
-             ) -> tuple[tuple[int, ...], list[tuple[int, ...]]]:
-    """The iteration shape and each input's shape reshaped onto it (see the module docstring).
-
-    ``(32, 64, 7, 7)`` with inputs ``(32, 64, 7, 7)`` and ``(64, 1, 1)`` gives
-    ``(32, 64, 49)`` and ``[(32, 64, 49), (1, 64, 1)]``."""
-    n = len(out_shape)
-    padded = [(1,) * (n - len(s)) + tuple(s) for s in in_shapes]
-    axes = [d for d in range(n) if out_shape[d] != 1]
+def _merge(shape: tuple[int, ...], padded: list[tuple[int, ...]]) -> list[list[int]]:
+    """Groups of neighbouring axes of ``shape`` (size-1 axes dropped) that every input reads
+    alike: broadcast along all of them or along none."""
     groups: list[list[int]] = []
-    for d in axes:
+    for d in (d for d in range(len(shape)) if shape[d] != 1):
         if groups and all((p[groups[-1][-1]] == 1) == (p[d] == 1) for p in padded):
             groups[-1].append(d)
         else:
             groups.append([d])
-    if not groups:
-        return (1,), [(1,) for _ in in_shapes]
-    shape = tuple(math.prod(out_shape[d] for d in g) for g in groups)
+    return groups
+
+
+def coalesce(shape: tuple[int, ...], in_shapes: Sequence[tuple[int, ...]], reduced: int = 0
+             ) -> tuple[tuple[int, ...], list[tuple[int, ...]]] | None:
+    """The iteration shape and each input's shape reshaped onto it (see the module docstring).
+
+    ``(32, 64, 7, 7)`` with inputs ``(32, 64, 7, 7)`` and ``(64, 1, 1)`` gives
+    ``(32, 64, 49)`` and ``[(32, 64, 49), (1, 64, 1)]``. With ``reduced = k`` the last ``k``
+    axes are summed: they must merge into one last axis (else None), kept apart from the
+    others (of which there is at least one, of size 1 when every axis is summed)."""
+    split = len(shape) - reduced
+    padded = [(1,) * (len(shape) - len(s)) + tuple(s) for s in in_shapes]
+    groups = _merge(shape[:split], [p[:split] for p in padded]) or [[]]
+    if reduced:
+        summed = _merge(shape[split:], [p[split:] for p in padded])
+        if len(summed) > 1:
+            return None
+        groups += [[d + split for d in g] for g in summed] or [[]]
+    out = tuple(math.prod(shape[d] for d in g) for g in groups)
     views = [tuple(math.prod(p[d] for d in g) for g in groups) for p in padded]
-    return shape, views
+    return out, views
 
 
 class FusedKernel:
     """The ``fn`` of a ``Fused`` instruction: ``out = kernel(*inputs)``.
 
-    ``ops`` (the fused op names, in order) and ``source`` (the generated module) are here for
-    printers and drawers; the instruction's ``attrs`` stay empty.
+    ``ops`` (the fused op names, in order, a trailing ``"Sum"`` included) and ``source`` (the
+    generated module) are here for printers and drawers; the instruction's ``attrs`` stay empty.
     """
 
     def __init__(self, module: ModuleType, ops: tuple[str, ...], source: str,
                  out_shape: tuple[int, ...], dtype: np.dtype,
-                 iter_shape: tuple[int, ...], view_shapes: list[tuple[int, ...]]) -> None:
+                 iter_shape: tuple[int, ...], view_shapes: list[tuple[int, ...]],
+                 reduce: bool) -> None:
         self.ops, self.source = ops, source
         self.shape, self.dtype = tuple(out_shape), np.dtype(dtype)
         self._iter, self._views = iter_shape, view_shapes
-        self._kernel = module.parallel if math.prod(out_shape) >= PARALLEL_MIN else module.serial
+        self._out = iter_shape[:-1] if reduce else iter_shape
+        threads_pay = math.prod(iter_shape) >= PARALLEL_MIN and math.prod(self._out) > 1
+        self._kernel = module.parallel if threads_pay else module.serial
 
     def __call__(self, *arrays: Any) -> np.ndarray:
         if len(arrays) != len(self._views):
@@ -201,7 +233,8 @@ class FusedKernel:
         out = np.empty(self.shape, self.dtype)
         views = [np.broadcast_to(np.reshape(a, s), self._iter)
                  for a, s in zip(arrays, self._views)]
-        self._kernel(out.reshape(self._iter), *views)
+        size = self._iter[-1:] if len(self._out) < len(self._iter) else ()
+        self._kernel(out.reshape(self._out), *size, *views)
         return out
 
     def __repr__(self) -> str:
@@ -209,10 +242,18 @@ class FusedKernel:
 
 
 def fused_kernel(steps: Sequence[Step], in_shapes: Sequence[tuple[int, ...]],
-                 out_shape: tuple[int, ...]) -> FusedKernel:
+                 shape: tuple[int, ...], out_shape: tuple[int, ...] | None = None,
+                 reduced: int = 0) -> FusedKernel | None:
     """Compile (or fetch from a cache) the kernel computing ``steps`` for inputs of
-    ``in_shapes`` broadcast to ``out_shape``; its dtype is the last step's."""
-    iter_shape, views = coalesce(tuple(out_shape), [tuple(s) for s in in_shapes])
-    source = kernel_source(steps, len(in_shapes), len(iter_shape))
-    return FusedKernel(_load(source), tuple(s.op for s in steps), source, out_shape,
-                       steps[-1].dtype, iter_shape, views)
+    ``in_shapes`` broadcast to ``shape``; its dtype is the last step's. With ``reduced = k``
+    the result is summed over its last ``k`` axes into ``out_shape`` (``keepdim`` or not);
+    None when those axes cannot be walked as one (an input broadcast along some only)."""
+    plan = coalesce(tuple(shape), [tuple(s) for s in in_shapes], reduced)
+    if plan is None:
+        return None
+    iter_shape, views = plan
+    source = kernel_source(steps, len(in_shapes), len(iter_shape), reduce=bool(reduced))
+    ops = tuple(s.op for s in steps) + (("Sum",) if reduced else ())
+    out_shape = tuple(shape) if out_shape is None else tuple(out_shape)
+    return FusedKernel(_load(source), ops, source, out_shape, steps[-1].dtype, iter_shape,
+                       views, bool(reduced))

@@ -7,10 +7,13 @@ constants. Walking the program backwards, each such instruction not yet taken is
 of a group, and the group grows up through the producers of its inputs as long as the
 producer can join and its output is read only inside the group (not by a later instruction,
 not as a program result): then nobody needs that intermediate array, and the kernel keeps it
-in a register. A group of two or more becomes one instruction ``op="Fused"`` in the root's
-place; its inputs are the group's outside inputs (``Var``s and array ``Const``s; scalar
-constants are baked into the source), ``attrs`` is empty, and its ``fn`` is a
-``codegen.FusedKernel``: a drawer or printer finds the fused op names in ``ins.fn.ops``.
+in a register. A ``Sum`` over all axes or the last axes of a root's result, its only reader,
+joins as the group's tail (the kernel sums as it goes; ``codegen.py`` says how it rounds),
+unless an input is broadcast along some of the summed axes and not others. A group of two or
+more becomes one instruction ``op="Fused"`` in the place of its last one; its inputs are the
+group's outside inputs (``Var``s and array ``Const``s; scalar constants are baked into the
+source), ``attrs`` is empty, and its ``fn`` is a ``codegen.FusedKernel``: a drawer or printer
+finds the fused op names in ``ins.fn.ops``.
 
 Before::                                     After::
 
@@ -18,7 +21,9 @@ Before::                                     After::
     %4 = Add(%3, %2)     (%2: float32[64])            fn.ops = (Mul, Add, ReLU)
     %6 = ReLU(%4)
 
-Log: ``fuse: 3 ops -> Fused#1 [Mul, Add, ReLU] float32[32, 64]``.
+Log: ``fuse: 3 ops -> Fused#1 [Mul, Add, ReLU] float32[32, 64]``. Had ``%7 = Sum(%6,
+dim=1)`` been the only reader of ``%6``, the group would end with it: ``%7 = Fused(%0, %1,
+%2)`` of ``float32[32]``, ``fn.ops = (Mul, Add, ReLU, Sum)``.
 
 Values: exactly numpy's for the arithmetic ops, about an ulp apart where an op calls libm
 (``pointwise.py`` says which). An intermediate broadcast to the root's shape is recomputed per
@@ -103,8 +108,33 @@ def _grow(root: Instr, defined: dict[int, Instr], taken: set[int], uses, keep) -
     return list(group.values())
 
 
-def _fused(members: list[Instr]) -> Instr:
-    """One ``Fused`` instruction computing ``members`` (in program order; the last is the root)."""
+def _summed(ins: Instr, defined, taken: set[int], uses, keep) -> tuple[Instr, int] | None:
+    """For ``Sum(x, dim, keepdim)`` over all axes or the last ``k`` axes of ``x``, where ``x``
+    is made by a fusable instruction and read by this ``Sum`` alone: (that producer, k)."""
+    if ins.op != "Sum" or len(ins.outputs) != 1 or not ins.inputs or len(ins.inputs) > 3:
+        return None
+    x = ins.inputs[0]
+    if (not isinstance(x, Var) or not x.shape or not set(ins.attrs) <= {"dim", "keepdim"}
+            or x.dtype not in _FLOATS or ins.outputs[0].dtype != x.dtype):
+        return None
+    n, dim = len(x.shape), plain(argument(ins, 1, "dim", None))
+    dims = range(n) if dim is None else dim if isinstance(dim, (tuple, list)) else (dim,)
+    if not all(isinstance(d, (int, np.integer)) for d in dims):
+        return None
+    axes = sorted({int(d) % n for d in dims})
+    if not axes or axes != list(range(n - len(axes), n)):
+        return None
+    producer = defined.get(id(x))
+    if (producer is None or id(producer) in taken or uses[id(x)] != 1 or id(x) in keep
+            or not _fusable(producer)):
+        return None
+    return producer, len(axes)
+
+
+def _fused(members: list[Instr], tail: Instr | None = None, reduced: int = 0) -> Instr | None:
+    """One ``Fused`` instruction computing ``members`` (in program order; the last is the
+    root), summed by ``tail`` over the last ``reduced`` axes if given; None if that sum cannot
+    be fused (``codegen.fused_kernel``)."""
     step_of = {id(ins.outputs[0]): j for j, ins in enumerate(members)}
     inputs: list = []
     slot: dict[int, int] = {}
@@ -123,11 +153,14 @@ def _fused(members: list[Instr]) -> Instr:
                     inputs.append(value)
                 refs.append(("in", slot[key]))
         steps.append(Step(ins.op, tuple(refs), _params(ins), np.dtype(ins.outputs[0].dtype)))
-    root = members[-1]
-    out = root.outputs[0]
+    last = tail or members[-1]
     shapes = [v.shape if isinstance(v, Var) else np.shape(v.value) for v in inputs]
-    fn = fused_kernel(steps, shapes, tuple(out.shape))
-    return replace(root, op="Fused", fn=fn, inputs=tuple(inputs), attrs={}, elementwise=True)
+    fn = fused_kernel(steps, shapes, tuple(members[-1].outputs[0].shape),
+                      tuple(last.outputs[0].shape), reduced)
+    if fn is None:
+        return None
+    return replace(last, op="Fused", fn=fn, inputs=tuple(inputs), attrs={},
+                   elementwise=tail is None)
 
 
 def fuse(program: Program) -> tuple[Program, list[str]]:
@@ -136,25 +169,32 @@ def fuse(program: Program) -> tuple[Program, list[str]]:
     position = {id(ins): k for k, ins in enumerate(program.instrs)}
     uses, keep = use_counts(program), results(program)
     taken: set[int] = set()
-    groups: dict[int, list[Instr]] = {}    # root's position -> its members in program order
+    fused: dict[int, Instr] = {}           # position of a group's last instruction -> Fused
     for ins in reversed(program.instrs):
-        if id(ins) in taken or not _fusable(ins):
+        if id(ins) in taken:
             continue
-        members = _grow(ins, defined, taken, uses, keep)
-        if len(members) < 2:
+        summed = _summed(ins, defined, taken, uses, keep)
+        root = summed[0] if summed else ins
+        if not _fusable(root):
             continue
-        members.sort(key=lambda m: position[id(m)])
+        members = sorted(_grow(root, defined, taken, uses, keep), key=lambda m: position[id(m)])
+        new = _fused(members, ins, summed[1]) if summed else None
+        if new is not None:
+            members.append(ins)
+        elif len(members) > 1:
+            new = _fused(members)
+        else:
+            continue
         taken.update(id(m) for m in members)
-        groups[position[id(ins)]] = members
+        fused[position[id(members[-1])]] = new
     instrs, log = [], []
     for k, ins in enumerate(program.instrs):
-        if k in groups:
-            members = groups[k]
-            instrs.append(_fused(members))
-            out = ins.outputs[0]
-            log.append(f"fuse: {len(members)} ops -> Fused#{len(log) + 1} "
-                       f"[{', '.join(m.op for m in members)}] "
-                       f"{np.dtype(out.dtype).name}{list(out.shape)}")
+        if k in fused:
+            new = fused[k]
+            out = new.outputs[0]
+            instrs.append(new)
+            log.append(f"fuse: {len(new.fn.ops)} ops -> Fused#{len(log) + 1} "
+                       f"[{', '.join(new.fn.ops)}] {np.dtype(out.dtype).name}{list(out.shape)}")
         elif id(ins) not in taken:
             instrs.append(ins)
     return rebuild(program, instrs, {}), log
