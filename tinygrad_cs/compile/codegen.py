@@ -4,8 +4,9 @@ A group is a list of ``Step``s in program order; step ``j`` computes ``t{j}`` pe
 from kernel inputs (``("in", k)``), earlier steps (``("step", j)``) and literals
 (``("lit", value)``), with the op's formula from ``pointwise.OPS``; the last step is the
 result. For an output of shape ``S`` the kernel loops once over its elements,
-``out[i] = t_last(in0[i], in1[i], ...)``, reading every input through a broadcast view
-(stride 0 along broadcast axes), so no broadcast input is ever materialised.
+``out[i] = t_last(in0[i], in1[i], ...)``, reading a broadcast input at index 0 along the
+axes it is broadcast on (the source spells that out), so no broadcast is ever materialised
+and contiguous inputs keep Numba's contiguous layout.
 
 A trailing sum over the last ``k`` axes (``Sum(dim=None)`` or the last axes) is done in the
 same loop: ``out[r] = sum_j t_last[r, j]``, accumulated in float64 in index order and then
@@ -90,12 +91,16 @@ def _step_lines(j: int, step: Step) -> list[str]:
     return lines + entry.write(f"t{j}", args, params, D)
 
 
-def kernel_source(steps: Sequence[Step], n_inputs: int, ndim: int, reduce: bool = False) -> str:
+def kernel_source(steps: Sequence[Step], iter_shape: Sequence[int],
+                  views: Sequence[Sequence[int]], reduce: bool = False) -> str:
     """The Python source of the module holding ``parallel`` and ``serial`` for ``steps``
-    over ``n_inputs`` input arrays and an iteration space of ``ndim >= 1`` axes; with
-    ``reduce`` the last axis is summed (in float64, in index order) into ``out``."""
+    over an iteration space ``iter_shape`` (``ndim >= 1`` axes), reading input ``k`` as an
+    array of shape ``views[k]`` (``coalesce``): index ``0`` along its size-1 axes, which is
+    how it broadcasts. With ``reduce`` the last axis is summed (in float64, in index order)."""
+    ndim, n_inputs = len(iter_shape), len(views)
     idx = ", ".join(f"i{d}" for d in range(ndim))
-    body = [f"x{k} = in{k}[{idx}]" for k in range(n_inputs)]
+    body = [f"x{k} = in{k}[" + ", ".join(f"i{d}" if view[d] != 1 else "0" for d in range(ndim))
+            + "]" for k, view in enumerate(views)]
     for j, step in enumerate(steps):
         body += _step_lines(j, step)
     last = f"t{len(steps) - 1}"
@@ -231,8 +236,7 @@ class FusedKernel:
             raise TypeError(f"Fused[{', '.join(self.ops)}]: takes {len(self._views)} inputs, "
                             f"got {len(arrays)}")
         out = np.empty(self.shape, self.dtype)
-        views = [np.broadcast_to(np.reshape(a, s), self._iter)
-                 for a, s in zip(arrays, self._views)]
+        views = [np.reshape(a, s) for a, s in zip(arrays, self._views)]
         size = self._iter[-1:] if len(self._out) < len(self._iter) else ()
         self._kernel(out.reshape(self._out), *size, *views)
         return out
@@ -252,7 +256,7 @@ def fused_kernel(steps: Sequence[Step], in_shapes: Sequence[tuple[int, ...]],
     if plan is None:
         return None
     iter_shape, views = plan
-    source = kernel_source(steps, len(in_shapes), len(iter_shape), reduce=bool(reduced))
+    source = kernel_source(steps, iter_shape, views, reduce=bool(reduced))
     ops = tuple(s.op for s in steps) + (("Sum",) if reduced else ())
     out_shape = tuple(shape) if out_shape is None else tuple(out_shape)
     return FusedKernel(_load(source), ops, source, out_shape, steps[-1].dtype, iter_shape,
