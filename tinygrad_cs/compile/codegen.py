@@ -91,45 +91,47 @@ def _step_lines(j: int, step: Step) -> list[str]:
     return lines + entry.write(f"t{j}", args, params, D)
 
 
+def _loops(ndim: int, body: list[str], result: str, reduce: str | None) -> list[str]:
+    """The loop nest around ``body`` (which sets ``result`` for element ``i0, ..., i{ndim-1}``):
+    the leading axes as one flat ``RANGE`` (``prange`` or ``range``), the last axis inside;
+    ``reduce`` (the result's numpy type) sums the last axis into ``out`` instead."""
+    kept = ndim - 1 if reduce else ndim            # the axes of ``out``
+    lines = [", ".join(f"n{d}" for d in range(kept)) + ", = out.shape"]
+    if reduce:
+        lines.append(f"n{ndim - 1} = m")             # the summed axis is not in ``out``
+    idx = ", ".join(f"i{d}" for d in range(ndim))
+    if ndim == 1:
+        return lines + ["for i0 in RANGE(n0):"] + [f"    {x}" for x in body + [f"out[i0] = {result}"]]
+    split = ["q = r"]
+    for d in range(ndim - 2, 0, -1):
+        split += [f"i{d} = q % n{d}", f"q = q // n{d}"]
+    split.append("i0 = q")
+    if reduce:
+        kept_idx = ", ".join(f"i{d}" for d in range(kept))
+        split.append("acc = 0.0")
+        body, after = body + [f"acc += {result}"], [f"out[{kept_idx}] = {reduce}(acc)"]
+    else:
+        body, after = body + [f"out[{idx}] = {result}"], []
+    outer = " * ".join(f"n{d}" for d in range(ndim - 1))
+    return (lines + [f"for r in RANGE({outer}):"]
+            + [f"    {x}" for x in split + [f"for i{ndim - 1} in range(n{ndim - 1}):"]]
+            + [f"        {x}" for x in body] + [f"    {x}" for x in after])
+
+
 def kernel_source(steps: Sequence[Step], iter_shape: Sequence[int],
                   views: Sequence[Sequence[int]], reduce: bool = False) -> str:
     """The Python source of the module holding ``parallel`` and ``serial`` for ``steps``
     over an iteration space ``iter_shape`` (``ndim >= 1`` axes), reading input ``k`` as an
     array of shape ``views[k]`` (``coalesce``): index ``0`` along its size-1 axes, which is
     how it broadcasts. With ``reduce`` the last axis is summed (in float64, in index order)."""
-    ndim, n_inputs = len(iter_shape), len(views)
-    idx = ", ".join(f"i{d}" for d in range(ndim))
+    ndim = len(iter_shape)
     body = [f"x{k} = in{k}[" + ", ".join(f"i{d}" if view[d] != 1 else "0" for d in range(ndim))
             + "]" for k, view in enumerate(views)]
     for j, step in enumerate(steps):
         body += _step_lines(j, step)
-    last = f"t{len(steps) - 1}"
-    kept = ndim - 1 if reduce else ndim           # axes of ``out``
-    loop = [", ".join(f"n{d}" for d in range(kept)) + ", = out.shape"]
-    if reduce:
-        loop.append(f"n{ndim - 1} = m")         # the summed axis, absent from ``out``
-    if kept == ndim == 1:
-        loop.append("for i0 in RANGE(n0):")
-        inner = body + [f"out[i0] = {last}"]
-    else:
-        outer = " * ".join(f"n{d}" for d in range(ndim - 1))
-        loop.append(f"for r in RANGE({outer}):")
-        split = ["q = r"]
-        for d in range(ndim - 2, 0, -1):
-            split += [f"i{d} = q % n{d}", f"q = q // n{d}"]
-        split.append("i0 = q")
-        if reduce:
-            out_idx = ", ".join(f"i{d}" for d in range(kept))
-            split.append("acc = 0.0")
-            body = body + [f"acc += {last}"]
-            after = [f"out[{out_idx}] = {_TYPES[np.dtype(steps[-1].dtype)]}(acc)"]
-        else:
-            body = body + [f"out[{idx}] = {last}"]
-            after = []
-        loop += ["    " + line for line in split + [f"for i{ndim - 1} in range(n{ndim - 1}):"]]
-        inner = ["    " + line for line in body] + after
-    loop += ["    " + line for line in inner]
-    args = ", ".join(["out"] + (["m"] if reduce else []) + [f"in{k}" for k in range(n_inputs)])
+    total = _TYPES[np.dtype(steps[-1].dtype)] if reduce else None
+    loop = _loops(ndim, body, f"t{len(steps) - 1}", total)
+    args = ", ".join(["out"] + (["m"] if reduce else []) + [f"in{k}" for k in range(len(views))])
     ops = ", ".join([s.op for s in steps] + (["Sum"] if reduce else []))
 
     def twin(name: str, rng: str, extra: str) -> str:
