@@ -38,10 +38,12 @@ DEFAULT: tuple[str, ...] = tuple(PASSES)
 
 def optimize(program: Program, names: Sequence[str] = DEFAULT) -> tuple[Program, list[str]]:
     """Run the passes ``names`` (in ``PASSES``' order, whatever order they are given in) and
-    return the new program with every pass's log lines, in order."""
+    return the new program with every pass's log lines, in order. The program is checked
+    (``ir.check``) before and after each pass."""
     unknown = [n for n in names if n not in PASSES]
     if unknown:
         raise ValueError(f"compile: unknown pass(es) {unknown}; the passes are {list(PASSES)}")
+    check(program)
     log: list[str] = []
     for name in (n for n in PASSES if n in names):
         program, lines = PASSES[name](program)
