@@ -26,6 +26,7 @@ else:  # run as a script
 BENCHMARKS = [("dispatch", "bench_dispatch"), ("scalar", "bench_scalar"), ("mlp", "bench_mlp"),
               ("resnet8", "bench_resnet8"), ("lstm_layer", "bench_lstm_layer"),
               ("fashion_epoch", "bench_fashion_epoch"), ("nms", "bench_nms"), ("roi", "bench_roi"),
+              ("compile", "bench_compile"),
               *bench_kernels.MODULES]
 ON_REQUEST = [bench_kernels.JIT]
 
