@@ -111,6 +111,16 @@ def test_the_page_figures_are_committed_and_its_boxes_complete(chapter):
         assert "> **Correct:**" in box, f"{chapter.page.name}: a box without its correction"
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.name)
+def test_the_script_opens_as_a_notebook_of_prose_and_code_cells(chapter):
+    jupytext = pytest.importorskip("jupytext")
+    cells = jupytext.read(chapter.script).cells
+    prose = [c for c in cells if c.cell_type == "markdown"]
+    code = [c for c in cells if c.cell_type == "code" and "import" not in c.source]
+    assert prose and all(c.source.strip() for c in prose), f"{chapter.name}: no prose cells"
+    assert len(code) >= 2 and not any("# %%" in c.source for c in cells), chapter.name
+
+
 def test_a_rerun_writes_byte_identical_figures(quick_run, tmp_path):
     chapter = CHAPTERS[0]
     first = quick_run(chapter)
