@@ -18,6 +18,7 @@ import pytest
 import tinygrad_cs as tg
 from tinygrad_cs.cli import main as tgcs
 from tinygrad_cs.learn import CHAPTERS_DIR
+from tinygrad_cs.learn.__main__ import main as learn_main
 from tinygrad_cs.learn.chapters import Chapter, ChapterNotFound, find, list_chapters, run
 
 pytestmark = pytest.mark.skipif(not CHAPTERS_DIR.is_dir(),
@@ -160,6 +161,8 @@ def test_a_chapter_is_found_by_number_slug_or_both(capsys):
         find("nope")
     assert tgcs(["learn", "nope"]) == 2
     assert "no chapter 'nope'" in capsys.readouterr().err
+    assert learn_main(["nope"]) == 2
+    assert capsys.readouterr().err.startswith("error: no chapter 'nope'")
 
 
 def test_a_failing_chapter_leaves_the_switches_and_modes_as_they_were(tmp_path, monkeypatch):
