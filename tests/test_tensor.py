@@ -15,6 +15,14 @@ def test_python_floats_take_the_default_dtype_and_arrays_keep_theirs():
     assert tg.tensor([1.0], dtype=tg.float64).dtype == tg.float64
 
 
+def test_an_explicit_float64_keeps_every_digit_of_python_floats():
+    # torch.tensor(x, dtype=torch.float64) converts x itself, not its float32 rounding
+    x = 6.8813735870195432
+    assert tg.tensor(x, dtype=tg.float64).item() == x
+    assert tg.tensor([[x, 0.1]], dtype=tg.float64).tolist() == [[x, 0.1]]
+    assert tg.tensor([x], dtype=tg.float32).item() == float(np.float32(x))
+
+
 def test_set_default_dtype():
     try:
         tg.set_default_dtype(tg.float64)

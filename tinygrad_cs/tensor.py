@@ -43,7 +43,9 @@ def _to_array(data: Any, dtype=None, copy: bool = False, op: str = "tensor") -> 
         except ValueError as e:
             raise ValueError(f"{op}: could not convert data to an array ({e})") from None
         if arr.dtype.kind == "f":
-            arr = arr.astype(dtypes.get_default_dtype())
+            # an explicit dtype converts the Python floats themselves, not a float32 rounding
+            if dtype is None:
+                arr = arr.astype(dtypes.get_default_dtype())
         elif arr.dtype.kind == "i":
             arr = arr.astype(np.int64)
     if dtype is not None:

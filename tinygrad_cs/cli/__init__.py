@@ -10,6 +10,7 @@
     tgcs search --trials 12 --workers 2            # coarse-to-fine random search (lr, wd)
     tgcs graph resnet20 -o resnet20.svg --grads    # draw a zoo model's graph
     tgcs gradcheck conv2d            # fuzz an op's gradients (or a zoo model's) with Hypothesis
+    tgcs learn 05 --quick            # run a chapter of the learner's path (--list lists them)
     tgcs warmup                      # compile every kernel now (a fresh install's first run
                                      # otherwise compiles the ones it meets)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from ..learn.__main__ import add_learn_options
+from ..learn.__main__ import run_learn as run_chapters
+from ..learn.chapters import ChapterNotFound
 from ..viz.__main__ import add_graph_options
 from ..viz.__main__ import run_graph as draw_named_model
 from .checks import add_lr_find_options, add_sanity_options, run_lr_find, run_sanity
@@ -22,6 +25,13 @@ def run_graph(args: argparse.Namespace) -> int:
         raise UsageError(error.args[0]) from None
 
 
+def run_learn(args: argparse.Namespace) -> int:
+    try:
+        return run_chapters(args)
+    except ChapterNotFound as error:           # no such chapter, or no chapters folder here
+        raise UsageError(error.args[0]) from None
+
+
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "train": ("train a zoo model on a data set; curves, checkpoint and graph to runs/NAME/",
               add_train_options, run_train),
@@ -37,6 +47,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
               add_graph_options, run_graph),
     "gradcheck": ("fuzz an op's or a zoo model's gradients with Hypothesis",
                   add_gradcheck_options, run_gradcheck),
+    "learn": ("run the learner's chapters (docs/learn/): --list, a chapter, --all; --quick",
+              add_learn_options, run_learn),
     "warmup": ("compile every kernel now (a fresh install compiles them on first use)",
                add_warmup_options, run_warmup),
 }

@@ -8,6 +8,11 @@ chapter run by ``python docs/learn/05-batchnorm.py`` honours them too:
 * ``TGCS_LEARN_QUICK=1``: ``QUICK`` is true, and a chapter shrinks its data and steps so it
   runs in seconds (the test suite runs every chapter this way);
 * ``TGCS_LEARN_FIGURES=DIR``: figures go to DIR instead of ``docs/learn/figures``.
+
+``chapters.py`` finds the chapters and runs one in a fresh namespace; ``python -m
+tinygrad_cs.learn`` (``__main__.py``, also ``tgcs learn``) is the command line. The chapters
+live in the repository, not in the installed package: ``CHAPTERS_DIR`` exists in a checkout
+or an editable install only.
 """
 from __future__ import annotations
 
