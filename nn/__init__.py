@@ -14,7 +14,9 @@
 * attention: ``MultiheadAttention`` and the Transformer (``TransformerEncoderLayer``,
   ``TransformerEncoder``, ``TransformerDecoderLayer``, ``TransformerDecoder``,
   ``Transformer``);
-* losses (``CrossEntropyLoss``, ``MSELoss``, ...) and ``regularization.l2_penalty``.
+* losses (``CrossEntropyLoss``, ``MSELoss``, ...) and ``regularization.l2_penalty``;
+* ``summary(model, input_size)``: torchinfo's layer table (output shapes, parameters,
+  multiply-adds, receptive fields).
 """
 from tinygrad_cs import unsupported as _unsupported
 from . import functional, init, regularization, scalar, utils
@@ -58,8 +60,9 @@ __all__ += ["MultiheadAttention", "Transformer", "TransformerDecoder",
 
 from . import parallel
 from .parallel import DataParallel
+from .summary import summary  # the function; the file stays importable as nn.summary
 
-__all__ += ["DataParallel", "parallel"]
+__all__ += ["DataParallel", "parallel", "summary"]
 
 from .activation_extra import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
                                Mish, PReLU, ReLU6, RReLU, SiLU, Softmax2d, Softmin, Softshrink,
