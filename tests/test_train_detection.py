@@ -133,6 +133,39 @@ def test_detection_defaults_train_on_shapes():
     assert recipe.model == "yolo" and recipe.data == "shapes" and recipe.augment
 
 
+@pytest.mark.parametrize("model", ["faster_rcnn", "mask_rcnn"])
+def test_tgcs_train_builds_the_two_stage_recipe_from_its_defaults(tmp_path, capsys,
+                                                                 small_shapes, monkeypatch,
+                                                                 model):
+    """``tgcs train --model faster_rcnn`` with no other option: the recipe written, the
+    optimizer, schedule and batches handed to the loop are DETECTION_DEFAULTS' (momentum
+    SGD with Nesterov, lr 0.02 at the one-cycle peak, weight decay 1e-4, batch 8). The loop
+    is stopped before its first step, as an interrupt would."""
+    given = {}
+
+    def record(model_, train_loader, val_loader, **kwargs):
+        given.update(kwargs, model=model_, batch=train_loader.batch_size)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_train, "fit_detection", record)
+    assert main(["train", "--runs-dir", str(tmp_path), "--no-progress", "--model", model,
+                 "--name", "r"]) == 130
+    capsys.readouterr()
+    want = detection_recipe.DETECTION_DEFAULTS[model]
+    assert want["optimizer"] == "sgd" and want["lr"] == 0.02 and want["batch_size"] == 8
+    saved = json.loads((tmp_path / "r" / "recipe.json").read_text())
+    assert {k: saved[k] for k in want} == want
+    assert saved["data"] == "shapes" and saved["lr_schedule"] == "onecycle"
+    opt, scheduler = given["optimizer"], given["scheduler"]
+    assert isinstance(opt, tg.optim.SGD) and given["batch"] == 8
+    group = opt.param_groups[0]
+    assert group["weight_decay"] == 1e-4 and group["nesterov"]
+    assert isinstance(scheduler, tg.optim.lr_scheduler.OneCycleLR)
+    assert group["max_lr"] == 0.02 and given["epochs"] == want["epochs"]
+    assert type(given["model"]).__name__ == {"faster_rcnn": "FasterRCNN",
+                                             "mask_rcnn": "MaskRCNN"}[model]
+
+
 def _loaders():
     splits = load_dataset("shapes", n_train=8, n_test=4)
     collate = partial(detection_collate, stack=True)

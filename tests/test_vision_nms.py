@@ -115,6 +115,8 @@ def test_float32_iou_is_compared_with_the_double_threshold_as_torchvision():
 
 
 def test_equal_scores_visit_the_lower_index_first():
+    """As torchvision's CPU kernel, which sorts stably (checked against torchvision 0.28 in
+    test_vision_torchvision_parity.py)."""
     boxes = tg.tensor(np.array([[0, 0, 4, 4], [0, 0, 4, 4], [10, 10, 12, 12]], np.float32))
     scores = tg.tensor(np.array([0.5, 0.5, 0.5], np.float32))
     assert ops.nms(boxes, scores, 0.5).tolist() == [0, 2]

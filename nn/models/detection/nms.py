@@ -8,12 +8,14 @@ guarantee of torchvision's coordinate-offset trick, here exact: the kernel runs 
 category as a segment of its own, which is also what torchvision does on CPU above 4,000
 coordinates). The loop is a Numba kernel (``kernels/nms.py``), in the boxes' dtype.
 
-Equal scores: torchvision sorts with ``scores.sort(0, descending=True)``, which is not
-stable (on x86 builds of PyTorch, x86-simd-sort; elsewhere ``std::sort``), so which of two
-tied boxes it visits first is unspecified (its docstring says so). Here the sort is
-stable: of equal scores, the lower index comes first, on every machine. A NaN score sorts
-first, as in ``torch.sort``. Results can differ from torchvision's only when two boxes
-with exactly the same score overlap each other above the threshold.
+Equal scores: the boxes are visited in a stable order (of equal scores, the lower index
+first), as torchvision's CPU kernel does (``scores.sort(stable=True, descending=True)``;
+its documentation leaves the order unspecified only between CPU and GPU); a NaN score
+sorts first, as in ``torch.sort``. Checked against torchvision 0.28 with many exact ties
+(``tests/test_vision_torchvision_parity.py``). One difference remains in ``batched_nms``
+above 1,000 boxes, where torchvision runs each category apart and then orders the kept
+boxes by an unstable sort: the kept boxes are the same, but of equal scores it may list
+them in another order; here they come lowest index first.
 
 ``soft_nms`` (Bodla et al. 2017, not in torchvision) decays scores instead of discarding
 boxes: see its docstring.
