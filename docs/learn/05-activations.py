@@ -1,4 +1,4 @@
-"""Chapter 05 · Activation functions: the five of the notes, their gradients, and dead ReLUs.
+"""Activation functions: the five of the notes, their gradients, and dead ReLUs.
 
 Run it as a script (``python docs/learn/05-activations.py``) or open it as a notebook (the
 ``# %%`` cells). It prints its numbers and writes ``docs/learn/figures/05-*.png``;

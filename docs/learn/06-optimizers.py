@@ -1,4 +1,4 @@
-"""Chapter 06 · Optimizers: SGD, momentum, Nesterov, AdaGrad, RMSProp and Adam side by side.
+"""Optimizers: SGD, momentum, Nesterov, AdaGrad, RMSProp and Adam side by side.
 
 Run it as a script (``python docs/learn/06-optimizers.py``) or open it as a notebook (the
 ``# %%`` cells). It prints its numbers and writes ``docs/learn/figures/06-*.png``;

@@ -1,4 +1,4 @@
-"""Chapter 07 · Regularisation: L2 and weight decay, dropout and DropConnect, data augmentation.
+"""Regularisation: L2 and weight decay, dropout and DropConnect, data augmentation.
 
 Run it as a script (``python docs/learn/07-regularization.py``) or open it as a notebook (the
 ``# %%`` cells). It prints its numbers and writes ``docs/learn/figures/07-*.png``;

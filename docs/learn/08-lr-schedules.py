@@ -1,4 +1,4 @@
-"""Chapter 08 · Learning-rate schedules: step, cosine, one-cycle, warm-up and plateau.
+"""Learning-rate schedules: step, cosine, one-cycle, warm-up and plateau.
 
 Run it as a script (``python docs/learn/08-lr-schedules.py``) or open it as a notebook (the
 ``# %%`` cells). It prints its numbers and writes ``docs/learn/figures/08-*.png``;

@@ -1,5 +1,4 @@
-"""Chapter 09 · The training recipe: initial loss, overfit a small sample, LR finder, random
-search coarse to fine, reading the curves.
+"""The training recipe: initial loss, overfitting a sample, LR finder, random search.
 
 Run it as a script (``python docs/learn/09-training-recipe.py``) or open it as a notebook (the
 ``# %%`` cells). It prints its numbers and writes ``docs/learn/figures/09-*.png``;

@@ -1,5 +1,4 @@
-"""Chapter 10: CNN arithmetic. Output sizes, parameters, multiply-adds and receptive fields,
-read off ``tg.nn.summary``; two 3x3 convolutions against one 5x5, and the 1x1 bottleneck.
+"""CNN arithmetic: output sizes, parameters, multiply-adds, receptive fields.
 
 Run: ``python docs/learn/10-cnn-arithmetic.py`` (``TGCS_LEARN_QUICK=1`` for a quick run).
 """

@@ -1,6 +1,4 @@
-"""Chapter 11: architectures. VGG, GoogLeNet, MobileNet, ResNet, ResNeXt and FPN from the zoo,
-each drawn at module depth with its summary; why skips keep gradients alive; what ResNeXt's
-cardinality really is.
+"""Architectures: VGG, GoogLeNet, MobileNet, ResNet, ResNeXt and FPN from the zoo.
 
 Run: ``python docs/learn/11-architectures.py`` (``TGCS_LEARN_QUICK=1`` for a quick run).
 """

@@ -1,5 +1,4 @@
-"""Chapter 12: GANs. The minimax objective and its optimum, why the generator trains on the
-non-saturating loss, and the zoo's DCGAN trained on the 8x8 digits with samples over epochs.
+"""GANs: the minimax objective, the non-saturating loss, a DCGAN on digits.
 
 Run: ``python docs/learn/12-gans.py`` (``TGCS_LEARN_QUICK=1`` for a quick run).
 """

@@ -1,6 +1,4 @@
-"""Chapter 13: detection and segmentation. IoU, NMS before and after, RoIAlign's sampling grid,
-a one-stage (YOLO) and a two-stage (Faster R-CNN) detector and SOLO's instance masks, each
-trained briefly on the generated shapes set.
+"""Detection and segmentation: IoU, NMS, RoIAlign, YOLO, Faster R-CNN and SOLO.
 
 Run: ``python docs/learn/13-detection.py`` (``TGCS_LEARN_QUICK=1`` for a quick run). Full
 training is ``tgcs train --model yolo --data shapes`` (and ``faster_rcnn``, ``solo``).

@@ -1,6 +1,4 @@
-"""Chapter 14: RNNs and LSTMs. The cells computed by hand, the LSTM's gates on a small example,
-gradients through time (vanishing and exploding in a vanilla RNN, carried by an LSTM's cell),
-gradient clipping, and a character-level language model trained and sampled.
+"""RNNs and LSTMs: the gates, gradients through time, clipping, a character model.
 
 Run: ``python docs/learn/14-rnns.py`` (``TGCS_LEARN_QUICK=1`` for a quick run).
 """
