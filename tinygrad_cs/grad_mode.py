@@ -17,6 +17,7 @@ class _State(threading.local):
     anomaly = False
     observers = ()   # callbacks fn(node, grad) run on every node's total gradient
     scope = ""       # the dotted module path new nodes are labelled with (scopes.py)
+    tracer = None    # the active ``tg.compile`` tracer (compile/trace.py), else None
 
 
 state = _State()

@@ -21,6 +21,7 @@ from . import devices as _device
 from . import dtypes, ops, tensor_ops, unsupported
 from . import versions as _versions
 from .engine import Node
+from .grad_mode import state as _state
 from .tensor_compat import CompatMethods
 from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TorchMethods
@@ -201,6 +202,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
 
     def numpy(self) -> np.ndarray:
         """The underlying numpy array (shared, not copied; writes to it are not tracked)."""
+        if _state.tracer is not None:  # user code reading values breaks a tg.compile trace
+            _state.tracer.reads_value(self, "numpy()", internal_ok=True)
         return self._data
 
     def item(self):
@@ -208,9 +211,13 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         if self._data.size != 1:
             raise RuntimeError(f"item: a Tensor with {self._data.size} elements cannot be "
                                f"converted to a Python scalar (shape {self.shape})")
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "item()")
         return self._data.item()
 
     def tolist(self):
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "tolist()")
         return self._data.tolist()
 
     def __len__(self) -> int:
@@ -225,6 +232,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements "
                                f"(shape {self.shape}) is ambiguous")
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "bool()")
         return bool(self._data)
 
     def __index__(self) -> int:
@@ -232,6 +241,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError(f"only integer tensors of a single element can be converted to an "
                             f"index (got dtype {self.dtype}, shape {self.shape})")
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "an index")
         return int(self._data.item())
 
     def __format__(self, spec: str) -> str:
@@ -247,6 +258,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "numpy.asarray()", internal_ok=True)
         return self._data if dtype is None else self._data.astype(dtype)
 
     __hash__ = Node.__hash__
