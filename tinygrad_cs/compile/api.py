@@ -122,6 +122,7 @@ class CompiledFunction:
         if max_cache < 1:
             raise ValueError(f"compile: max_cache must be at least 1, got {max_cache}")
         functools.update_wrapper(self, fn, updated=())
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
         self.fn, self.passes, self.explain = fn, tuple(passes), explain
         self.max_cache, self.fullgraph = max_cache, fullgraph
         self._cache: OrderedDict[Any, _Entry] = OrderedDict()
