@@ -23,6 +23,14 @@ class _State(threading.local):
 state = _State()
 
 
+def untraceable(what: str) -> None:
+    """Tell an active ``tg.compile`` trace that ``what`` is a Python side effect a replay
+    would not repeat (a scheduler step, a tensor stored on a module): the trace stops and
+    the compiled function runs eagerly (a graph break). No effect outside a trace."""
+    if state.tracer is not None:
+        state.tracer.stop(f"{what}: a Python side effect that a replay would not repeat")
+
+
 def is_grad_enabled() -> bool:
     """True when ops record the graph needed for backward."""
     return state.enabled

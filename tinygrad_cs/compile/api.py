@@ -191,7 +191,7 @@ class CompiledFunction:
         for m in modules:
             for p in m.parameters(recurse=False):
                 owners[id(p)] = p
-        tracer = Tracer(labels, list(owners.values()))
+        tracer = Tracer(labels, list(owners.values()), optimizers)
         for i, a in enumerate(_tensor_args(args, kwargs)):
             tracer.add_input(a._data if isinstance(a, Tensor) else a, f"arg{i}")
         self.traces += 1

@@ -15,11 +15,16 @@ eagerly, and the compiled function runs eagerly from then on (a *graph break*). 
 tensor's value in Python (``item()``, ``bool()``, ``float()``, ``tolist()``, ``numpy()`` from
 user code), a random draw outside ``random.draw``, gradient hooks, ``create_graph`` and
 ``tg.grad``, in-place changes of tensors that require grad, and optimizers with their own
-``step`` (LBFGS) or a closure are breaks.
+``step`` (LBFGS) or a closure are breaks. So are values a replay would get wrong
+(``provenance.py``): a tensor made inside the function from data (``tg.tensor``,
+``from_numpy``, a raw-numpy result) rather than by a factory of fixed arguments
+(``zeros``, ``arange``: ``constant``), a numpy array the user's code passes to an op, an
+in-place change of an array that shares memory with another, and Python side effects
+(``grad_mode.untraceable``: scheduler steps, tensors stored on modules, ``.data = ...``,
+any other change of an optimizer's ``param_groups``).
 """
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -41,14 +46,12 @@ from ..engine import (
 from ..grad_mode import state as _state
 from ..tensor import Tensor
 from ..versions import _clock, check_saved
-from . import calls
+from . import calls, provenance
 from .ir import Const, Instr, Program, Var
 from .slots import Slot, signature
 
 __all__ = ["Tracer", "finish"]
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_OWN_DIRS = tuple(os.path.join(_ROOT, d) + os.sep for d in ("tinygrad_cs", "nn", "viz"))
 _ELEMENTWISE_MODULES = ("tinygrad_cs.ops.elementwise",)
 
 
@@ -71,7 +74,8 @@ class _Record:
 class Tracer:
     """Builds one program from one eager call; see the module docstring."""
 
-    def __init__(self, labels: dict[int, str], owners: list[Tensor]) -> None:
+    def __init__(self, labels: dict[int, str], owners: list[Tensor],
+                 optimizers: list | tuple = ()) -> None:
         self.labels = labels            # id(tensor or array) -> "layer1.0.conv1.weight"
         # leaves whose .grad the function may set, and their .grad when the call began
         self.grad_owners: dict[int, Tensor] = {id(t): t for t in owners}
@@ -90,6 +94,9 @@ class Tracer:
         self.phase = "forward"
         self.broken: str | None = None
         self._count = 0
+        self.constants: dict[int, Tensor] = {}   # tensors made by factories of fixed arguments
+        self.optimizers = list(optimizers)
+        self.groups = provenance.groups(self.optimizers)   # param_groups when the call began
 
     # -- values ------------------------------------------------------------------------
     def new_var(self, like: Any, label: str = "") -> Var:
@@ -124,6 +131,8 @@ class Tracer:
                 value = self.initial_grads[id(owner)]
             self.signatures.append(signature(value))
             var = self.new_var(value, label)
+            if kind == "data":
+                self.slot_keys[("data-array", id(value), None)] = len(self.slots)
             if value is None and kind in ("grad", "optim"):  # written only: shaped like its owner
                 like = owner if kind == "grad" else None
                 if like is not None:
@@ -144,7 +153,12 @@ class Tracer:
             var = self.lookup(data)
             if var is not None:
                 return var
-            if a._seq > self.start and a._fn is None:  # made inside the function: a constant
+            if a._seq > self.start and a._fn is None:  # made inside the function
+                if id(a) not in self.constants:
+                    self.stop(f"a tensor of shape {tuple(data.shape)} made inside the function "
+                              "from data the trace cannot follow (tg.tensor, from_numpy or "
+                              "a numpy result): pass it as an argument, or compute it with "
+                              "tensor ops")
                 return Const(data)
             label = self.labels.get(id(a)) or self.labels.get(id(data)) or a.name or ""
             return self.latest[self.slot("data", a, label=label)]
@@ -152,6 +166,11 @@ class Tracer:
             var = self.lookup(a)
             return Const(a) if var is None else var
         return Const(a)
+
+    def constant(self, tensor: Tensor) -> None:
+        """``tensor`` was made by a factory of fixed arguments (``zeros``, ``arange``): its
+        value is the same at every call, so it may be a program constant."""
+        self.constants[id(tensor)] = tensor
 
     def emit(self, op: str, fn: Any, inputs: tuple, outputs: tuple, attrs: dict | None = None,
              elementwise: bool = False, scope: str | None = None) -> None:
@@ -167,10 +186,8 @@ class Tracer:
         _state.tracer = None
 
     def reads_value(self, tensor: Tensor, what: str, internal_ok: bool = False) -> None:
-        if internal_ok:
-            caller = os.path.abspath(sys._getframe(2).f_code.co_filename)
-            if caller.startswith(_OWN_DIRS):
-                return
+        if internal_ok and provenance.own_code(sys._getframe(2)):
+            return
         self.stop(f"{what} reads the value of a tensor of shape {tuple(tensor.shape)}")
 
     def draws_outside(self, reason: str) -> None:
@@ -182,6 +199,17 @@ class Tracer:
             self.stop(f"{function.__name__} on scalar Values (only Tensors are traced)")
             return function.apply(*args, **kwargs)
         values = [self.operand(a) for a in args]
+        raw_unseen = [a for a in (*args, *kwargs.values()) if isinstance(a, np.ndarray)
+                      and self.lookup(a) is None]
+        raw_unseen += [x for v in kwargs.values() if isinstance(v, tuple) for x in v
+                       if isinstance(x, np.ndarray) and self.lookup(x) is None]
+        if raw_unseen and self.broken is None:
+            array = provenance.user_array(self.lookup)
+            if array is not None:
+                self.stop(f"{function.__name__}: a numpy array of shape {array.shape} from "
+                          "the function's own code (not an argument of the compiled "
+                          "function): a replay would reuse its trace-time value; pass it "
+                          "as an argument, or make it a tensor computed with ops")
         kw_arrays, kw_values, static = [], [], dict(kwargs)
         for key, v in kwargs.items():
             if isinstance(v, tuple) and any(isinstance(x, np.ndarray) for x in v):
@@ -228,6 +256,24 @@ class Tracer:
         for x, var in zip(kw_values, new_kw):
             self.mutated(x, var)
         return out
+
+    def raw_op(self, fn: Any, args: tuple, kwargs: dict) -> Any:
+        """A non-differentiable numpy function of tensors (a comparison, ``clone``, a cast:
+        ``ops._util.constant``), recorded as one instruction ``fn(*arrays, **kwargs)``."""
+        values = [self.operand(a) for a in args]
+        out = fn(*(a._data if isinstance(a, Node) else a for a in args), **kwargs)
+        if isinstance(out, np.ndarray) and any(isinstance(v, Var) for v in values):
+            var = self.new_var(out)
+            self.emit(getattr(fn, "__name__", "numpy"), fn, tuple(values), (var,), dict(kwargs))
+            self.bind(out, var)
+        return out
+
+    def alias(self, view: Tensor, source: Tensor) -> None:
+        """``view`` is a new tensor on ``source``'s storage (``detach()``, ``.data``): the
+        same program value (``source`` becomes state if the trace has not seen it)."""
+        var = self.operand(source)
+        if isinstance(var, Var):
+            self.env[id(view._data)] = (view._data, var)
 
     def _saved_recipe(self, out, raw, values, data, out_var, extras, extra_vars):
         """How backward finds what forward saved: program values, or constants."""
@@ -277,7 +323,8 @@ class Tracer:
 
     def _mutated_tensor(self, tensor: Tensor, var: Var) -> None:
         self.bind(tensor._data, var)
-        index = self.slot_keys.get(("data", id(tensor), None))
+        # found by the array: ``p.data`` is another Tensor object on the parameter's array
+        index = self.slot_keys.get(("data-array", id(tensor._data), None))
         if index is not None:
             self.latest[index] = var
 
@@ -292,6 +339,9 @@ class Tracer:
             reason = f"{op}: an in-place change whose operand is a traced value"
         elif isinstance(old, Const) or not tensor._data.flags.writeable:
             reason = f"{op}: an in-place change of a constant or read-only tensor"
+        elif provenance.aliased(tensor._data, (a for a, _ in self.env.values())):
+            reason = (f"{op}: an in-place change of a tensor of shape {tuple(tensor.shape)} "
+                      "that shares memory with another (a view, or the base of one)")
         if reason is not None:
             self.stop(reason)
             return tensor._inplace(change, op, recorded, operands)
@@ -410,6 +460,9 @@ class Tracer:
     def _backward(self, order, roots, seeds, retain_graph: bool) -> None:
         totals: dict = {}
         for root, seed in zip(roots, seeds):
+            if self.lookup(seed) is None and not np.all(np.asarray(seed) == 1):
+                self.stop(f"backward(gradient=...): a gradient of shape {np.shape(seed)} "
+                          "the trace did not compute (pass it as an argument)")
             totals[root] = self._sum(totals.get(root), (seed, self.operand(seed)), root.scope)
         for node in order:
             total = totals.pop(node, None)
@@ -501,6 +554,9 @@ def finish(tracer: Tracer, outputs: list) -> tuple[Program, list[Slot], list[Ten
             tracer.stop("the function returns a tensor it created from constants")
             break
         out_vars.append(value)
+    if provenance.groups(tracer.optimizers) != tracer.groups:
+        tracer.stop("an optimizer's param_groups changed outside Optimizer.step (a scheduler "
+                    "step or an assignment): a Python side effect a replay would not repeat")
     clears = []
     for owner in tracer.grad_owners.values():
         grad, before = owner._grad, tracer.initial_grads.get(id(owner))
