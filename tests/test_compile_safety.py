@@ -110,3 +110,27 @@ def test_inplace_through_dot_data_writes_the_parameter():
     outs = [compiled(tg.tensor(np.ones(3))).numpy()[0] for _ in range(3)]
     assert outs == [0.5, 0.25, 0.125] and compiled.traces == 1 and compiled.graph_break is None
     np.testing.assert_array_equal(w.numpy(), np.full(3, 0.125))
+
+
+def test_values_saved_as_numpy_scalars_and_argmax_indices_follow_the_inputs():
+    # amax of a 0-d tensor saves its output as a numpy scalar; max(dim) computes indices:
+    # both are program values, recomputed at every replay
+    w = tg.tensor(np.array(-0.25), requires_grad=True)
+
+    def f(x):
+        values, indices = x.max(1)
+        loss = (tg.ops.norm(w, float("inf")) * values).sum()
+        loss.backward()
+        return values * 1.0, indices
+
+    def check(fn, k):
+        w.grad = None
+        np.copyto(w._data, -0.25 + 0.01 * k)
+        x = tg.tensor(np.random.default_rng(k).standard_normal((2, 3)))
+        values, indices = fn(x)
+        return values.numpy().copy(), indices.numpy().copy(), w.grad.numpy().copy()
+    compiled = tg.compile(f)
+    for k in range(3):
+        for a, b in zip(check(compiled, k), check(f, k)):
+            np.testing.assert_array_equal(a, b)
+    assert compiled.traces == 1 and compiled.graph_break is None

@@ -102,6 +102,10 @@ def _arg_key(value: Any) -> Any:
         return ("tensor", value.shape, value.dtype, value.requires_grad)
     if isinstance(value, np.ndarray):
         return ("array", value.shape, value.dtype)
+    if isinstance(value, (tuple, list)):    # tensors inside containers are inputs too
+        return (type(value).__name__, tuple(_arg_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _arg_key(v)) for k, v in value.items()))
     try:
         hash(value)
     except TypeError:
@@ -244,8 +248,22 @@ class CompiledFunction:
 
 
 def _tensor_args(args: tuple, kwargs: dict) -> list:
-    return [a for a in (*args, *(kwargs[k] for k in sorted(kwargs)))
-            if isinstance(a, (Tensor, np.ndarray))]
+    """The tensors and arrays among the arguments, in order, inside lists, tuples and dicts
+    too (the same walk as ``_arg_key``): the program's inputs."""
+    found: list = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, (Tensor, np.ndarray)):
+            found.append(value)
+        elif isinstance(value, (tuple, list)):
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+    walk(args)
+    walk([kwargs[k] for k in sorted(kwargs)])
+    return found
 
 
 def _changed(entry: _Entry, state: list) -> str | None:
@@ -264,6 +282,20 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
     signature, plus ``passes`` (``Program -> (Program, lines)``, run in order), ``explain``
     (print what each pass changed) and ``max_cache`` (programs kept). Used bare, with
     arguments, or as a decorator (``@tg.compile``, ``@tg.compile(explain=True)``).
+
+    What a replay repeats: the tensor ops, ``backward()``, ``Optimizer.step()`` and
+    ``zero_grad``, draws through ``tinygrad_cs.random.draw`` (dropout), and in-place changes
+    of tensors the program reads. Nothing else the function does in Python happens again,
+    so the trace stops (a *graph break*: a warning, then eager calls) where that would
+    matter: a scheduler's ``step()``, any other change of an optimizer's ``param_groups``,
+    a tensor stored on a module (``self.cache = out``), ``t.data = ...``, reading a value
+    (``item()``, ``bool()``), a tensor made from data inside the function (``tg.tensor``
+    of a numpy array, ``from_numpy``) or a numpy array handed to an op (pass such values as
+    arguments: they are program inputs), and an in-place change through a view. Factories
+    of fixed arguments (``tg.zeros``, ``tg.arange``) are program constants. Python numbers
+    are constants too: one that changes between calls must be an argument (it is part of
+    the cache key). Call schedulers outside the compiled function: their new ``lr`` is read
+    at every replay.
 
     ``fullgraph=True`` raises at a graph break instead of running eagerly; ``disable=True``
     returns ``model`` unchanged. Shapes are static (``dynamic=True`` is refused); ``backend``

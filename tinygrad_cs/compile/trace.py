@@ -284,7 +284,7 @@ class Tracer:
         recipe: list = []
 
         def place(x, where, key):
-            if isinstance(x, np.ndarray):
+            if isinstance(x, (np.ndarray, np.generic)):  # a numpy scalar is data too
                 for a, v in zip(raw, values):
                     if a is x and isinstance(v, Var):
                         vals.append(v)
