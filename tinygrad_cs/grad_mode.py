@@ -28,7 +28,8 @@ def untraceable(what: str) -> None:
     would not repeat (a scheduler step, a tensor stored on a module): the trace stops and
     the compiled function runs eagerly (a graph break). No effect outside a trace."""
     if state.tracer is not None:
-        state.tracer.stop(f"{what}: a Python side effect that a replay would not repeat")
+        state.tracer.stop(f"{what}: Python work (a side effect, or numbers computed in numpy) "
+                          "that a replay would not repeat")
 
 
 def is_grad_enabled() -> bool:

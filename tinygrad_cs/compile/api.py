@@ -69,7 +69,10 @@ def _captured(fn: Callable, args: Sequence[Any]) -> tuple[list, list]:
     from ..optim.optimizer import Optimizer
     seen: list = list(args)
     inner = getattr(fn, "__func__", fn)
-    seen.append(getattr(fn, "__self__", None))
+    owner = getattr(fn, "__self__", None)
+    seen.append(owner)
+    if owner is not None and not hasattr(owner, "named_modules"):
+        seen += list(getattr(owner, "__dict__", {}).values())   # a trainer's model, optimizer
     seen.append(fn)
     seen += [c.cell_contents for c in getattr(inner, "__closure__", None) or ()
              if _has_contents(c)]

@@ -31,7 +31,13 @@ def _type(v: Var) -> str:
 
 
 def _arg(v: Var | Const) -> str:
-    return v.name if isinstance(v, Var) else repr(v)
+    if isinstance(v, Var):
+        return v.name
+    value = v.value
+    if isinstance(value, np.ndarray) and value.ndim:
+        return f"const{list(value.shape)}"
+    text = repr(value)   # a scalar, or an op's small argument object (a layout, a slice)
+    return text if len(text) <= 40 else f"{type(value).__name__}(...)"
 
 
 def _attr(value) -> str:
