@@ -164,6 +164,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
             if value.dtype != self._data.dtype:
                 raise RuntimeError(f"attempting to assign a gradient with dtype {value.dtype} to "
                                    f"a tensor with dtype {self._data.dtype}; they must match")
+        if _state.tracer is not None:  # tg.compile: remember the .grad the call began with
+            _state.tracer.grad_assigned(self)
         self._grad = value
 
     @property

@@ -47,6 +47,7 @@ from ..grad_mode import state as _state
 from ..tensor import Tensor
 from ..versions import _clock, check_saved
 from . import calls, provenance
+from .backward_ops import Untraced, inline_backward
 from .ir import Const, Instr, Program, Var
 from .slots import Slot, signature
 
@@ -97,6 +98,7 @@ class Tracer:
         self.constants: dict[int, Tensor] = {}   # tensors made by factories of fixed arguments
         self.optimizers = list(optimizers)
         self.groups = provenance.groups(self.optimizers)   # param_groups when the call began
+        self.strict = False   # recording a backward formula: raise Untraced, never guess
 
     # -- values ------------------------------------------------------------------------
     def new_var(self, like: Any, label: str = "") -> Var:
@@ -154,6 +156,8 @@ class Tracer:
             if var is not None:
                 return var
             if a._seq > self.start and a._fn is None:  # made inside the function
+                if id(a) not in self.constants and self.strict:
+                    raise Untraced("a tensor made from data")
                 if id(a) not in self.constants:
                     self.stop(f"a tensor of shape {tuple(data.shape)} made inside the function "
                               "from data the trace cannot follow (tg.tensor, from_numpy or "
@@ -164,6 +168,8 @@ class Tracer:
             return self.latest[self.slot("data", a, label=label)]
         if isinstance(a, np.ndarray):
             var = self.lookup(a)
+            if var is None and self.strict:
+                raise Untraced("a numpy array the trace has not seen")
             return Const(a) if var is None else var
         return Const(a)
 
@@ -203,6 +209,8 @@ class Tracer:
                       and self.lookup(a) is None]
         raw_unseen += [x for v in kwargs.values() if isinstance(v, tuple) for x in v
                        if isinstance(x, np.ndarray) and self.lookup(x) is None]
+        if raw_unseen and self.strict:
+            raise Untraced(f"{function.__name__}: a numpy array the trace has not seen")
         if raw_unseen and self.broken is None:
             array = provenance.user_array(self.lookup)
             if array is not None:
@@ -367,6 +375,13 @@ class Tracer:
         self.bind(array, out)
         return array
 
+    def grad_assigned(self, tensor: Tensor) -> None:
+        """``tensor.grad`` is about to be assigned: if the trace did not know this leaf yet,
+        its ``.grad`` now is the one the call began with (the guard compares it)."""
+        if id(tensor) not in self.initial_grads:
+            self.grad_owners[id(tensor)] = tensor
+            self.initial_grads[id(tensor)] = None if tensor._grad is None else tensor._grad._data
+
     def grad_operand(self, tensor: Tensor) -> Var:
         """The program value of ``tensor.grad`` (made state if the trace has not seen it)."""
         var = self.lookup(tensor._grad._data)
@@ -479,23 +494,30 @@ class Tracer:
                                                                    *node._in_rest)
             parents = [as_seen_by(a, node._seq) if isinstance(a, Node) else None for a in inputs]
             targets = [i for i, a in enumerate(parents) if a is not None and a.requires_grad]
-            likes = [calls.shape_like(parents[i]._data) for i in targets]
-            fn = calls.Backward(rec.function, rec.needs, rec.saved, rec.attrs, rec.attr_values,
-                                targets, likes)
-            arrays = [self.env_value(v) if isinstance(v, Var) else v.value for v in rec.values]
-            grads = fn.grads(total[0], *arrays)
-            kept = [k for k, g in enumerate(grads) if g is not None]
-            fn.targets, fn.likes = [targets[k] for k in kept], [likes[k] for k in kept]
-            outs = [self.new_var(grads[k]) for k in kept]
-            name = rec.function.name or rec.function.__name__
-            self.emit(f"{name}.backward", fn, (total[1], *rec.values), tuple(outs),
-                      scope=node.scope)
-            for k, var in zip(kept, outs):
-                self.bind(grads[k], var)
-                parent = parents[targets[k]]
-                totals[parent] = self._sum(totals.get(parent), (grads[k], var), node.scope)
+            found = inline_backward(self, rec, total, parents, targets, node.scope)
+            if found is None:
+                found = self._opaque_backward(rec, total, parents, targets, node.scope)
+            for i, array, var in found:
+                parent = parents[i]
+                totals[parent] = self._sum(totals.get(parent), (array, var), node.scope)
             if not retain_graph:
                 node._saved = _FREED
+
+    def _opaque_backward(self, rec, total, parents, targets, scope: str) -> list:
+        """``Name.backward`` as one instruction: ``[(target index, array, Var)]``."""
+        likes = [calls.shape_like(parents[i]._data) for i in targets]
+        fn = calls.Backward(rec.function, rec.needs, rec.saved, rec.attrs, rec.attr_values,
+                            targets, likes)
+        arrays = [self.env_value(v) if isinstance(v, Var) else v.value for v in rec.values]
+        grads = fn.grads(total[0], *arrays)
+        kept = [k for k, g in enumerate(grads) if g is not None]
+        fn.targets, fn.likes = [targets[k] for k in kept], [likes[k] for k in kept]
+        outs = [self.new_var(grads[k]) for k in kept]
+        name = rec.function.name or rec.function.__name__
+        self.emit(f"{name}.backward", fn, (total[1], *rec.values), tuple(outs), scope=scope)
+        for k, var in zip(kept, outs):
+            self.bind(grads[k], var)
+        return [(targets[k], grads[k], var) for k, var in zip(kept, outs)]
 
     def _sum(self, previous, new, scope: str):
         """Gradients meeting at one node are added, as the engine's ``+=``."""
