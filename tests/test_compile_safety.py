@@ -134,3 +134,12 @@ def test_values_saved_as_numpy_scalars_and_argmax_indices_follow_the_inputs():
         for a, b in zip(check(compiled, k), check(f, k)):
             np.testing.assert_array_equal(a, b)
     assert compiled.traces == 1 and compiled.graph_break is None
+
+
+def test_mask_computed_by_the_library_in_numpy_is_a_break():
+    # PReLU selects with a numpy mask of its input's values: replaying it would reuse the
+    # traced call's mask, so the trace stops
+    prelu = nn.PReLU()
+    _same_as_eager(lambda x: prelu(x * (-1.0) ** x.shape[0]).detach(),
+                   lambda i: (tg.tensor(np.array([1.0, -1.0, 2.0]) * (-1) ** i),),
+                   "computed by the library from a tensor's values")

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["aliased", "groups", "own_code", "user_array"]
+__all__ = ["aliased", "entry_frame", "groups", "own_code", "user_array"]
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _OWN_DIRS = tuple(os.path.join(_ROOT, d) + os.sep for d in ("tinygrad_cs", "nn", "viz"))
@@ -35,7 +35,7 @@ def own_code(frame: Any) -> bool:
     return os.path.abspath(frame.f_code.co_filename).startswith(_OWN_DIRS)
 
 
-def _entry_frame() -> Any:
+def entry_frame() -> Any:
     """The outermost frame of this project's code below the innermost user frame: the
     library call the user's code made (``Tensor.__mul__``, ``Module.__call__``, ...)."""
     frame, entry = sys._getframe(1), None
@@ -63,7 +63,7 @@ def _arguments(frame: Any) -> Iterable[Any]:
 def user_array(traced: Any) -> np.ndarray | None:
     """A raw numpy array the user's code handed to the current library call that the trace
     has not seen (``traced(array)`` is its program value or None), else None."""
-    entry = _entry_frame()
+    entry = entry_frame()
     if entry is None:
         return None
     for value in _arguments(entry):

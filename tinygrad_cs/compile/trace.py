@@ -99,6 +99,7 @@ class Tracer:
         self.optimizers = list(optimizers)
         self.groups = provenance.groups(self.optimizers)   # param_groups when the call began
         self.strict = False   # recording a backward formula: raise Untraced, never guess
+        self.tainted: list = []   # library calls that read a tensor's values in numpy
 
     # -- values ------------------------------------------------------------------------
     def new_var(self, like: Any, label: str = "") -> Var:
@@ -193,6 +194,8 @@ class Tracer:
 
     def reads_value(self, tensor: Tensor, what: str, internal_ok: bool = False) -> None:
         if internal_ok and provenance.own_code(sys._getframe(2)):
+            if id(tensor) not in self.constants:   # numbers derived from it are suspect
+                self.tainted.append(provenance.entry_frame())
             return
         self.stop(f"{what} reads the value of a tensor of shape {tuple(tensor.shape)}")
 
@@ -212,6 +215,11 @@ class Tracer:
         if raw_unseen and self.strict:
             raise Untraced(f"{function.__name__}: a numpy array the trace has not seen")
         if raw_unseen and self.broken is None:
+            entry = provenance.entry_frame()
+            if any(entry is frame for frame in self.tainted):
+                self.stop(f"{function.__name__}: a numpy array of shape {raw_unseen[0].shape} "
+                          "computed by the library from a tensor's values in numpy (not by "
+                          "ops): a replay would reuse its trace-time value")
             array = provenance.user_array(self.lookup)
             if array is not None:
                 self.stop(f"{function.__name__}: a numpy array of shape {array.shape} from "
