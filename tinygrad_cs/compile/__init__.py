@@ -1,10 +1,10 @@
 """``tg.compile``: trace a function into a program, transform it, replay it (see ``ir.py``).
 
-``trace.py`` records a call (``backward_ops.py``: elementwise backward formulas as ops;
-``provenance.py``: values and side effects a replay would get wrong, made graph breaks),
-``api.py`` holds the guards and the cache, ``replay.py`` runs a program, ``format.py``
-prints one, ``pipeline.py`` runs the passes; ``tinygrad_cs.viz`` draws programs
-(``viz/program.py``).
+``trace.py`` records a call (``trace_backward.py``: its backward hook;
+``backward_ops.py``: elementwise backward formulas as ops; ``provenance.py``: values and
+side effects a replay would get wrong, made graph breaks), ``api.py`` holds the guards and
+the cache, ``replay.py`` runs a program, ``format.py`` prints one, ``pipeline.py`` runs
+the passes; ``tinygrad_cs.viz`` draws programs (``viz/program.py``).
 
 This package is named ``compile`` and ``tg.compile(fn)`` must call the function: importing
 a subpackage sets it as an attribute of its parent, which would hide a function of that
