@@ -28,7 +28,7 @@ from tinygrad_cs import Tensor, ops
 from tinygrad_cs.ops._util import raw
 from tinygrad_cs.ops.conv import conv2d
 from tinygrad_cs.ops.linalg import linear
-from tinygrad_cs.random import generator
+from tinygrad_cs.random import draw
 
 from ._checks import same_dtype, tensor_input
 from .linear import Linear
@@ -44,9 +44,14 @@ def _check_p(p: float, what: str) -> float:
 
 
 def _mask(shape: tuple, p: float, dtype) -> np.ndarray:
-    """Bernoulli(1 - p) draws scaled by 1 / (1 - p), as ``dtype`` (all zeros when p = 1)."""
+    """Bernoulli(1 - p) draws scaled by 1 / (1 - p), as ``dtype`` (all zeros when p = 1);
+    drawn through ``random.draw``, so a ``tg.compile``d function draws the same masks."""
+    return draw(_bernoulli_mask, tuple(shape), p, np.dtype(dtype))
+
+
+def _bernoulli_mask(rng: np.random.Generator, shape: tuple, p: float, dtype) -> np.ndarray:
     dtype = np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.dtype(np.float64)
-    keep = generator().random(shape, dtype=dtype) >= p
+    keep = rng.random(shape, dtype=dtype) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return np.multiply(keep, scale, dtype=dtype)
 

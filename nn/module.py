@@ -25,6 +25,8 @@ import numpy as np
 
 from tinygrad_cs import Tensor, devices, dtypes, no_grad, scope
 from tinygrad_cs.engine import Node
+from tinygrad_cs.grad_mode import state as _grad_state
+from tinygrad_cs.grad_mode import untraceable
 
 from .hooks import BackwardHookState, RemovableHandle
 from .parameter import Parameter, is_parameter
@@ -168,6 +170,8 @@ class Module:
 
     # -- registration --------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
+        if _grad_state.tracer is not None and isinstance(value, Tensor):
+            untraceable(f"{type(self).__name__}.{name} = <tensor of shape {tuple(value.shape)}>")
         d = self.__dict__
         params, buffers, modules = d.get("_parameters"), d.get("_buffers"), d.get("_modules")
         if is_parameter(value):

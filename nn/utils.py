@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from tinygrad_cs import Tensor, cat, no_grad
+from tinygrad_cs.grad_mode import untraceable
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
            "parameters_to_vector", "vector_to_parameters"]
@@ -82,7 +83,10 @@ def clip_grad_norm_(parameters: TensorOrTensors, max_norm: float, norm_type: flo
 
     Returns the total norm *before* clipping (a 0-d tensor). ``norm_type`` may be
     ``inf`` (or ``'inf'``). ``foreach`` is accepted for compatibility and ignored.
+    Inside ``tg.compile`` it is a graph break: the norm is computed in numpy, so a replay
+    would reuse the traced call's scale factor.
     """
+    untraceable("clip_grad_norm_")
     if not isinstance(parameters, Tensor):
         is_generator = isinstance(parameters, types.GeneratorType)
         parameters = list(parameters)  # a generator is consumed twice below

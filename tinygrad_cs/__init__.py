@@ -55,7 +55,7 @@ def __getattr__(name: str):
     raise unsupported.missing("torch", name, "module 'tinygrad_cs'", globals().__contains__)
 
 
-_LAZY = ("nn", "optim", "utils", "viz", "data", "train", "vision", "safetensors")
+_LAZY = ("nn", "optim", "utils", "viz", "data", "train", "vision", "safetensors", "compile")
 
 float = float32
 bool = bool_

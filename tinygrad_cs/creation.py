@@ -12,6 +12,7 @@ import numpy as np
 
 from . import devices as _device
 from . import dtypes
+from .grad_mode import state as _state
 from .random import generator
 from .tensor import Tensor, _to_array
 
@@ -26,14 +27,20 @@ def _float(dtype, op: str) -> np.dtype:
     return dtypes.get_default_dtype() if dtype is None else dtypes.check(dtype, op)
 
 
-def _make(data: np.ndarray, requires_grad: bool) -> Tensor:
-    return Tensor(data, requires_grad=requires_grad)
+def _make(data: np.ndarray, requires_grad: bool, constant: bool = True) -> Tensor:
+    """The new tensor. ``constant``: its value depends on the arguments only (zeros,
+    arange, ...), so a ``tg.compile`` trace may keep it as a program constant; a tensor
+    made from user data (``tensor``) may not (the trace stops if it is used)."""
+    t = Tensor(data, requires_grad=requires_grad)
+    if constant and _state.tracer is not None:
+        _state.tracer.constant(t)
+    return t
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """A new tensor holding a copy of ``data`` (a numpy array keeps its dtype)."""
     _device.check(device, "tensor")
-    return _make(_to_array(data, dtype, copy=True), requires_grad)
+    return _make(_to_array(data, dtype, copy=True), requires_grad, constant=False)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -104,14 +111,14 @@ def rand(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """Uniform on [0, 1)."""
     _device.check(device, "rand")
     dtype = _float(dtype, "rand")
-    return _make(generator().random(_shape(size)).astype(dtype), requires_grad)
+    return _make(generator().random(_shape(size)).astype(dtype), requires_grad, constant=False)
 
 
 def randn(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
     """Standard normal."""
     _device.check(device, "randn")
     dtype = _float(dtype, "randn")
-    return _make(generator().standard_normal(_shape(size)).astype(dtype), requires_grad)
+    return _make(generator().standard_normal(_shape(size)).astype(dtype), requires_grad, constant=False)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None) -> Tensor:

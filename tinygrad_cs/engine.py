@@ -393,6 +393,8 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run the op. Nodes in ``args`` are unwrapped; raw-only calls return raw data."""
+        if _state.tracer is not None:  # tg.compile is recording (the one check on this path)
+            return _state.tracer.apply(cls, args, kwargs)
         like = None
         record = False
         raw = [a._data if isinstance(a, Node) else a for a in args]
@@ -557,6 +559,8 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
          create_graph: bool, capture: dict | None) -> None:
     """The backward pass. ``capture`` (for ``tg.grad``) collects gradients of chosen
     nodes instead of accumulating into any ``.grad``."""
+    if _state.tracer is not None:  # tg.compile records this backward as instructions
+        return _state.tracer.backward(roots, seeds, retain_graph, create_graph, capture)
     totals: dict = {}   # node -> sum of the gradients received so far
     for root, seed in zip(roots, seeds):
         totals[root] = seed if root not in totals else totals[root] + seed

@@ -17,9 +17,19 @@ class _State(threading.local):
     anomaly = False
     observers = ()   # callbacks fn(node, grad) run on every node's total gradient
     scope = ""       # the dotted module path new nodes are labelled with (scopes.py)
+    tracer = None    # the active ``tg.compile`` tracer (compile/trace.py), else None
 
 
 state = _State()
+
+
+def untraceable(what: str) -> None:
+    """Tell an active ``tg.compile`` trace that ``what`` is a Python side effect a replay
+    would not repeat (a scheduler step, a tensor stored on a module): the trace stops and
+    the compiled function runs eagerly (a graph break). No effect outside a trace."""
+    if state.tracer is not None:
+        state.tracer.stop(f"{what}: Python work (a side effect, or numbers computed in numpy) "
+                          "that a replay would not repeat")
 
 
 def is_grad_enabled() -> bool:

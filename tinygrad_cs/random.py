@@ -13,10 +13,13 @@ disturb) the global generator that dropout and initialisation use.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
+
+from .grad_mode import state as _state
 
 _generator = [np.random.default_rng()]
 _local = threading.local()  # .rng: the stream of the current thread, inside ``stream``
@@ -31,7 +34,25 @@ def manual_seed(seed: int) -> np.random.Generator:
 def generator() -> np.random.Generator:
     """The generator to draw from (use it for any randomness the engine draws): the
     current thread's ``stream`` inside one, else the global generator."""
+    if _state.tracer is not None:  # a draw tg.compile cannot replay: trace no further
+        _state.tracer.draws_outside("a random draw outside tinygrad_cs.random.draw")
     return getattr(_local, "rng", None) or _generator[0]
+
+
+def current() -> np.random.Generator:
+    """``generator()`` without the tracing check (for ``draw`` and the compiler's replay)."""
+    return getattr(_local, "rng", None) or _generator[0]
+
+
+def draw(sample: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+    """``sample(generator(), *args)``: a random array drawn so that ``tg.compile`` can replay it.
+
+    ``sample`` must draw only from the generator it is given and be a function of it and
+    ``args`` (e.g. dropout's mask); a compiled function then makes the same draws as eager.
+    """
+    if _state.tracer is not None:
+        return _state.tracer.draw(sample, args)
+    return sample(current(), *args)
 
 
 @contextmanager

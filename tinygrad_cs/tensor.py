@@ -21,6 +21,8 @@ from . import devices as _device
 from . import dtypes, ops, tensor_ops, unsupported
 from . import versions as _versions
 from .engine import Node
+from .grad_mode import state as _state
+from .ops._util import constant
 from .tensor_compat import CompatMethods
 from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TorchMethods
@@ -126,10 +128,15 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         array's, shared, not copied; the dtype may change, as in ``p.data =
         p.data.double()``); the shape must stay the same. Also untracked.
         """
-        return _new(self._data)
+        out = _new(self._data)
+        if _state.tracer is not None:  # tg.compile: the same program value as self
+            _state.tracer.alias(out, self)
+        return out
 
     @data.setter
     def data(self, value) -> None:
+        if _state.tracer is not None:
+            _state.tracer.stop("data = ...: a storage swap that a replay would not repeat")
         array = value._data if isinstance(value, Node) else np.asarray(value)
         if array.shape != self._data.shape:
             raise RuntimeError(f"data: cannot assign values of shape {array.shape} to a tensor "
@@ -159,6 +166,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
             if value.dtype != self._data.dtype:
                 raise RuntimeError(f"attempting to assign a gradient with dtype {value.dtype} to "
                                    f"a tensor with dtype {self._data.dtype}; they must match")
+        if _state.tracer is not None:  # tg.compile: remember the .grad the call began with
+            _state.tracer.grad_assigned(self)
         self._grad = value
 
     @property
@@ -203,6 +212,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
 
     def numpy(self) -> np.ndarray:
         """The underlying numpy array (shared, not copied; writes to it are not tracked)."""
+        if _state.tracer is not None:  # user code reading values breaks a tg.compile trace
+            _state.tracer.reads_value(self, "numpy()", internal_ok=True)
         return self._data
 
     def item(self):
@@ -210,9 +221,13 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         if self._data.size != 1:
             raise RuntimeError(f"item: a Tensor with {self._data.size} elements cannot be "
                                f"converted to a Python scalar (shape {self.shape})")
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "item()")
         return self._data.item()
 
     def tolist(self):
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "tolist()")
         return self._data.tolist()
 
     def __len__(self) -> int:
@@ -227,6 +242,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements "
                                f"(shape {self.shape}) is ambiguous")
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "bool()")
         return bool(self._data)
 
     def __index__(self) -> int:
@@ -234,6 +251,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError(f"only integer tensors of a single element can be converted to an "
                             f"index (got dtype {self.dtype}, shape {self.shape})")
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "an index")
         return int(self._data.item())
 
     def __format__(self, spec: str) -> str:
@@ -249,6 +268,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
+        if _state.tracer is not None:
+            _state.tracer.reads_value(self, "numpy.asarray()", internal_ok=True)
         return self._data if dtype is None else self._data.astype(dtype)
 
     __hash__ = Node.__hash__
@@ -280,6 +301,8 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         """A new leaf on this tensor's storage (and version counter), cut from the graph."""
         out = _new(self._data.view())
         _versions.share(out, self)
+        if _state.tracer is not None:  # tg.compile: the same program value as self
+            _state.tracer.alias(out, self)
         return out
 
     def detach_(self) -> Tensor:
@@ -289,7 +312,7 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
 
     def clone(self) -> Tensor:
         """A copy that stays in the graph (gradient flows through unchanged)."""
-        return ops.mul(self, 1) if self.requires_grad else _new(self._data.copy())
+        return ops.mul(self, 1) if self.requires_grad else constant(np.copy, self)
 
     def contiguous(self) -> Tensor:
         return self
@@ -306,7 +329,7 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
             return self.clone() if copy else self
         if self.requires_grad and dtype.kind == "f":
             return ops.elementwise.Cast.apply(self, dtype)
-        return _new(self._data.astype(dtype))
+        return constant(np.ndarray.astype, self, dtype)
 
     # -- devices: the CPU only (see devices.py) -----------------------------------------
     @property
@@ -372,9 +395,9 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
     def __le__(self, o): return ops.le(self, o)
     def __gt__(self, o): return ops.gt(self, o)
     def __ge__(self, o): return ops.ge(self, o)
-    def __and__(self, o): return _new(np.logical_and(self._data, _raw(o)))
-    def __or__(self, o): return _new(np.logical_or(self._data, _raw(o)))
-    def __invert__(self): return _new(np.logical_not(self._data))
+    def __and__(self, o): return constant(np.logical_and, self, o)
+    def __or__(self, o): return constant(np.logical_or, self, o)
+    def __invert__(self): return constant(np.logical_not, self)
     def __getitem__(self, index): return ops.getitem(self, index)
 
     add, sub, mul, div, pow, matmul = (ops.add, ops.sub, ops.mul, ops.div, ops.pow, ops.matmul)
@@ -423,10 +446,6 @@ def _pick(value, alias):
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
-
-
-def _raw(x):
-    return x._data if isinstance(x, Node) else x
 
 
 tensor_ops.install(Tensor)  # t.X(...) = ops.X(t, ...) for the ops Tensor does not define

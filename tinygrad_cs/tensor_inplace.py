@@ -85,6 +85,8 @@ class InPlaceMethods:
         for backward may be modified: the version bump makes that backward raise
         instead of using the changed values. If the call raises, nothing changed.
         """
+        if _grad_state.tracer is not None:  # tg.compile records the change as an instruction
+            return _grad_state.tracer.inplace(self, fn, op, recorded, operands)
         if self._records_inplace(operands):
             if recorded is None:
                 raise RuntimeError(f"{op}: records no gradient, and this tensor or an operand "

@@ -87,7 +87,7 @@ GROUPS: list[tuple[tuple, str, str]] = [
     (ALL, DISTRIBUTED, ("distributed is_distributed share_memory_ is_shared multiprocessing "
                         "fork wait Future futures SyncBatchNorm DistributedSampler")),
     (ALL, ONNX, "onnx"),
-    (ALL, JIT, ("jit compile compiler export fx ScriptModule ScriptFunction ScriptMethod "
+    (ALL, JIT, ("jit compiler export fx ScriptModule ScriptFunction ScriptMethod "
                 "ScriptObject ScriptClass ScriptClassFunction ScriptDict ScriptList "
                 "ScriptDictIterator ScriptDictKeyIterator ScriptListIterator "
                 "ScriptObjectProperty ScriptModuleSerializer LiteScriptModule CompilationUnit "

@@ -22,6 +22,9 @@ Detections (``viz.detection``, matplotlib): ``draw_detections(images, prediction
 "dets.png")`` draws boxes, masks and scores coloured by class; ``draw_nms_before_after`` shows
 what non-maximum suppression kept.
 
+Compiled programs (``draw_program``): what a ``tg.compile``d function replays, forward,
+backward and the optimizer's update side by side, fused kernels as one box each.
+
 ``render(dot, "graph.svg")`` writes SVG, PNG or (with the system's Graphviz) PDF;
 in a notebook the returned ``Drawing`` displays itself. ``python -m
 tinygrad_cs.viz MODEL`` draws a registered example model from the command line.
@@ -31,10 +34,11 @@ from .detection import draw_detections, draw_nms_before_after
 from .draw import draw_graph
 from .gradflow import GradFlow, GradStat, capture_grads
 from .plots import plot_activation_stats, plot_grad_flow
+from .program import draw_program
 from .registry import get_model, list_models, register_model
 from .stats import activation_stats, grad_flow
 
 __all__ = ["Drawing", "GradFlow", "GradStat", "activation_stats", "available_formats",
-           "capture_grads", "draw_detections", "draw_graph", "draw_nms_before_after",
+           "capture_grads", "draw_detections", "draw_graph", "draw_nms_before_after", "draw_program",
            "get_model", "grad_flow", "list_models", "plot_activation_stats", "plot_grad_flow",
            "register_model", "render"]

@@ -141,3 +141,23 @@ for _act, _std, _what in [("sigmoid", 0.01, "N(0, 0.01^2)"), ("tanh", 0.01, "N(0
     _tag = "small" if _std == 0.01 else _std
     register_model(f"deep-{_act}-{_tag}", (lambda a=_act, s=_std: _deep(a, s)), depth=1,
                    description=f"10 x (Linear 64 + {_act}) + classifier, init {_what}")
+
+
+def compiled_step_program():
+    """The README's "The graph as a program" example: a ``tg.compile``d SGD-momentum step
+    of a 3-4-2 MLP with cross-entropy, called three times; returns its ``Program``."""
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    opt = tg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    @tg.compile
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    x, y = tg.randn(4, 3), tg.tensor([0, 1, 1, 0])
+    for _ in range(3):
+        step(x, y)
+    return step.program

@@ -10,7 +10,9 @@ Writes into DIR (default ``docs/gallery``):
   sigmoid and N(0, 0.01^2) weights (gradients vanish layer by layer) and with
   ReLU and Kaiming init (they do not), on one colour scale; ``grad_flow_bars.png``
   compares them as bar charts;
-* ``activation_stats.png`` / ``init_grad_flow.png``: ``deep_mlp``'s study.
+* ``activation_stats.png`` / ``init_grad_flow.png``: ``deep_mlp``'s study;
+* ``compiled_step``: the README's ``tg.compile``d training step as a program (forward,
+  backward and update side by side, ``draw_program``).
 
 Graphs are SVG (or PNG with ``--format png``, e.g. to preview); plots are PNG.
 Everything is seeded, so a rerun reproduces the pictures.
@@ -23,9 +25,10 @@ from pathlib import Path
 from . import deep_mlp
 from .backend import render
 from .draw import draw_graph
-from .examples import init_study
+from .examples import compiled_step_program, init_study
 from .gradflow import capture_grads
 from .plots import plot_grad_flow
+from .program import draw_program
 from .registry import get_model
 from .stats import grad_flow
 
@@ -68,6 +71,9 @@ def make(out: Path, fmt: str = "svg") -> list[Path]:
 
     written += [out / "activation_stats.png", out / "init_grad_flow.png"]
     deep_mlp.draw(*deep_mlp.run(), *written[-2:])
+
+    program = draw_program(compiled_step_program(), name="compiled_step")
+    written.append(render(program, out / f"compiled_step.{fmt}", format=fmt))
     return written
 
 

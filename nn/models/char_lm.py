@@ -15,6 +15,7 @@ import numpy as np
 
 import tinygrad_cs as tg
 from tinygrad_cs import Tensor
+from tinygrad_cs.ops._util import raw
 
 from .vocab import text_codec
 
@@ -24,7 +25,9 @@ __all__ = ["CharSampling", "as_ids", "draw", "vocab_size_of"]
 def as_ids(x: Any, owner: str) -> Tensor:
     """``x`` as int64 ids (N, T) or (T,). Generic harnesses (gradient checks) may cast every
     example input to float64: whole-number floats are accepted, anything else raises."""
-    ids = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+    # raw, not numpy(): the values are only checked (integer ids pass on as ``x`` itself),
+    # which tg.compile must not take for a value computed in numpy
+    ids = raw(x) if isinstance(x, Tensor) else np.asarray(x)
     if ids.ndim not in (1, 2):
         raise ValueError(f"{owner}: expected ids of shape (N, T) or (T,), got shape {ids.shape}")
     if np.issubdtype(ids.dtype, np.integer):

@@ -72,6 +72,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars (one "
                    "summary line at the end instead of one per epoch)")
     p.add_argument("--no-graph", action="store_true", help="do not draw the model's graph")
+    p.add_argument("--compile", action="store_true", help="run each training step as a "
+                   "tg.compile'd program (classifiers and language models; the same results, "
+                   "and the wall time is printed)")
     p.add_argument("--sample-chars", type=_non_negative_int, default=200, metavar="N",
                    help="language models: after each epoch, sample N characters (temperature "
                    "0.8, seeded) into samples.txt and print them (default 200; 0: none)")
@@ -213,6 +216,9 @@ def run_train(args: argparse.Namespace) -> int:
                          f"or another --name")
     loop = _loop(recipe.model)
     gan, detect = loop == "fit_gan", loop == DETECTION_LOOP
+    if args.compile and loop != "fit":
+        raise UsageError(f"--compile: {recipe.model} trains with {loop}, which has no compiled "
+                         "step (only classifiers and language models have one)")
     finished = _finished(run_dir, recipe, loop) if args.resume else None
     if finished is not None:
         print(finished)
@@ -230,6 +236,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"{'resuming' if args.resume else 'training'} {recipe.model} ({n_params:,} "
           f"parameters) on {data} -> {run_dir}/")
     progress = not args.no_progress
+    started = time.perf_counter()
     written = ["recipe.json", "checkpoint.npz", "history.csv", "curves.png"]
     try:
         if gan:
@@ -248,13 +255,16 @@ def run_train(args: argparse.Namespace) -> int:
                           optimizer=run.optimizer, scheduler=run.scheduler,
                           scheduler_interval=run.scheduler_interval, epochs=recipe.epochs,
                           run_dir=run_dir, resume=args.resume, progress=progress,
-                          callbacks=[sampler] if sampler is not None else [])
+                          callbacks=[sampler] if sampler is not None else [],
+                          compile=args.compile)
             written.append("samples.txt")
     except KeyboardInterrupt:
         print(f"\ntgcs train: interrupted; every finished epoch is saved in {run_dir}/: "
               f"continue with `tgcs train --resume --name {run_dir.name} "
               f"--runs-dir {run_dir.parent}`", file=sys.stderr)
         return 130
+    if args.compile:
+        print(f"wall time {time.perf_counter() - started:.1f} s (compiled training steps)")
     mark_warm()  # the kernels this run met are cached: no "first run" notice any more
     if loop == "fit" and not args.no_graph:
         written.append(write_graph(run, run_dir / "graph.svg").name)

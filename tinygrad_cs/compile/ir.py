@@ -76,6 +76,10 @@ class Program:
     writes: list[tuple[Var, Var]] = field(default_factory=list)
     release: list[tuple[Var, ...]] | None = None
 
+    def __str__(self) -> str:
+        from .format import format_program  # format.py builds on this module
+        return format_program(self)
+
 
 def check(program: Program) -> None:
     """Raise ``ValueError`` unless every instruction reads only values defined before it.

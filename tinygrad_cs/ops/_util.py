@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Node
+from ..grad_mode import state as _state
 
 
 def raw(x: Any) -> Any:
@@ -24,7 +25,10 @@ def constant(fn, *args: Any, **kwargs: Any) -> Any:
     Used for comparisons, ``sign``, ``argmax``: results that carry no gradient.
     """
     like = next((a for a in args if isinstance(a, Node)), None)
-    out = fn(*(raw(a) for a in args), **kwargs)
+    if _state.tracer is not None:  # tg.compile records it as an instruction
+        out = _state.tracer.raw_op(fn, args, kwargs)
+    else:
+        out = fn(*(raw(a) for a in args), **kwargs)
     return out if like is None else like._result_type._from_op(out)
 
 

@@ -251,12 +251,12 @@ def _extreme_along(a, dim, keepdim, pick, result, op):
     d = normalize_dim(dim, len(shape_of(a)), op, shape_of(a))
     if len(shape_of(a)) == 0:
         return result(a, constant(lambda x: np.zeros((), np.int64), a))
-    index = pick(raw(a), axis=d, keepdims=True)
+    # the index is computed by ``constant`` (not from raw data), so tg.compile records it
+    index = constant(lambda x: pick(x, axis=d, keepdims=True), a)
     values = take_along_dim(a, index, d)
     if not keepdim:
-        values, index = squeeze(values, d), np.squeeze(index, d)
-    indices = constant(lambda _: index, a)
-    return result(values, indices)
+        values, index = squeeze(values, d), constant(lambda i: np.squeeze(i, d), index)
+    return result(values, index)
 
 
 def max(a, dim=None, keepdim=False):

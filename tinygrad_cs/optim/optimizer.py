@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import versions
 from ..grad_mode import enable_grad
+from ..grad_mode import state as _grad_state
 from ..tensor import Tensor
 
 Params = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
@@ -138,6 +139,8 @@ class Optimizer:
         ``backward`` and returns the loss; it runs with gradient recording on,
         even when ``step`` is called inside ``tg.no_grad()``.
         """
+        if _grad_state.tracer is not None:  # tg.compile records the update as instructions
+            return _grad_state.tracer.step(self, closure)
         loss = None
         if closure is not None:
             with enable_grad():

@@ -19,6 +19,13 @@ If it has ``state_dict()`` / ``load_state_dict()`` (``DataLoader`` does: its shu
 and epoch counter) they go into the checkpoint, so a resumed run visits the batches in the
 same order as an uninterrupted one; with the RNG state (dropout) the resumed run then
 reproduces the uninterrupted one bit for bit.
+
+``compile=True`` runs the per-batch step (zero_grad, forward, loss, backward, clip,
+optimizer step) as one ``tg.compile``d function (``_Loop.step``): traced on the first
+batches, replayed after, with the same results as eager. The loss is read from the tensor
+it returns, after the step, so reading it is no graph break; a non-finite loss is
+therefore caught after that batch's update (eager catches it before), and the run stops
+with ``TrainingDiverged`` all the same, its last checkpoint untouched.
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tinygrad_cs import no_grad
+from tinygrad_cs.compile import compile as tg_compile
 from tinygrad_cs.nn.utils import clip_grad_norm_
 from tinygrad_cs.optim.lr_scheduler import ReduceLROnPlateau
 
@@ -50,7 +58,8 @@ def fit(model: Any, train_loader: Iterable, val_loader: Iterable | None = None, 
         loss_fn: Callable, optimizer: Any, scheduler: Any = None, epochs: int = 10,
         run_dir: str | os.PathLike | None = None, resume: bool | str | os.PathLike = False,
         progress: bool = True, scheduler_interval: str = "epoch",
-        grad_clip: float | None = None, callbacks: Sequence[Any] = ()) -> History:
+        grad_clip: float | None = None, callbacks: Sequence[Any] = (),
+        compile: bool = False) -> History:
     """Train ``model`` for ``epochs`` epochs (in total, counting resumed ones); return the
     ``History``.
 
@@ -69,6 +78,7 @@ def fit(model: Any, train_loader: Iterable, val_loader: Iterable | None = None, 
         grad_clip: if given, ``clip_grad_norm_(model.parameters(), grad_clip)`` every step.
         callbacks: objects with ``on_epoch_end(row)``, or plain callables ``f(row)``, called
             after each epoch's checkpoint; returning ``True`` stops training.
+        compile: run each training step as a ``tg.compile``d program (module docstring).
 
     Raises ``TrainingDiverged`` (a ``FloatingPointError``) on a NaN/Inf loss; the last
     checkpoint is then the previous epoch's, untouched.
@@ -94,7 +104,7 @@ def fit(model: Any, train_loader: Iterable, val_loader: Iterable | None = None, 
     if run_dir is not None:
         os.makedirs(run_dir, exist_ok=True)
     loop = _Loop(model, loss_fn, optimizer, scheduler if scheduler_interval == "batch" else None,
-                 grad_clip, progress, epochs)
+                 grad_clip, progress, epochs, compile)
     try:
         for epoch in range(start + 1, epochs + 1):
             row, step = loop.train_epoch(train_loader, epoch, step)
@@ -121,10 +131,23 @@ class _Loop:
     """The per-batch work of ``fit`` (kept apart so ``fit`` reads as the epoch loop)."""
 
     def __init__(self, model: Any, loss_fn: Callable, optimizer: Any, batch_scheduler: Any,
-                 grad_clip: float | None, progress: bool, epochs: int) -> None:
+                 grad_clip: float | None, progress: bool, epochs: int,
+                 compiled: bool = False) -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.batch_scheduler, self.grad_clip = batch_scheduler, grad_clip
         self.progress, self.epochs = progress, epochs
+        self.compiled = tg_compile(self.step) if compiled else None
+
+    def step(self, x: Any, y: Any) -> tuple:
+        """One optimisation step on a batch: (loss, detached outputs)."""
+        self.optimizer.zero_grad()
+        out = self.model(x)
+        loss = batch_loss(self.loss_fn, out, y)
+        loss.backward()
+        if self.grad_clip is not None:
+            clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.optimizer.step()
+        return loss.detach(), out.detach()
 
     def train_epoch(self, loader: Iterable, epoch: int, step: int) -> tuple[dict, int]:
         """One pass over ``loader``; returns the partial history row and the new global step."""
@@ -138,18 +161,23 @@ class _Loop:
         try:
             for i, batch in enumerate(bar):
                 x, y = split_batch(batch)
-                optimizer.zero_grad()
-                out = model(x)
-                loss = batch_loss(self.loss_fn, out, y)
-                value = float(loss.item())
+                lr = optimizer.param_groups[0]["lr"]
+                if self.compiled is not None:
+                    loss, out = self.compiled(x, y)
+                    value = float(loss.item())
+                else:
+                    optimizer.zero_grad()
+                    out = model(x)
+                    loss = batch_loss(self.loss_fn, out, y)
+                    value = float(loss.item())
                 if not math.isfinite(value):
                     raise diverged(model, x, value, epoch=epoch, batch=i + 1, batches=batches,
                                    global_step=step)
-                loss.backward()
-                if self.grad_clip is not None:
-                    clip_grad_norm_(model.parameters(), self.grad_clip)
-                lr = optimizer.param_groups[0]["lr"]
-                optimizer.step()
+                if self.compiled is None:
+                    loss.backward()
+                    if self.grad_clip is not None:
+                        clip_grad_norm_(model.parameters(), self.grad_clip)
+                    optimizer.step()
                 if self.batch_scheduler is not None:
                     self.batch_scheduler.step()
                 step += 1

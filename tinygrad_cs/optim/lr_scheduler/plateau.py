@@ -15,6 +15,7 @@ import math
 import warnings
 from typing import Any, SupportsFloat
 
+from ...grad_mode import untraceable
 from ..optimizer import Optimizer
 from .scheduler import LRScheduler
 
@@ -73,6 +74,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics: SupportsFloat, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record one epoch's metric (e.g. the validation loss) and cut the lr if it plateaus."""
+        untraceable("ReduceLROnPlateau.step()")
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1

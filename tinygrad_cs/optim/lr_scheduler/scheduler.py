@@ -20,6 +20,7 @@ import copy
 import warnings
 from typing import Any
 
+from ...grad_mode import untraceable
 from ..optimizer import Optimizer
 
 
@@ -73,6 +74,7 @@ class LRScheduler:
         ``epoch`` (deprecated in PyTorch, kept for ported code) jumps to that
         epoch, using the closed form where the schedule has one.
         """
+        untraceable(f"{type(self).__name__}.step()")
         self._step_count += 1
         if epoch is not None:
             warnings.warn("The epoch parameter in `scheduler.step()` is deprecated; call "
