@@ -279,12 +279,19 @@ def _changed(entry: _Entry, state: list) -> str | None:
 
 def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,
             backend: str = "inductor", mode: str | None = None, options: dict | None = None,
-            disable: bool = False, passes: Sequence[Pass] = (), explain: bool = False,
-            max_cache: int = 8) -> Any:
+            disable: bool = False, passes: Sequence[Pass | str] | None = None,
+            explain: bool = False, max_cache: int = 8) -> Any:
     """Compile ``model`` (a function or a module) into a traced program: ``torch.compile``'s
-    signature, plus ``passes`` (``Program -> (Program, lines)``, run in order), ``explain``
-    (print what each pass changed) and ``max_cache`` (programs kept). Used bare, with
-    arguments, or as a decorator (``@tg.compile``, ``@tg.compile(explain=True)``).
+    signature, plus ``passes``, ``explain`` (print what each pass changed) and ``max_cache``
+    (programs kept). Used bare, with arguments, or as a decorator (``@tg.compile``,
+    ``@tg.compile(explain=True)``).
+
+    ``passes`` run in order on each traced program: names from
+    ``tinygrad_cs.compile.passes.PASSES`` (``"fold"``, ``"simplify"``, ``"cse"``, ``"dce"``,
+    ``"fuse"``, ``"memory"``) or callables ``Program -> (Program, lines)``. ``None`` runs
+    ``passes.EXACT``, every pass but ``fuse``: a replay then computes bit for bit what eager
+    execution does. ``passes=passes.DEFAULT`` adds the fused kernels (faster; exp, tanh, ...
+    within a few ulps, sums in another order); ``()`` runs none (the program as traced).
 
     What a replay repeats: the tensor ops, ``backward()``, ``Optimizer.step()`` and
     ``zero_grad``, draws through ``tinygrad_cs.random.draw`` (dropout), and in-place changes
@@ -320,5 +327,18 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
             return fn
         if not callable(fn):
             raise TypeError(f"compile: expected a function or a module, got {type(fn).__name__}")
-        return CompiledFunction(fn, passes, explain, max_cache, fullgraph)
+        return CompiledFunction(fn, _resolve(passes), explain, max_cache, fullgraph)
     return wrap if model is None else wrap(model)
+
+
+def _resolve(passes: Sequence[Pass | str] | None) -> list[Pass]:
+    """The pass callables ``passes`` names (see ``compile``)."""
+    from .passes import EXACT, PASSES
+    if passes is None:
+        passes = EXACT
+    if isinstance(passes, str):
+        passes = (passes,)
+    unknown = [p for p in passes if isinstance(p, str) and p not in PASSES]
+    if unknown:
+        raise ValueError(f"compile: unknown pass(es) {unknown}; the passes are {list(PASSES)}")
+    return [PASSES[p] if isinstance(p, str) else p for p in passes]
