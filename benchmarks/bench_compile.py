@@ -32,6 +32,7 @@ else:  # run as a script: python benchmarks/bench_compile.py
 import tinygrad_cs as tg
 from tinygrad_cs import nn as _nn  # noqa: F401 - makes tg.nn available
 from tinygrad_cs import optim
+from tinygrad_cs.compile.passes import DEFAULT
 
 try:
     import jax
@@ -43,9 +44,9 @@ VOCAB, EMBED, HIDDEN, SEQ, BATCH = 65, 64, 256, 50, 32
 
 
 def _compiled(step):
-    """Our step under ``tg.compile``: the first calls trace (and retrace once ``.grad`` and
-    the optimizer's buffers exist), later ones replay."""
-    return tg.compile(step)
+    """Our step under ``tg.compile`` with every pass, fusion included: the first calls trace
+    (and retrace once ``.grad`` and the optimizer's buffers exist), later ones replay."""
+    return tg.compile(step, passes=DEFAULT)
 
 
 def _jax_mlp(x, y, weights):
