@@ -84,7 +84,9 @@ OPS = {
     "sigmoid_": lambda y, w: y.sigmoid_(),
     "setitem": lambda y, w: y.__setitem__((slice(None), 1), w[2] * 2),
     "fill_": lambda y, w: y.fill_(1.5),
-    "clamp_": lambda y, w: y.clamp_(-1.0, 1.0),
+    # bounds no chain reaches exactly: exp_ of 0 is 1.0, and central differences across
+    # a clamp's kink disagree with either one-sided gradient
+    "clamp_": lambda y, w: y.clamp_(-0.95, 1.15),
     "index_add_": lambda y, w: y.index_add_(1, y.new_tensor([0, 2]).long(), w[:2].expand(2, 2)),
 }
 

@@ -91,7 +91,9 @@ def test_it_takes_the_trials_torchs_line_search_takes(name, t0, max_ls):
     np.testing.assert_allclose(ours_trials, their_trials, rtol=1e-12)
     assert (evals, t) == pytest.approx((ref[3], float(ref[2])), rel=1e-12)
     assert value == pytest.approx(float(ref[0]), rel=1e-12)
-    np.testing.assert_allclose(grad, ref[1].numpy(), rtol=1e-12)
+    # the gradient at t: t agrees to 1e-12 relative (the two interpolations round apart), and
+    # with t0 = 1e4 a relative 1e-12 of t moves logcosh's gradient by ~1e-11 relative
+    np.testing.assert_allclose(grad, ref[1].numpy(), rtol=1e-9)
 
 
 def test_random_cubic_steps_agree_with_torch():
