@@ -51,7 +51,7 @@ def test_tinygrad_first_sets_the_timeout_before_openblas_loads():
     assert info["OPENBLAS_THREAD_TIMEOUT"] == "4"
     assert info["numpy_was_loaded"] is False and info["restarted"] == []
     assert info["openblas"] and info["blas_ok"]
-    assert info["GOMP_SPINCOUNT"] == "10000"
+    assert info["GOMP_SPINCOUNT"] == "30000"
     assert info["malloc"] == {"configured": True, "applied": True, "enabled": True}
 
 

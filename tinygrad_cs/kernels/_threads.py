@@ -20,12 +20,14 @@ On the libgomp side, its idle threads spin ``GOMP_SPINCOUNT`` times (300,000 by 
 before they sleep. That spin is short next to one kernel, but the convolutions run on a
 pool of their own (``conv_pool``): after every batch-norm or pooling kernel, Numba's
 OpenMP worker spins on one of the two cores while a convolution worker needs it. Measured
-on the ResNet-8 training step alone (2 cores, quiet): 94-108 ms with the default spin,
-61-70 ms with ``GOMP_SPINCOUNT=10000``, 64-78 ms with 0. We set ``GOMP_SPINCOUNT=10000``
-(``GOMP_SPIN``): back-to-back kernels still find the workers awake, an idle pool sleeps
-within tens of microseconds. libgomp reads it when it loads, which Numba does at the first
-parallel kernel, after this module has run. ``OMP_WAIT_POLICY=PASSIVE`` (no spin at all)
-slowed short kernels 2-4x. A user's own ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` is kept.
+on the ResNet-8 training step alone (2 cores, quiet, three processes each): 49-52 ms with
+the default spin, 45-48 ms with 100,000, 37-39 ms with 30,000, 34-36 ms with 10,000. Too
+short a spin has its own cost: a small parallel kernel alternating with a matmul (an LSTM
+step, ``benchmarks/bench_threads.py``) then finds the workers asleep every time, 2.2x the
+two calls alone at 10,000 against 1.07x at 30,000. We set ``GOMP_SPINCOUNT=30000``
+(``GOMP_SPIN``). libgomp reads it when it loads, which Numba does at the first parallel
+kernel, after this module has run. ``OMP_WAIT_POLICY=PASSIVE`` (no spin at all) slowed short
+kernels 2-4x. A user's own ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY`` is kept.
 
 A user's own ``OPENBLAS_THREAD_TIMEOUT`` is never overridden; ``TINYGRAD_CS_THREAD_FIX=0``
 turns the whole fix off. This module imports neither numpy nor numba (it must run before
@@ -38,7 +40,7 @@ import os
 import sys
 
 TIMEOUT = "4"  # OpenBLAS clamps to [4, 30]; the idle spin lasts 2^TIMEOUT cycles
-GOMP_SPIN = "10000"  # libgomp's idle spin, in iterations (default 300,000)
+GOMP_SPIN = "30000"  # libgomp's idle spin, in iterations (default 300,000)
 
 _status: dict = {"configured": False, "numpy_was_loaded": None, "restarted": []}
 
