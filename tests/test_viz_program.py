@@ -6,27 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tinygrad_cs as tg
-from tinygrad_cs import nn, viz
+from tinygrad_cs import viz
 from tinygrad_cs.compile import Instr, Program, Var
+from tinygrad_cs.viz.examples import compiled_step_program
 
 
 def _step_program():
-    tg.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
-    opt = tg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-    @tg.compile
-    def step(x, y):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    x, y = tg.tensor(np.ones((4, 3), np.float32)), tg.tensor(np.array([0, 1, 0, 1]))
-    step(x, y)
-    step(x, y)
-    return step.program
+    return compiled_step_program()  # the README's example step
 
 
 def test_training_step_draws_forward_backward_update_and_writes():
