@@ -23,11 +23,11 @@ import numpy as np
 
 if __package__:
     from . import bench_mlp, bench_resnet8
-    from .common import Row, timeit_round_robin, torch
+    from .common import Row, markdown_table, timeit_round_robin, torch
 else:  # run as a script: python benchmarks/bench_compile.py
     import bench_mlp
     import bench_resnet8
-    from common import Row, timeit_round_robin, torch
+    from common import Row, markdown_table, timeit_round_robin, torch
 
 import tinygrad_cs as tg
 from tinygrad_cs import nn as _nn  # noqa: F401 - makes tg.nn available
@@ -210,5 +210,9 @@ def run(quick: bool = False) -> list[Row]:
 
 
 def main(quick: bool = False) -> None:
-    from .common import markdown_table
     print(markdown_table(run(quick), verdicts=not quick))
+
+
+if __name__ == "__main__":
+    import sys
+    main("--quick" in sys.argv)

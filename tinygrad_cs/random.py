@@ -36,7 +36,7 @@ def generator() -> np.random.Generator:
     current thread's ``stream`` inside one, else the global generator."""
     if _state.tracer is not None:  # a draw tg.compile cannot replay: trace no further
         _state.tracer.draws_outside("a random draw outside tinygrad_cs.random.draw")
-    return getattr(_local, "rng", None) or _generator[0]
+    return current()
 
 
 def current() -> np.random.Generator:

@@ -22,6 +22,7 @@ from . import dtypes, ops, tensor_ops, unsupported
 from . import versions as _versions
 from .engine import Node
 from .grad_mode import state as _state
+from .grad_mode import untraceable
 from .ops._util import constant
 from .tensor_compat import CompatMethods
 from .tensor_inplace import InPlaceMethods
@@ -135,8 +136,7 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
 
     @data.setter
     def data(self, value) -> None:
-        if _state.tracer is not None:
-            _state.tracer.stop("data = ...: a storage swap that a replay would not repeat")
+        untraceable("t.data = ... (a storage swap)")
         array = value._data if isinstance(value, Node) else np.asarray(value)
         if array.shape != self._data.shape:
             raise RuntimeError(f"data: cannot assign values of shape {array.shape} to a tensor "

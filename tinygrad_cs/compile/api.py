@@ -333,12 +333,9 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
 
 def _resolve(passes: Sequence[Pass | str] | None) -> list[Pass]:
     """The pass callables ``passes`` names (see ``compile``)."""
-    from .passes import EXACT, PASSES
+    from .passes import EXACT, lookup
     if passes is None:
         passes = EXACT
     if isinstance(passes, str):
         passes = (passes,)
-    unknown = [p for p in passes if isinstance(p, str) and p not in PASSES]
-    if unknown:
-        raise ValueError(f"compile: unknown pass(es) {unknown}; the passes are {list(PASSES)}")
-    return [PASSES[p] if isinstance(p, str) else p for p in passes]
+    return [lookup([p])[0] if isinstance(p, str) else p for p in passes]

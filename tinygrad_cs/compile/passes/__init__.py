@@ -27,7 +27,7 @@ from .fuse import fuse
 from .memory import memory, memory_report
 from .simplify import simplify
 
-__all__ = ["DEFAULT", "EXACT", "PASSES", "memory_report", "optimize"]
+__all__ = ["DEFAULT", "EXACT", "PASSES", "lookup", "memory_report", "optimize"]
 
 Pass = Callable[[Program], tuple[Program, list[str]]]
 
@@ -40,13 +40,19 @@ DEFAULT: tuple[str, ...] = tuple(PASSES)
 EXACT: tuple[str, ...] = tuple(name for name in PASSES if name != "fuse")
 
 
+def lookup(names: Sequence[str]) -> list[Pass]:
+    """The passes named ``names``, in that order; ``ValueError`` naming any unknown one."""
+    unknown = [n for n in names if n not in PASSES]
+    if unknown:
+        raise ValueError(f"compile: unknown pass(es) {unknown}; the passes are {list(PASSES)}")
+    return [PASSES[n] for n in names]
+
+
 def optimize(program: Program, names: Sequence[str] = DEFAULT) -> tuple[Program, list[str]]:
     """Run the passes ``names`` (in ``PASSES``' order, whatever order they are given in) and
     return the new program with every pass's log lines, in order. The program is checked
     (``ir.check``) before and after each pass."""
-    unknown = [n for n in names if n not in PASSES]
-    if unknown:
-        raise ValueError(f"compile: unknown pass(es) {unknown}; the passes are {list(PASSES)}")
+    lookup(names)
     check(program)
     log: list[str] = []
     for name in (n for n in PASSES if n in names):
