@@ -620,6 +620,9 @@ def _run(roots: Sequence[Node], seeds: Sequence[Any], retain_graph: bool,
                     _check_anomaly(node, index, g, parent)
                 previous = totals.get(parent)
                 totals[parent] = g if previous is None else previous + g
+            # totals now hold the only references this loop keeps: a leaf's gradient no one
+            # else holds can then become its .grad without a copy (Tensor._accumulate)
+            grads = g = None
             if not retain_graph:
                 node._saved = _FREED
     finally:

@@ -13,6 +13,7 @@ the raw array is ``t._data``.
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,10 @@ from .ops._util import constant
 from .tensor_compat import CompatMethods
 from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TorchMethods
+
+# References to a gradient nobody else holds, inside ``_accumulate``: the engine loop's
+# local, this call's argument and getrefcount's own.
+_STEALABLE = 3
 
 
 def _new(data: np.ndarray) -> Tensor:
@@ -108,10 +113,24 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
         return grad if isinstance(grad, Node) else _new(np.asarray(grad))
 
     def _accumulate(self, grad):
+        """Add one backward pass's gradient into ``.grad`` (the engine's ``_run`` calls it).
+
+        A first gradient becomes ``.grad`` as it is when nothing else holds it: a fresh
+        array of the leaf's dtype and shape, not a view, referenced only by the engine's
+        loop and this call (CPython's reference count says so exactly, as in
+        ``kernels/conv_recycle``; PyTorch steals such a buffer too). Otherwise ``.grad``
+        gets its own copy, so it never aliases another tensor's memory.
+        """
         if isinstance(grad, Node):  # create_graph: keep the gradient's graph
             self._grad = grad if self._grad is None else self._grad + grad
         elif self._grad is None:
-            self._grad = _new(np.array(grad, dtype=self._data.dtype))  # own copy: never aliased
+            data = self._data
+            if (type(grad) is np.ndarray and grad.base is None and grad.dtype == data.dtype
+                    and grad.shape == data.shape and grad.flags.writeable
+                    and sys.getrefcount(grad) <= _STEALABLE):
+                self._grad = _new(grad)
+            else:
+                self._grad = _new(np.array(grad, dtype=data.dtype))
         else:
             self._grad = _new(self._grad._data + grad)
 
