@@ -9,12 +9,16 @@ engine where they were broadcast).
 linear(x, W, b) = x W^T + b is one op rather than transpose + matmul + add: one GEMM with
 the transpose passed to BLAS as a flag (no copy), the bias added in place, and no graph
 nodes for the intermediate steps.
+
+Every product goes through ``kernels.blas_threads.matmul``: ``np.matmul``, on one BLAS
+thread when the product is small (the same bits, less time lost waking threads).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..engine import Function
+from ..kernels.blas_threads import matmul as gemm
 from ._util import shape_of
 from .movement import reshape, squeeze, transpose, unsqueeze
 from .reduce import sum as _sum
@@ -33,7 +37,7 @@ class Matmul(Function):
                                f"{np.shape(a)} and {np.shape(b)}")
         ctx.save_for_backward(a, b)
         try:
-            return np.matmul(a, b)
+            return gemm(a, b)
         except ValueError:
             raise RuntimeError(f"matmul: shapes {np.shape(a)} and {np.shape(b)} cannot be "
                                f"multiplied ({np.shape(a)[-1]} != "
@@ -45,7 +49,7 @@ class Matmul(Function):
         need_a, need_b = ctx.needs_input_grad
         if type(grad) is np.ndarray and grad.ndim == 2 and a.ndim == 2 and b.ndim == 2:
             # plain backward of the common case: straight to BLAS (transposes are views)
-            return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
+            return (gemm(grad, b.T) if need_a else None), (gemm(a.T, grad) if need_b else None)
         a_vec, b_vec = len(shape_of(a)) == 1, len(shape_of(b)) == 1
         if a_vec and b_vec:
             return (grad * b if need_a else None), (grad * a if need_b else None)
@@ -83,7 +87,7 @@ class LinearFn(Function):
                   "in_features), bias (out_features,)")
         ctx.save_for_backward(x, weight)
         x2 = x if len(shape) == 2 else np.reshape(x, (-1, shape[-1]))
-        out = x2 @ weight.T  # one GEMM; W^T is a view that BLAS reads transposed
+        out = gemm(x2, weight.T)  # one GEMM; W^T is a view that BLAS reads transposed
         if bias is not None:
             if np.result_type(out, bias) == out.dtype:
                 out += bias  # in place: no second output-sized buffer
