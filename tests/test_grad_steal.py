@@ -93,3 +93,20 @@ def test_a_second_backward_adds_to_a_stolen_grad():
     double.apply(x).sum().backward()
     double.apply(x).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0])
+
+
+def test_a_convolution_input_gradient_is_taken_from_the_pool_and_kept_out_of_it():
+    # large enough for kernels/conv_recycle's pool, which keeps its own reference
+    from tinygrad_cs.kernels import conv_recycle
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((4, 8, 32, 32)).astype(np.float32), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((8, 1, 3, 3)).astype(np.float32))
+    tg.nn.functional.conv2d(x, w, padding=1, groups=8).sum().backward()
+    first = x.grad.numpy()
+    assert conv_recycle.pooled(first)           # taken without a copy
+    kept = first.copy()
+    other = tg.tensor(rng.standard_normal((4, 8, 32, 32)).astype(np.float32), requires_grad=True)
+    tg.nn.functional.conv2d(other, w * 2, padding=1, groups=8).sum().backward()
+    assert other.grad.numpy() is not first      # the pool does not hand out a held array
+    np.testing.assert_array_equal(x.grad.numpy(), kept)
+    np.testing.assert_allclose(other.grad.numpy(), 2 * kept, rtol=1e-6)

@@ -24,14 +24,21 @@ from . import versions as _versions
 from .engine import Node
 from .grad_mode import state as _state
 from .grad_mode import untraceable
+from .kernels import conv_recycle as recycle
 from .ops._util import constant
 from .tensor_compat import CompatMethods
 from .tensor_inplace import InPlaceMethods
 from .tensor_methods import TorchMethods
 
 # References to a gradient nobody else holds, inside ``_accumulate``: the engine loop's
-# local, this call's argument and getrefcount's own.
-_STEALABLE = 3
+# local and this call's argument (getrefcount's own is subtracted there).
+_STEALABLE = 2
+
+
+def _sole_holder(refs: int, grad: np.ndarray) -> bool:
+    """Whether ``refs`` references to ``grad`` are only the backward loop's (plus, for a
+    convolution result, the recycling pool's: it hands out only arrays no one else holds)."""
+    return refs <= _STEALABLE or (refs == _STEALABLE + 1 and recycle.pooled(grad))
 
 
 def _new(data: np.ndarray) -> Tensor:
@@ -127,7 +134,7 @@ class Tensor(Node, TorchMethods, InPlaceMethods, CompatMethods):
             data = self._data
             if (type(grad) is np.ndarray and grad.base is None and grad.dtype == data.dtype
                     and grad.shape == data.shape and grad.flags.writeable
-                    and sys.getrefcount(grad) <= _STEALABLE):
+                    and _sole_holder(sys.getrefcount(grad) - 1, grad)):
                 self._grad = _new(grad)
             else:
                 self._grad = _new(np.array(grad, dtype=data.dtype))

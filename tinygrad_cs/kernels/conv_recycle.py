@@ -49,6 +49,13 @@ def empty(shape: tuple, dtype) -> np.ndarray:
         return a
 
 
+def pooled(a: np.ndarray) -> bool:
+    """Whether ``a`` is one of the pool's arrays (the pool then holds one reference to it,
+    which ``Tensor._accumulate`` discounts when it takes a gradient as ``.grad``)."""
+    arrays = _pool.get((a.shape, a.dtype))
+    return arrays is not None and any(x is a for x in arrays)
+
+
 def clear() -> None:
     """Drop the pool (arrays still in use elsewhere stay valid; the rest are freed)."""
     with _lock:
