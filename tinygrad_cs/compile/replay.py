@@ -4,7 +4,8 @@
 one flat list of values (constants preloaded), and the callable it runs, lowered where a
 rule knows the instruction (``lowered/``: the op's numpy arithmetic alone, in place where
 eager works in place) or its generic ``fn`` (the call ``execute.run`` makes). Running it is
-then a tight loop: per instruction, gather the arguments and make one call. After the run
+then a tight loop: per instruction, gather the arguments (one ``itemgetter``) and make one
+call. After the run
 each write goes to its slot (``slots.py``) and the ``.grad`` of the leaves in ``clears`` is
 set to None (the function called ``zero_grad`` after the last gradient).
 
@@ -16,7 +17,8 @@ thread during the run (``blas.py``), restored however the run ends.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from ..grad_mode import state as _state
@@ -55,7 +57,8 @@ class Replay:
             args = tuple(place(v) for v in ins.inputs)
             outs = tuple(place(v) for v in ins.outputs)
             dead = tuple(position[id(v)] for v in program.release[k]) if program.release else ()
-            plan.append((call, args, outs[0] if len(outs) == 1 else outs, dead))
+            plan.append((call, _getter(args), len(args) == 1,
+                         outs[0] if len(outs) == 1 else outs, dead))
         self.plan = plan
         self.template = values
         self.outputs = [position[id(v)] for v in program.outputs]
@@ -84,8 +87,8 @@ class Replay:
         if self.one_thread:
             blas.single()
         try:
-            for call, args, out, dead in self.plan:
-                result = call(*[values[i] for i in args])
+            for call, get, one, out, dead in self.plan:
+                result = call(get(values)) if one else call(*get(values))
                 if type(out) is int:
                     values[out] = result
                 else:
@@ -102,3 +105,9 @@ class Replay:
         for leaf in self.clears:
             leaf._grad = None
         return [values[i] for i in self.outputs]
+
+
+def _getter(positions: tuple[int, ...]) -> Callable[[list], Any]:
+    """``values -> the arguments at positions`` in C (``itemgetter``): the value itself for one
+    position, a tuple for several."""
+    return itemgetter(*positions) if positions else (lambda values: ())
