@@ -280,3 +280,19 @@ def test_a_replay_failing_midway_changes_nothing_and_restores_blas_threads():
     assert compiled.traces == 2   # the replay raised, not a new trace
     _assert_unchanged(model, opt, before)
     assert [get() for get, _ in blas._libs()] == threads
+
+
+def test_sgemm_gives_the_same_bits_on_one_blas_thread():
+    # the assumption behind one_thread, checked on this machine's BLAS
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        m, k, n = rng.integers(1, 200, 3)
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        b = rng.standard_normal((n, k)).astype(np.float32).T
+        both = a @ b
+        blas.single()
+        try:
+            one = a @ b
+        finally:
+            blas.restore()
+        np.testing.assert_array_equal(one, both)

@@ -19,7 +19,7 @@ Function)``, ``"update"`` (an optimizer's ``_update``) and ``"accumulate"``
   place on the parameter's and the optimizer state's own arrays, as ``Optimizer.step``
   does (instead of on copies written back after the run).
 
-``Facts`` is what the rules may ask of the whole program: who reads a value, which values
+``Facts`` (``base.py``) is what the rules may ask of the whole program: who reads a value, which values
 the program hands back, which state slot a value lives in, which values are fresh arrays
 (made by a lowered instruction, aliasing nothing).
 
@@ -27,9 +27,9 @@ One thread for BLAS (``Lowering.one_thread``): when every BLAS product of the pr
 small single-precision GEMM of a lowered instruction, and no other instruction may call BLAS,
 replay runs OpenBLAS on one thread (``blas.py``). A fork-join of both cores costs more than
 it saves on such products (a 64 x 64 x 128 GEMM took ~10 us on one thread against 40-55 us
-on two with the machine busy), and OpenBLAS's sgemm gives the same bits with one thread or
-two (checked on 9,000 random shapes up to 260: dgemm does not, so double precision keeps the
-threads).
+on two with the machine busy), and the OpenBLAS numpy ships computes sgemm to the same bits
+on one thread or two (9,000 random shapes up to 260 on this machine; ``test_compile_lower``
+checks a few wherever it runs). Its dgemm does not, so double precision keeps the threads.
 """
 from __future__ import annotations
 
@@ -85,7 +85,8 @@ def _blas_free(ins: Instr) -> bool:
     fn = ins.fn
     if isinstance(fn, (calls.Forward, calls.Backward)):
         return fn.function.__module__ in _NO_BLAS_MODULES
-    return (ins.elementwise or isinstance(fn, (np.ufunc, calls.Update, calls.InPlace))
+    return (ins.elementwise or ins.op == "Fused"     # fuse's generated Numba kernels
+            or isinstance(fn, (np.ufunc, calls.Update, calls.InPlace))
             or fn is calls.accumulate_grad)
 
 
