@@ -27,10 +27,9 @@ def test_the_walk_is_kept_while_nothing_changes_and_train_flags_still_count():
     with tg.no_grad():
         for _ in range(3):
             compiled(x)
-        generation = compiled._reach.generation
         model[1].eval()                     # a submodule's flag: read at every call
         _same(compiled, f)
-    assert compiled._reach.generation == generation and compiled.traces == 2
+    assert compiled._reach.generations == 1 and compiled.traces == 2
 
 
 def test_a_submodule_or_parameter_replaced_retraces():
@@ -79,3 +78,17 @@ def test_another_module_bound_to_a_global_retraces():
     _same(compiled, _uses_global)
     assert compiled.traces == 2
     assert "the modules reached" in compiled._why(next(iter(compiled._cache)))
+
+
+def test_two_models_in_turn_keep_their_programs():
+    tg.manual_seed(0)
+    models = [nn.Linear(3, 2), nn.Linear(3, 2)]
+
+    def f(model, x):
+        return model(x)
+    compiled = tg.compile(f)
+    with tg.no_grad():
+        for _ in range(3):
+            for m in models:
+                np.testing.assert_array_equal(compiled(m, x).numpy(), f(m, x).numpy())
+    assert compiled.traces == 2 and compiled._reach.generations == 2

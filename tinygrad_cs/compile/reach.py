@@ -66,28 +66,12 @@ def _identical(a: Sequence[Any], b: Sequence[Any]) -> bool:
     return len(a) == len(b) and all(map(operator.is_, a, b))
 
 
-class Reach:
-    """``fn``'s modules and optimizers, walked again only after a change (module docstring)."""
+class _Walk:
+    """One walk from one list of roots: what it found, and the stores it found them with."""
 
-    def __init__(self, fn: Callable) -> None:
-        self.fn = fn
-        self.roots: list = []
-        self.modules: list = []
-        self.optimizers: list = []
-        self.stores: list[tuple] = []
-        self.generation = -1
+    __slots__ = ("generation", "modules", "optimizers", "roots", "stores")
 
-    def _same(self, found: list) -> bool:
-        return _identical(found, self.roots) and all(
-            _identical(_stores(m), s) for m, s in zip(self.modules, self.stores))
-
-    def __call__(self, args: Sequence[Any]) -> tuple[list, list, int]:
-        found = roots(self.fn, args)
-        if self.generation < 0 or not self._same(found):
-            self._walk(found)
-        return self.modules, self.optimizers, self.generation
-
-    def _walk(self, found: list) -> None:
+    def __init__(self, found: list, generation: int) -> None:
         from ..optim.optimizer import Optimizer
         modules, optimizers, ids = [], [], set()
         for obj in found:
@@ -102,4 +86,35 @@ class Reach:
                     modules.append(m)
         self.roots, self.modules, self.optimizers = found, modules, optimizers
         self.stores = [_stores(m) for m in modules]
-        self.generation += 1
+        self.generation = generation
+
+    def holds(self, found: list) -> bool:
+        """Still true for these roots: the same objects, no module's stores changed."""
+        return _identical(found, self.roots) and all(
+            _identical(_stores(m), s) for m, s in zip(self.modules, self.stores))
+
+
+class Reach:
+    """``fn``'s modules and optimizers, walked again only after a change (module docstring).
+
+    The last ``KEEP`` walks are kept by their roots' identities (a walk holds its roots, so
+    those ids stay theirs), so a function called with two models in turn keeps two walks and
+    two generations instead of a new one at every call."""
+
+    KEEP = 8
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+        self.walks: dict[tuple[int, ...], _Walk] = {}
+        self.generations = 0
+
+    def __call__(self, args: Sequence[Any]) -> tuple[list, list, int]:
+        found = roots(self.fn, args)
+        key = tuple(map(id, found))
+        walk = self.walks.get(key)
+        if walk is None or not walk.holds(found):
+            walk = self.walks[key] = _Walk(found, self.generations)
+            self.generations += 1
+            while len(self.walks) > self.KEEP:
+                del self.walks[next(iter(self.walks))]
+        return walk.modules, walk.optimizers, walk.generation
