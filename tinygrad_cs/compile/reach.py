@@ -11,8 +11,9 @@ used to pay for; the walk is now kept, and redone only when something it found c
 * a module's children, parameters or buffers (``model.fc = nn.Linear(...)``,
   ``model[0] = ...``, ``layer.weight = nn.Parameter(...)``), compared by identity.
 
-Each change gives a new ``generation``, part of the call's cache key, so a program traced
-with the old modules is never replayed on the new ones (it would read the old weights).
+Each new walk gets a new ``generation``, part of the call's cache key, so a program traced
+with the old modules is never replayed on the new ones (it would read the old weights). Roots
+seen before (two models passed in turn) find their walk again, and its generation.
 """
 from __future__ import annotations
 
