@@ -3,8 +3,10 @@
 ``trace.py`` records a call (``trace_backward.py``: its backward hook;
 ``backward_ops.py``: elementwise backward formulas as ops; ``provenance.py``: values and
 side effects a replay would get wrong, made graph breaks), ``api.py`` holds the guards and
-the cache, ``replay.py`` runs a program, ``format.py`` prints one, ``pipeline.py`` runs
-the passes; ``tinygrad_cs.viz`` draws programs (``viz/program.py``).
+the cache (``reach.py``: the modules and optimizers a function reaches), ``replay.py`` runs
+a program (``lowered/``: the instructions it runs as bare numpy; ``blas.py``: one OpenBLAS
+thread for small GEMMs), ``format.py`` prints one, ``pipeline.py`` runs the passes;
+``tinygrad_cs.viz`` draws programs (``viz/program.py``).
 
 This package is named ``compile`` and ``tg.compile(fn)`` must call the function: importing
 a subpackage sets it as an attribute of its parent, which would hide a function of that

@@ -3,11 +3,14 @@
 Guards. A call's *key* is: each tensor argument's shape, dtype and requires_grad (other
 arguments by value, or by identity when unhashable), the grad mode, the train/eval flag of
 every module the function can reach (its arguments, closure, ``self`` and the globals it
-names, with their submodules), and the non-numeric options of their optimizers' parameter
-groups (``nesterov``, ``maximize``, ...). A program found under the key is then checked
-against the state it reads (the shape and dtype of each parameter, buffer, ``.grad`` and
-optimizer-state entry, or its absence): a mismatch retraces. Numeric hyper-parameters (a
-scheduler's ``lr``) are program state, read at every replay.
+names, with their submodules: found by ``reach.py``, which walks them again only after a
+change), the non-numeric options of their optimizers' parameter groups (``nesterov``,
+``maximize``, ...), and the *generation* of what the function reaches (it changes when a
+module, parameter or buffer is replaced: the old program would read the old weights). A
+program found under the key is then checked against the state it reads (the shape and dtype
+of each parameter, buffer, ``.grad`` and optimizer-state entry, or its absence): a mismatch
+retraces. Numeric hyper-parameters (a scheduler's ``lr``) are program state, read at every
+replay.
 
 Programs are kept in an LRU cache of ``max_cache`` keys; when tracing keeps happening (more
 traces than ``max_cache``) a warning says once which guard changed. A graph break (see
@@ -28,6 +31,7 @@ from ..tensor import Tensor
 from .format import format_program
 from .ir import Program, check
 from .pipeline import Pass, run_passes
+from .reach import Reach
 from .replay import Replay
 from .slots import signature
 from .trace import Tracer, finish
@@ -62,42 +66,6 @@ def _unflatten(structure: Any, leaves: Sequence[Any]) -> Any:
     if isinstance(structure, dict):
         return {k: _unflatten(v, leaves) for k, v in structure.items()}
     return structure
-
-
-def _captured(fn: Callable, args: Sequence[Any]) -> tuple[list, list]:
-    """The modules (with submodules) and optimizers ``fn`` can reach."""
-    from ..optim.optimizer import Optimizer
-    seen: list = list(args)
-    inner = getattr(fn, "__func__", fn)
-    owner = getattr(fn, "__self__", None)
-    seen.append(owner)
-    if owner is not None and not hasattr(owner, "named_modules"):
-        seen += list(getattr(owner, "__dict__", {}).values())   # a trainer's model, optimizer
-    seen.append(fn)
-    seen += [c.cell_contents for c in getattr(inner, "__closure__", None) or ()
-             if _has_contents(c)]
-    code, scope = getattr(inner, "__code__", None), getattr(inner, "__globals__", {})
-    if code is not None:
-        seen += [scope[n] for n in code.co_names if n in scope]
-    modules, optimizers, ids = [], [], set()
-    for obj in seen:
-        if isinstance(obj, Optimizer) and id(obj) not in ids:
-            ids.add(id(obj))
-            optimizers.append(obj)
-        elif hasattr(obj, "named_modules") and hasattr(obj, "training"):
-            for m in obj.modules():
-                if id(m) not in ids:
-                    ids.add(id(m))
-                    modules.append(m)
-    return modules, optimizers
-
-
-def _has_contents(cell) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018 (an empty cell raises)
-    except ValueError:
-        return False
-    return True
 
 
 def _arg_key(value: Any) -> Any:
@@ -138,6 +106,7 @@ class CompiledFunction:
         self.graph_break: str | None = None
         self.explanation: list[str] = []
         self._warned_retrace = False
+        self._reach = Reach(fn)
 
     @property
     def program(self) -> Program | None:
@@ -148,12 +117,12 @@ class CompiledFunction:
         return [e.program for e in self._cache.values()]
 
     def _key(self, args: tuple, kwargs: dict) -> tuple:
-        modules, optimizers = _captured(self.fn, (*args, *kwargs.values()))
+        modules, optimizers, generation = self._reach((*args, *kwargs.values()))
         groups = tuple(tuple((k, v) for k, v in g.items() if isinstance(v, (bool, str))
                              or v is None) for o in optimizers for g in o.param_groups)
         return (tuple(_arg_key(a) for a in args),
                 tuple((k, _arg_key(v)) for k, v in sorted(kwargs.items())),
-                _state.enabled, tuple(m.training for m in modules), groups)
+                _state.enabled, tuple(m.training for m in modules), groups, generation)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.graph_break is not None or _state.tracer is not None:
@@ -178,11 +147,11 @@ class CompiledFunction:
         old = next(reversed(self._cache))
         names = ("positional arguments (shape, dtype, requires_grad)", "keyword arguments",
                  "grad mode (tg.no_grad)", "a module's train/eval mode",
-                 "an optimizer's options")
+                 "an optimizer's options", "the modules reached (a module or parameter replaced)")
         return "; ".join(f"{n} changed" for n, a, b in zip(names, old, key) if a != b)
 
     def _trace(self, key: tuple, args: tuple, kwargs: dict, reason: str) -> Any:
-        modules, optimizers = _captured(self.fn, (*args, *kwargs.values()))
+        modules, optimizers, _ = self._reach((*args, *kwargs.values()))
         labels: dict[int, str] = {}
         owners: dict[int, Tensor] = {}
         inner = {id(c) for m in modules for c in m.modules() if c is not m}

@@ -7,7 +7,7 @@ the code eager execution ran, so a replay computes the same bits as the call it 
 * ``Backward``: a ``Function``'s ``backward`` on a context rebuilt from program values, each
   gradient summed back to its input's shape (``Tensor._unbroadcast``), as the engine does.
 * ``Update``: one optimizer's ``_update`` for one parameter, on copies: (p, g, state, hyper)
-  -> (new p, new state).
+  -> (new p, new state); ``in_place`` runs it on the arrays themselves.
 * ``InPlace``: an in-place tensor method (``add_``, ``zero_``) on a copy.
 * ``Draw``: a ``random.draw`` sample; the generator object is the state it advances.
 * ``accumulate_grad``: a leaf's first gradient, as its own array of the leaf's dtype.
@@ -105,7 +105,8 @@ def shape_like(array: np.ndarray) -> Tensor:
 
 class Update:
     """``fn(p, g, *state_values, *hyper_values) -> (new p, *new state values)``: the
-    optimizer's ``_update`` on copies of the parameter and its state."""
+    optimizer's ``_update`` on copies of the parameter and its state (``in_place``: on the
+    arrays themselves, as ``Optimizer.step`` does; ``lowered/state.py`` says when)."""
 
     __slots__ = ("hyper_keys", "out_keys", "rule", "state_keys", "static")
 
@@ -114,18 +115,24 @@ class Update:
         self.state_keys, self.hyper_keys = state_keys, hyper_keys
         self.out_keys: list = []
 
-    def run(self, p: np.ndarray, g: np.ndarray, *values: Any) -> tuple[np.ndarray, dict]:
+    def run(self, p: np.ndarray, g: np.ndarray, *values: Any,
+            copy: bool = True) -> tuple[np.ndarray, dict]:
         n = len(self.state_keys)
-        state = {k: np.array(v) if isinstance(v, np.ndarray) else v
+        state = {k: np.array(v) if copy and isinstance(v, np.ndarray) else v
                  for k, v in zip(self.state_keys, values[:n]) if v is not None}
         group = dict(self.static)
         group.update(zip(self.hyper_keys, values[n:]))
-        p = np.array(p)
+        if copy:
+            p = np.array(p)
         self.rule(p, g, state, group)
         return p, state
 
     def __call__(self, p: np.ndarray, g: np.ndarray, *values: Any) -> tuple:
         p, state = self.run(p, g, *values)
+        return (p, *[state[k] for k in self.out_keys])
+
+    def in_place(self, p: np.ndarray, g: np.ndarray, *values: Any) -> tuple:
+        p, state = self.run(p, g, *values, copy=False)
         return (p, *[state[k] for k in self.out_keys])
 
 

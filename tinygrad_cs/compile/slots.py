@@ -5,7 +5,8 @@ writes its new value after (``ir.Program.state`` / ``writes`` say *which* values
 Kinds, and what they read / write:
 
 * ``"data"``: a tensor's array (a parameter, a buffer). Written in place (``np.copyto``), as
-  the optimizer updates parameters: modules and views keep referring to the same array.
+  the optimizer updates parameters: modules and views keep referring to the same array. A
+  new value that *is* that array (an update lowered in place) is not copied onto itself.
 * ``"array"``: a raw array handed to an op to update in place (BatchNorm's running statistics
   are passed as arrays); written in place too.
 * ``"grad"``: a leaf's ``.grad`` array; written as a new gradient Tensor, as backward does.
@@ -61,10 +62,12 @@ class Slot:
     def write(self, value: Any) -> None:
         kind, owner = self.kind, self.owner
         if kind == "data":
-            np.copyto(owner._data, value)
+            if value is not owner._data:   # else updated in place already (lowered/state.py)
+                np.copyto(owner._data, value)
             _versions.bump(owner)  # a graph recorded before the update must not backward
         elif kind == "array":
-            np.copyto(owner, value)
+            if value is not owner:
+                np.copyto(owner, value)
         elif kind == "grad":
             owner._grad = Tensor._from_op(value)
         elif kind == "optim":

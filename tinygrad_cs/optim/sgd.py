@@ -48,6 +48,8 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * g
+                dampening = group["dampening"]
+                # (1 - 0) * g is g exactly: skip that product's temporary array
+                buf += g if dampening == 0 else (1 - dampening) * g
             g = g + momentum * buf if group["nesterov"] else buf
         p -= group["lr"] * g
