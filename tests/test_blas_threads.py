@@ -35,39 +35,59 @@ def test_multiply_adds_are_counted_as_batch_m_k_n():
     assert B._macs(np.empty((8, 9)), np.empty(9)) == 8 * 9
 
 
-def _local_setting() -> int:
-    """The calling thread's OpenBLAS setting, read by setting it and putting it back."""
-    fn = B._SETTERS[0]
-    value = fn(1)
-    fn(value)
-    return value
+def _count() -> int:
+    """The thread count of the first OpenBLAS we drive."""
+    return B._libs()[0][0]()
 
 
-@pytest.mark.skipif(not B._SETTERS, reason="numpy's BLAS has no openblas_set_num_threads_local")
-def test_a_small_product_leaves_the_thread_setting_as_it_was():
-    before = _local_setting()
-    B.matmul(np.ones((8, 8)), np.ones((8, 8)))
-    assert _local_setting() == before
-    with pytest.raises(ValueError):
-        B.matmul(np.ones((8, 8)), np.ones((9, 8)))   # numpy refuses: the setting is restored
-    assert _local_setting() == before
+needs_openblas = pytest.mark.skipif(not B._libs(), reason="no OpenBLAS whose threads we can set")
 
 
-@pytest.mark.skipif(not B._SETTERS, reason="numpy's BLAS has no openblas_set_num_threads_local")
-def test_small_products_run_on_one_thread_and_large_ones_do_not(monkeypatch):
+@needs_openblas
+def test_single_and_restore_nest_and_put_the_count_back():
+    before = _count()
+    B.single()
+    B.single()
+    assert _count() == 1
+    B.restore()
+    assert _count() == 1          # the outer single() still holds
+    B.restore()
+    assert _count() == before
+
+
+@needs_openblas
+def test_a_small_product_runs_on_one_thread_and_puts_the_count_back(monkeypatch):
     seen = []
     real = np.matmul
 
     def spy(a, b):
-        seen.append(_local_setting())
+        seen.append(_count())
         return real(a, b)
 
+    before = _count()
     monkeypatch.setattr(B.np, "matmul", spy)
-    before = _local_setting()
     B.matmul(np.ones((16, 16)), np.ones((16, 16)))
     side = round(B.SERIAL_MAX_MACS ** (1 / 3)) + 1
     B.matmul(np.ones((side, side)), np.ones((side, side)))
     assert seen == [1, before]
+    assert _count() == before
+    with pytest.raises(ValueError):
+        B.matmul(np.ones((8, 8)), np.ones((9, 8)))   # numpy refuses: the count is restored
+    assert _count() == before
+
+
+@needs_openblas
+def test_a_parallel_convolution_leaves_the_count_as_it_was():
+    # regression: the workers once set the process-wide count to 1 for good
+    numba = pytest.importorskip("numba")
+    if numba.get_num_threads() < 2:
+        pytest.skip("one Numba thread: convolutions run in the calling thread")
+    before = _count()
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((8, 16, 16, 16)).astype(np.float32), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((16, 16, 3, 3)).astype(np.float32), requires_grad=True)
+    tg.nn.functional.conv2d(x, w, padding=1).sum().backward()
+    assert _count() == before
 
 
 def test_the_ops_use_it_and_their_gradients_hold():

@@ -17,10 +17,10 @@ import pytest
 
 import tinygrad_cs as tg
 from tinygrad_cs import nn
-from tinygrad_cs.compile import blas
 from tinygrad_cs.compile.ir import Const
 from tinygrad_cs.compile.lowered import lower
 from tinygrad_cs.compile.passes import DEFAULT
+from tinygrad_cs.kernels import blas_threads as blas
 
 
 def _mlp(seed, sizes=(5, 7, 3), dtype=np.float32, bias=True):

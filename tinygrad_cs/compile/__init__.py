@@ -4,8 +4,8 @@
 ``backward_ops.py``: elementwise backward formulas as ops; ``provenance.py``: values and
 side effects a replay would get wrong, made graph breaks), ``api.py`` holds the guards and
 the cache (``reach.py``: the modules and optimizers a function reaches), ``replay.py`` runs
-a program (``lowered/``: the instructions it runs as bare numpy; ``blas.py``: one OpenBLAS
-thread for small GEMMs), ``format.py`` prints one, ``pipeline.py`` runs the passes;
+a program (``lowered/``: the instructions it runs as bare numpy; one OpenBLAS thread for
+small GEMMs through ``kernels/blas_threads.py``), ``format.py`` prints one, ``pipeline.py`` runs the passes;
 ``tinygrad_cs.viz`` draws programs (``viz/program.py``).
 
 This package is named ``compile`` and ``tg.compile(fn)`` must call the function: importing

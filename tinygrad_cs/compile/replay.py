@@ -13,7 +13,7 @@ A replay that raises changes nothing: before the first instruction it refuses, a
 ``Optimizer.step`` does, a parameter (or a buffer written in place) whose array became
 read-only; updates in place run only in the update phase, after everything that could fail
 on the data, and the slot writes come last. When the lowering says so, OpenBLAS runs on one
-thread during the run (``blas.py``), restored however the run ends.
+thread during the run (``kernels/blas_threads.py``), restored however the run ends.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from operator import itemgetter
 from typing import Any
 
 from ..grad_mode import state as _state
-from . import blas
+from ..kernels import blas_threads as blas
 from .ir import Const, Program
 from .lowered import lower
 from .slots import Slot

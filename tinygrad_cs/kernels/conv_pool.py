@@ -8,36 +8,26 @@ processes running, such a step took 10-100x its quiet time. Instead, each worker
 whole pipeline (kernels and GEMMs, serially, on its own cache-sized scratch) for a
 contiguous slice of the images, and the only synchronisation is the final join.
 
-Workers call BLAS single-threaded (``openblas_set_num_threads_local(1)``, OpenBLAS >=
-0.3.27, set once per worker thread; the caller's own BLAS threads are untouched), so the
-pool never oversubscribes the cores. The number of workers follows
+While the workers run, OpenBLAS runs on one thread (``blas_threads.single``, restored when
+they are done: the count is process-wide), so the pool never oversubscribes the cores. (It
+used to be set once per worker with ``openblas_set_num_threads_local``, which in numpy's
+OpenBLAS sets the process-wide count: every product after the first convolution ran on one
+thread.) The number of workers follows
 ``numba.get_num_threads()`` in the calling thread; a batch smaller than that uses fewer,
 and a single slice runs in the calling thread.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 
-from ._threads import loaded_openblas
+from . import blas_threads
 
 _lock = threading.Lock()
 _pool: dict = {"executor": None, "size": 0, "pid": None}
-
-
-def _single_threaded_blas() -> None:
-    """Worker initializer: this thread's OpenBLAS calls use one thread (if supported)."""
-    for path in loaded_openblas():
-        try:
-            fn = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):  # older OpenBLAS: calls may use its pool
-            continue
-        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-        fn(1)
 
 
 def _executor(size: int) -> ThreadPoolExecutor:
@@ -47,8 +37,7 @@ def _executor(size: int) -> ThreadPoolExecutor:
             old = _pool["executor"]
             if old is not None and _pool["pid"] == os.getpid():
                 old.shutdown(wait=False)
-            _pool.update(executor=ThreadPoolExecutor(size, "tinygrad_cs-conv",
-                                                     initializer=_single_threaded_blas),
+            _pool.update(executor=ThreadPoolExecutor(size, "tinygrad_cs-conv"),
                          size=size, pid=os.getpid())
         return _pool["executor"]
 
@@ -79,5 +68,9 @@ def map_images(fn, n: int, *args, small: bool = False) -> list:
     if len(slices) == 1:
         return [fn(0, n, *args)]
     pool = _executor(workers)
-    futures = [pool.submit(fn, n0, nb, *args) for n0, nb in slices]
-    return [f.result() for f in futures]
+    blas_threads.single()
+    try:
+        futures = [pool.submit(fn, n0, nb, *args) for n0, nb in slices]
+        return [f.result() for f in futures]
+    finally:
+        blas_threads.restore()

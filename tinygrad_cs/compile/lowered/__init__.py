@@ -25,11 +25,13 @@ the program hands back, which state slot a value lives in, which values are fres
 
 One thread for BLAS (``Lowering.one_thread``): when every BLAS product of the program is a
 small single-precision GEMM of a lowered instruction, and no other instruction may call BLAS,
-replay runs OpenBLAS on one thread (``blas.py``). A fork-join of both cores costs more than
+replay runs OpenBLAS on one thread (``kernels/blas_threads.py``). A fork-join of both cores costs more than
 it saves on such products (a 64 x 64 x 128 GEMM took ~10 us on one thread against 40-55 us
 on two with the machine busy), and the OpenBLAS numpy ships computes sgemm to the same bits
 on one thread or two (9,000 random shapes up to 260 on this machine; ``test_compile_lower``
-checks a few wherever it runs). Its dgemm does not, so double precision keeps the threads.
+checks a few wherever it runs). Its dgemm does not, so double precision keeps the threads;
+the lowered GEMMs call ``blas_threads.matmul`` as eager does, so each product runs on the
+thread count eager would give it.
 """
 from __future__ import annotations
 

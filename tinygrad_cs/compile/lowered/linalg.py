@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...kernels.blas_threads import matmul as gemm
 from ..ir import Instr
 from .base import Facts, Lowered, same_float, shape_of
 
@@ -29,13 +30,13 @@ def _gemm(m: int, n: int, k: int, dtype: np.dtype) -> int | None:
 
 
 def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = x @ w.T
+    out = gemm(x, w.T)
     out += b          # in place, as LinearFn.forward: no second output-sized buffer
     return out
 
 
 def _product(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return x @ w.T
+    return gemm(x, w.T)
 
 
 def linear_forward(ins: Instr, k: int, facts: Facts) -> Lowered | None:
@@ -50,11 +51,11 @@ def linear_forward(ins: Instr, k: int, facts: Facts) -> Lowered | None:
 
 
 def _dx(g: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return np.matmul(g, w)
+    return gemm(g, w)
 
 
 def _dw(g: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    return np.matmul(g.T, x)
+    return gemm(g.T, x)
 
 
 def _db(g: np.ndarray, x: np.ndarray, w: np.ndarray) -> np.ndarray:
