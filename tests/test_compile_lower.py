@@ -143,14 +143,30 @@ def test_cross_entropy_with_label_smoothing_keeps_its_generic_backward():
     assert "Linear.backward" in _lowered_ops(compiled)
 
 
-@pytest.mark.xfail(strict=True, reason="known, not from lowering (the generic replay does the "
-                   "same): cross_entropy's 1 / sum_i w[y_i] depends on the targets but is a "
-                   "Python float, which the trace keeps as a constant")
 def test_cross_entropy_with_class_weights_follows_the_targets():
+    # 1 / sum_i w[y_i] depends on the targets: a program value, not the trace's constant
     weight = tg.tensor(np.array([1.0, 2.0, 0.5], np.float32))
-    models, opts, compiled = _twins(loss_fn=nn.CrossEntropyLoss(weight=weight))
-    assert "cross_entropy.backward" not in _lowered_ops(compiled)
+    models, opts, _ = _twins(loss_fn=nn.CrossEntropyLoss(weight=weight))
     _assert_same_training_state(models, opts)
+
+
+@pytest.mark.parametrize("passes", [None, DEFAULT])
+def test_targets_ignored_only_after_the_trace_get_no_gradient(passes):
+    # traced on batches with nothing ignored; a later batch ignores two of its targets
+    eager_model, model = _mlp(0), _mlp(0)
+    loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
+    eager_step, eager_opt = _trainer(eager_model, tg.optim.SGD, loss_fn, lr=0.1)
+    step, opt = _trainer(model, tg.optim.SGD, loss_fn, lr=0.1)
+    compiled = tg.compile(step, passes=passes)
+    batches = _batches(4, 5, 3, steps=4)
+    masked = batches[3][1].numpy().copy()
+    masked[[0, 2]] = -100
+    batches[3] = (batches[3][0], tg.tensor(masked))
+    for x, y in batches:
+        assert compiled(x, y).item() == eager_step(x, y).item()
+    assert compiled.traces <= 2          # a new batch is an input, never a retrace
+    _assert_same_training_state((eager_model, model), (eager_opt, opt))
+    assert "cross_entropy.backward" in _lowered_ops(compiled)
 
 
 def test_a_batched_linear_keeps_its_generic_call():

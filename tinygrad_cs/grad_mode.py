@@ -18,6 +18,9 @@ class _State(threading.local):
     observers = ()   # callbacks fn(node, grad) run on every node's total gradient
     scope = ""       # the dotted module path new nodes are labelled with (scopes.py)
     tracer = None    # the active ``tg.compile`` tracer (compile/trace.py), else None
+    # True while an op runs to be recorded by that tracer: an op whose saved values have a
+    # data-dependent form (None or an array) then keeps the array form (ops/cross_entropy.py)
+    in_trace = False
 
 
 state = _State()

@@ -242,11 +242,11 @@ class Tracer(BackwardHooks):
             var = self.lookup(x)
             kw_vars.append(self.latest[self.slot("array", x, label=self.labels.get(id(x), ""))]
                            if var is None else var)
-        _state.tracer = None
+        _state.tracer, _state.in_trace = None, True
         try:
             out = function.apply(*args, **kwargs)
         finally:
-            _state.tracer = self
+            _state.tracer, _state.in_trace = self, False
         data = out._data if isinstance(out, Node) else out
         raw = [a._data if isinstance(a, Node) else a for a in args]
         out_var = self.new_var(data)

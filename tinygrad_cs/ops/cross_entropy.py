@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import Function, Node
+from ..grad_mode import state as _state
 from .logexp import softmax
 
 __all__ = ["NLL", "CrossEntropy", "class_weights"]
@@ -41,11 +42,15 @@ def class_weights(target: np.ndarray, n_classes: int, weight: np.ndarray | None,
 
     ``index`` is y with ignored positions set to 0 (safe to gather with); ``valid[i] = v_i``;
     ``w_y[i] = v_i w[y_i]`` as ``dtype``, or None when every w_y is 1 (no class weights and
-    nothing ignored: the common case, which then skips the multiplications by w_y).
+    nothing ignored: the common case, which then skips the multiplications by w_y). Under
+    ``tg.compile``'s trace w_y is always an array and ``index`` a new one: whether a target
+    is ignored depends on the data, so the program must carry both as values, not freeze
+    the trace's None (or ``index`` being the target array itself).
     Raises IndexError naming a target outside [0, C).
     """
     valid = target != ignore_index
-    all_valid = valid.all()
+    # under a trace: the array forms, whatever this batch holds (see above)
+    all_valid = valid.all() and not _state.in_trace
     index = target if all_valid else np.where(valid, target, 0)
     if index.size and (index.min() < 0 or index.max() >= n_classes):
         bad = index.min() if index.min() < 0 else index.max()
@@ -59,7 +64,11 @@ def class_weights(target: np.ndarray, n_classes: int, weight: np.ndarray | None,
 
 
 def _reduce(losses: np.ndarray, w_y: np.ndarray | None, reduction: str):
-    """(reduced loss, the factor 1 / D that 'mean' puts on the output gradient)."""
+    """(reduced loss, the factor 1 / D that 'mean' puts on the output gradient).
+
+    With w_y, D depends on the targets, so 1 / D is a numpy float64 (``tg.compile`` then
+    keeps it as a program value, not a constant); without, D is the number of rows.
+    """
     if reduction == "none":
         return losses, None
     total = losses.sum()
@@ -67,15 +76,20 @@ def _reduce(losses: np.ndarray, w_y: np.ndarray | None, reduction: str):
         return total, None
     denominator = len(losses) if w_y is None else w_y.sum()
     if denominator == 0:  # every target ignored (or no rows): NaN, as PyTorch; zero gradients
-        return total * np.nan, 0.0
-    return total / denominator, 1.0 / float(denominator)
+        inv = 0.0
+        total = total * np.nan
+    else:
+        inv = 1.0 / float(denominator)
+        total = total / denominator
+    return total, (inv if w_y is None else np.float64(inv))
 
 
 def _scale(grad, ctx):
     """The output gradient as a column, one s_i per row (see the module docstring)."""
     if ctx.reduction == "none":
         return grad[:, None]
-    return grad * ctx.inv_total if ctx.reduction == "mean" else grad
+    # float(): a Python number keeps grad's dtype (a numpy float64 would widen it)
+    return grad * float(ctx.inv_total) if ctx.reduction == "mean" else grad
 
 
 def _onehot(shape: tuple, index: np.ndarray, values, dtype) -> np.ndarray:
