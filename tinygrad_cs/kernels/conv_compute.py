@@ -36,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import conv as K
+from . import conv_direct3x3 as d3
 from . import conv_recycle as recycle
 from . import conv_winograd as wino
 from . import conv_workspace as ws
@@ -55,6 +56,10 @@ INLINE_MAX_MACS = 1 << 20
 #: the 16 GEMMs (contracting over channels) are too thin to pay for the tile transforms
 #: (measured: GEMM path 1.3-3x faster at 1-3 channels, Winograd 0.55-0.8x from 4 on).
 WINOGRAD_MIN_CHANNELS = 4
+#: Direct 3x3 kernels (``conv_direct3x3``) for 'same' 3x3 stride-1 convs with input and
+#: output channels in this range and planes at least this wide (see ``use_direct3x3``).
+DIRECT3X3_CHANNELS = (8, 24)
+DIRECT3X3_MIN_WIDTH = 24
 
 
 class Geometry(NamedTuple):
@@ -100,6 +105,18 @@ def use_winograd(g: Geometry, k_shape: tuple) -> bool:
     _, c, kh, kw = k_shape
     return (kh == kw == 3 and g.sh == g.sw == g.dh == g.dw == g.groups == 1
             and c >= WINOGRAD_MIN_CHANNELS)
+
+
+def use_direct3x3(g: Geometry, k_shape: tuple, hw: tuple) -> bool:
+    """3x3, stride 1, padding 1, no dilation, one group, few channels, wide planes: direct.
+
+    MEASUREMENTS GO HERE.
+    """
+    co, c, kh, kw = k_shape
+    lo, hi = DIRECT3X3_CHANNELS
+    return (kh == kw == 3 and g.sh == g.sw == g.dh == g.dw == g.groups == 1
+            and g.pt == g.pb == g.pl == g.pr == 1 and lo <= c <= hi and lo <= co <= hi
+            and hw[1] >= DIRECT3X3_MIN_WIDTH)
 
 
 # -- small helpers -------------------------------------------------------------------------
@@ -288,6 +305,9 @@ def forward(u: np.ndarray, k: np.ndarray, g: Geometry, bias=None) -> np.ndarray:
     u3, v3 = _flat(u), _flat(v)
     if use_direct(g, k.shape):
         map_images(_direct_forward, n, u3, k, v3, g, s, b, has_bias, small=small)
+    elif use_direct3x3(g, k.shape, (s.h, s.w)):
+        map_images(d3.forward_slice, n, u3, *d3.forward_weights(k, bias), (s.h, s.w), v3,
+                   small=small)
     elif use_winograd(g, k.shape):
         U = wino.weight_tiles(k)
         map_images(wino.forward_slice, n, u3, U, _wino_dims(g, s), b, has_bias, v3, small=small)
@@ -307,6 +327,10 @@ def backward(u, k, dv, g: Geometry, need_u: bool, need_k: bool, need_b: bool):
     if use_direct(g, k.shape) or not (need_u or need_k):
         parts = map_images(_direct_backward, n, u3, k, dv3, g, s, du3, need_k, small=small)
         dk = _sum_parts(parts, 0)
+    elif use_direct3x3(g, k.shape, (s.h, s.w)):
+        parts = map_images(d3.backward_slice, n, u3, d3.input_grad_weights(k), dv3, (s.h, s.w),
+                           du3, need_k, small=small)
+        dk = None if not need_k else _sum_parts(parts, 0).transpose(1, 2, 0).reshape(k.shape)
     elif use_winograd(g, k.shape):
         parts = map_images(_wino_backward, n, u3, wino.weight_tiles(k), dv3, g, s, du3, need_k,
                            small=small)
