@@ -58,8 +58,8 @@ INLINE_MAX_MACS = 1 << 20
 WINOGRAD_MIN_CHANNELS = 4
 #: Direct 3x3 kernels (``conv_direct3x3``) for 'same' 3x3 stride-1 convs with input and
 #: output channels in this range and planes at least this wide (see ``use_direct3x3``).
-DIRECT3X3_CHANNELS = (8, 24)
-DIRECT3X3_MIN_WIDTH = 24
+DIRECT3X3_CHANNELS = (3, 16)
+DIRECT3X3_MIN_WIDTH = 32
 
 
 class Geometry(NamedTuple):
@@ -387,11 +387,13 @@ def adjoint_backward(v, k, du, g: Geometry, need_v: bool, need_k: bool, need_b: 
 def warm() -> None:
     """Compile (or load from the cache) every float32 kernel of each path, on tiny inputs."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 16, 5, 5)).astype(np.float32)
-    cases = [(Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3)),    # Winograd
-             (Geometry(2, 1, 1, 0, 0, 1, 1, 2, 2), (4, 8, 3, 2)),      # GEMM (im2col)
-             (Geometry(1, 1, 0, 0, 0, 0, 1, 1, 16), (16, 1, 3, 3))]    # direct
-    for g, k_shape in cases:
+    small = rng.standard_normal((2, 16, 5, 5)).astype(np.float32)
+    wide = rng.standard_normal((2, 16, 1, DIRECT3X3_MIN_WIDTH)).astype(np.float32)
+    cases = [(Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3), small),    # Winograd
+             (Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3), wide),     # direct 3x3
+             (Geometry(2, 1, 1, 0, 0, 1, 1, 2, 2), (4, 8, 3, 2), small),      # GEMM (im2col)
+             (Geometry(1, 1, 0, 0, 0, 0, 1, 1, 16), (16, 1, 3, 3), small)]    # direct
+    for g, k_shape, x in cases:
         k = rng.standard_normal(k_shape).astype(np.float32)
         b = np.zeros(k_shape[0], np.float32)
         v = forward(x, k, g, b)

@@ -5,35 +5,39 @@ Notation of ``kernels/conv.py``: ``v = conv(u, k)`` with ``u (N, C, H, W)``, ``k
 
     v[n, o, p, q] = sum_{c, i, j} k[o, c, i, j] * u[n, c, p + i - 1, q + j - 1]   (0 outside)
 
-Each image is copied into a zero-padded scratch ``xs (C, (H+2)*wp + 2)`` with rows of length
-``wp = W + 2``. Output pixels are then computed on *wide* rows of the same length: wide
-position ``t = p*wp + q`` (``q < wp``; the 2 junk columns ``q >= W`` are dropped) reads tap
-``(i, j)`` at ``xs[c, t + i*wp + j]``, so every tap is one contiguous, shifted run over the
-whole plane, whatever ``W`` is (8x8 planes waste 25% on junk columns, 32x32 ones 6%).
+Tall planes. A chunk of ``m`` images is copied into a zero-padded scratch ``xs (C, P)``,
+the images stacked vertically with one zero row above, between and below them, rows of
+length ``wp = W + 2`` (image b's row h at tall row ``1 + b*(H+1) + h``, column 1).
+Outputs are computed on *wide* rows of the same length: wide position ``t = r*wp + q``
+reads tap ``(i, j)`` at ``xs[c, t + i*wp + j]``, so each tap is one contiguous shifted run
+over the whole chunk, whatever ``W`` is. Image b's output row p is wide row
+``b*(H+1) + p``; the 2 junk columns per row and the separator rows are computed and
+dropped (6% extra work at 32x32, 41% at 8x8: why narrow planes stay on Winograd).
 
 Forward (``forward``): for each pair of output channels and each input channel, one
-vectorised pass over the wide plane does 18 multiply-adds per pixel, the 18 weights held
-in registers, each input value loaded once for both outputs and each accumulator loaded
-and stored once per 9 taps. (Four output channels at a time ran 8x slower: LLVM then
-reloads the weights inside the loop.) The input gradient is the same convolution of
-``dv`` with the weights flipped and transposed, ``kt[c, o, i, j] = k[o, c, 2-i, 2-j]``::
+vectorised pass over the wide rows does 18 multiply-adds per pixel with the 18 weights in
+registers; each input value is loaded once for both outputs, each accumulator loaded and
+stored once per 9 taps. (Four output channels per pass ran 8x slower: LLVM then reloads
+the weights inside the loop; channel counts are padded to even with zero weights.) The
+input gradient is the same convolution of ``dv`` with the weights flipped and transposed,
+``kt[c, o, i, j] = k[o, c, 2-i, 2-j]``::
 
     du[n, c, h, x] = sum_{o, i, j} kt[c, o, i, j] * dv[n, o, h + i - 1, x + j - 1]
 
-Weight gradient (``weight_grad``), a reduction over pixels:
+Weight gradient (``weight_grad_slice``), a reduction over pixels: with ``dvw`` the output
+gradient on the tall wide rows (junk entries zero),
 
-    dk[o, c, i, j] = sum_{n, t} dvw[n, o, t] * xs_n[c, t + i*wp + j]
+    dk[o, c, i, j] = sum_t dvw[o, t] * xs[c, t + i*wp + j]
 
-with ``dvw`` the output gradient on wide rows (junk columns zero). Per pair of output
-channels, input channel and pair of images, one pass over ``t`` adds 36 products into 18
-rows of ``LANES`` partial sums (``t mod LANES``, in L1); the rows are reduced in a fixed
-order (``sums.row_sum64``) into float64 ``dk``. Images go in pairs so each partial sum is
-loaded and stored once per two products (an odd last image is paired with zeros).
+is, per tap, one GEMM ``dvw (Co, n) @ xs[:, off:off+n]^T`` whose right factor is a
+strided view of the padded planes (no im2col copy). A direct blocked kernel for it (18
+partial-sum rows per output pair, four planes per pass) reached only 1.2-2.5x the
+Winograd weight gradient's time; the GEMMs beat it.
 
 Sums run in a fixed order (no ``reassoc``), so results are bit-identical between runs;
-``forward`` treats each image on its own, so its results do not depend on how the batch is
-sliced among threads either. Channel counts are padded to even numbers with zero weights
-(``even_rows``). Arrays are C-contiguous and share one float dtype.
+the forward and input gradient compute each output pixel from its own image alone, so
+they do not depend on how the batch is sliced among threads either. Arrays are
+C-contiguous and share one float dtype.
 """
 from __future__ import annotations
 
