@@ -7,12 +7,14 @@ Notation of ``kernels/conv.py``: ``v = conv(u, k)`` with ``u (N, C, H, W)``, ``k
 
 Tall planes. A chunk of ``m`` images is copied into a zero-padded scratch ``xs (C, P)``,
 the images stacked vertically with one zero row above, between and below them, rows of
-length ``wp = W + 2`` (image b's row h at tall row ``1 + b*(H+1) + h``, column 1).
-Outputs are computed on *wide* rows of the same length: wide position ``t = r*wp + q``
-reads tap ``(i, j)`` at ``xs[c, t + i*wp + j]``, so each tap is one contiguous shifted run
-over the whole chunk, whatever ``W`` is. Image b's output row p is wide row
-``b*(H+1) + p``; the 2 junk columns per row and the separator rows are computed and
-dropped (6% extra work at 32x32, 41% at 8x8: why narrow planes stay on Winograd).
+length ``wp = W + 1`` (image b's row h at tall row ``1 + b*(H+1) + h``, columns 1..W;
+column 0 is zero and serves as the left padding of its row and the right padding of the
+row before). Outputs are computed on *wide* rows of the same length: wide position
+``t = r*wp + q`` reads tap ``(i, j)`` at ``xs[c, t + i*wp + j]``, so each tap is one
+contiguous shifted run over the whole chunk, whatever ``W`` is. Image b's output row p
+is wide row ``b*(H+1) + p``; the junk column ``q = W`` and the separator rows are
+computed and dropped (6% extra work at 32x32, 27% at 8x8). Rows of ``W + 2`` (a zero
+column each side) ran 6-10% slower at 32x32 and 8x8 (one thread).
 
 Forward (``forward``): for each pair of output channels and each input channel, one
 vectorised pass over the wide rows does 18 multiply-adds per pixel with the 18 weights in
@@ -56,8 +58,8 @@ CHUNK_BYTES = 1 << 19
 @kernel
 def _pad_tall(u, n0, m, H, W, xs):
     """xs[c] = planes u[n0 .. n0+m-1, c] stacked in zeros: image b's row h at tall row
-    1 + b*(H+1) + h, column 1, rows of length W + 2 (see the module docstring)."""
-    wp = W + 2
+    1 + b*(H+1) + h, columns 1..W of rows of length W + 1 (module docstring)."""
+    wp = W + 1
     xs[:, :] = 0
     for c in range(u.shape[1]):
         for b in range(m):
@@ -70,8 +72,8 @@ def _pad_tall(u, n0, m, H, W, xs):
 @kernel
 def _wide_tall(v, n0, m, H, W, wide):
     """wide[o] = planes v[n0 .. n0+m-1, o] on the tall wide rows (image b's row p at row
-    b*(H+1) + p, length W + 2); junk columns, separator rows and rows o >= Co zero."""
-    wp = W + 2
+    b*(H+1) + p, length W + 1); junk column, separator rows and rows o >= Co zero."""
+    wp = W + 1
     wide[:, :] = 0
     for o in range(v.shape[1]):
         for b in range(m):
@@ -128,7 +130,7 @@ def forward(u, k, v, n0, nb, H, W, bias, m, xs, acc):
     acc (Co2, >= tall_sizes(m, H, W)[1]).
     """
     C, co = u.shape[1], v.shape[1]
-    wp = W + 2
+    wp = W + 1
     for m0 in range(n0, n0 + nb, m):
         used = min(m, n0 + nb - m0)
         n_wide = (used * (H + 1) - 1) * wp
@@ -175,7 +177,7 @@ def input_grad_weights(k: np.ndarray) -> np.ndarray:
 
 def tall_sizes(m: int, H: int, W: int) -> tuple[int, int]:
     """(padded, wide) lengths of the tall planes of m images of H x W."""
-    return (m * (H + 1) + 1) * (W + 2) + 2, (m * (H + 1) - 1) * (W + 2)
+    return (m * (H + 1) + 1) * (W + 1) + 2, (m * (H + 1) - 1) * (W + 1)
 
 
 def _chunk(nb: int, per_image: int, cap: int) -> int:
@@ -190,7 +192,7 @@ def forward_slice(n0: int, nb: int, u, k2, bias2, hw: tuple, v) -> None:
     """
     H, W = hw
     c, co2 = u.shape[1], k2.shape[0]
-    m = _chunk(nb, (c + co2) * (H + 1) * (W + 2) * u.itemsize, CHUNK_BYTES)
+    m = _chunk(nb, (c + co2) * (H + 1) * (W + 1) * u.itemsize, CHUNK_BYTES)
     padded, wide = tall_sizes(m, H, W)
     xs = ws.rows("d3_x", c, padded, u.dtype)
     acc = ws.rows("d3_acc", co2, wide, u.dtype)
@@ -206,7 +208,7 @@ def weight_grad_slice(n0: int, nb: int, u, dv, hw: tuple) -> np.ndarray:
     """
     H, W = hw
     c, co = u.shape[1], dv.shape[1]
-    wp = W + 2
+    wp = W + 1
     m = _chunk(nb, (c + co) * (H + 1) * wp * u.itemsize, CHUNK_BYTES)
     padded, wide = tall_sizes(m, H, W)
     xs = ws.rows("d3_x", c, padded, u.dtype)
