@@ -27,16 +27,18 @@ PADS = (1, 1, 1, 1)
 
 
 @contextlib.contextmanager
-def direct_on(chunk_bytes: int | None = None):
-    """Route every eligible shape to the direct path (and optionally resize its chunks)."""
-    saved = cc.DIRECT3X3_CHANNELS, cc.DIRECT3X3_MIN_WIDTH, d3.CHUNK_BYTES
+def direct_on(chunk: tuple | None = None):
+    """Route every eligible shape to the direct path; ``chunk`` = (CHUNK_BYTES,
+    GEMM_COLUMNS) resizes its chunks of images and its weight-gradient GEMMs."""
+    saved = cc.DIRECT3X3_CHANNELS, cc.DIRECT3X3_MIN_WIDTH, d3.CHUNK_BYTES, d3.GEMM_COLUMNS
     cc.DIRECT3X3_CHANNELS, cc.DIRECT3X3_MIN_WIDTH = (1, 10 ** 9), 1
-    if chunk_bytes is not None:
-        d3.CHUNK_BYTES = chunk_bytes
+    if chunk is not None:
+        d3.CHUNK_BYTES, d3.GEMM_COLUMNS = chunk
     try:
         yield
     finally:
-        cc.DIRECT3X3_CHANNELS, cc.DIRECT3X3_MIN_WIDTH, d3.CHUNK_BYTES = saved
+        (cc.DIRECT3X3_CHANNELS, cc.DIRECT3X3_MIN_WIDTH, d3.CHUNK_BYTES,
+         d3.GEMM_COLUMNS) = saved
 
 
 @contextlib.contextmanager
@@ -94,10 +96,12 @@ def test_matches_reference(dtype, seed, n, c, co, h, w, lx):
     _check(seed, n, c, co, h, w, dtype, lx)
 
 
-@pytest.mark.parametrize("chunk", [1, 1 << 30], ids=["one image per chunk", "one chunk"])
+@pytest.mark.parametrize("chunk", [(1, 7), (1 << 30, 1 << 30)],
+                         ids=["one image per chunk, GEMMs of 7 columns", "one chunk"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_tall_chunks_of_one_or_many_images(chunk, dtype):
-    """Tall planes of one image each, or of the whole slice (odd batch, 2 slices)."""
+    """Tall planes of one image each, or of the whole slice (odd batch, 2 slices); weight
+    gradient GEMMs cut into many pieces, or one per chunk."""
     with threads(2):
         _check(7, 5, 3, 5, 6, 7, dtype, chunk=chunk)
 

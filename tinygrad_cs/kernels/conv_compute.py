@@ -330,7 +330,7 @@ def backward(u, k, dv, g: Geometry, need_u: bool, need_k: bool, need_b: bool):
     elif use_direct3x3(g, k.shape, (s.h, s.w)):
         parts = map_images(d3.backward_slice, n, u3, d3.input_grad_weights(k), dv3, (s.h, s.w),
                            du3, need_k, small=small)
-        dk = None if not need_k else _sum_parts(parts, 0).transpose(1, 2, 0).reshape(k.shape)
+        dk = None if not need_k else _sum_parts(parts, 0).transpose(2, 3, 0, 1).copy()
     elif use_winograd(g, k.shape):
         parts = map_images(_wino_backward, n, u3, wino.weight_tiles(k), dv3, g, s, du3, need_k,
                            small=small)

@@ -31,10 +31,11 @@ gradient on the tall wide rows (junk entries zero),
 
     dk[o, c, i, j] = sum_t dvw[o, t] * xs[c, t + i*wp + j]
 
-is, per tap, one GEMM ``dvw (Co, n) @ xs[:, off:off+n]^T`` whose right factor is a
-strided view of the padded planes (no im2col copy). A direct blocked kernel for it (18
-partial-sum rows per output pair, four planes per pass) reached only 1.2-2.5x the
-Winograd weight gradient's time; the GEMMs beat it.
+is, per tap, a GEMM ``dvw (Co, n) @ xs[:, off:off+n]^T`` whose right factor is a strided
+view of the padded planes (no im2col copy); the nine go to numpy as one batched call (nine
+calls per piece held the GIL long enough that two workers ran no faster than one). A
+direct blocked kernel for it (18 partial-sum rows per output pair, four planes per pass)
+took 1.2-2.5x the Winograd weight gradient's time; the GEMMs beat it.
 
 Sums run in a fixed order (no ``reassoc``), so results are bit-identical between runs;
 the forward and input gradient compute each output pixel from its own image alone, so
@@ -44,6 +45,7 @@ C-contiguous and share one float dtype.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from . import conv_workspace as ws
 from ._jit import kernel
@@ -204,11 +206,12 @@ def forward_slice(n0: int, nb: int, u, k2, bias2, hw: tuple, v) -> None:
 
 
 def weight_grad_slice(n0: int, nb: int, u, dv, hw: tuple) -> np.ndarray:
-    """This slice's dk (9, Co, C), tap e = 3i + j first: nine GEMMs per tall chunk,
+    """This slice's dk (3, 3, Co, C), taps first: per tall chunk, the nine products
 
-        dk[3i + j] += dvw (Co, n) @ xs[:, i*wp + j : i*wp + j + n]^T      (C, n)^T
+        dk[i, j] += dvw (Co, n) @ xs[:, i*wp + j : i*wp + j + n]^T      (C, n)^T
 
-    each reading its tap straight from the padded planes (a strided view, no copies).
+    as one batched GEMM whose right factors are strided views of the padded planes (no
+    copies), in pieces of at most ``GEMM_COLUMNS`` pixels.
     """
     H, W = hw
     c, co = u.shape[1], dv.shape[1]
@@ -217,23 +220,24 @@ def weight_grad_slice(n0: int, nb: int, u, dv, hw: tuple) -> np.ndarray:
     padded, wide = tall_sizes(m, H, W)
     xs = ws.rows("d3_x", c, padded, u.dtype)
     dvw = ws.rows("d3_acc", co, wide, u.dtype)
-    dk = np.zeros((9, co, c), u.dtype)
-    part = np.empty((co, c), u.dtype)
+    dk = np.zeros((3, 3, co, c), u.dtype)
+    part = np.empty_like(dk)
+    step = u.itemsize
     for m0 in range(n0, n0 + nb, m):
         used = min(m, n0 + nb - m0)
         stage(u, dv, m0, used, H, W, xs, dvw)
         n = (used * (H + 1) - 1) * wp
         for t0 in range(0, n, GEMM_COLUMNS):
             t1 = min(n, t0 + GEMM_COLUMNS)
-            for e in range(9):
-                off = (e // 3) * wp + e % 3
-                np.matmul(dvw[:, t0:t1], xs[:, off + t0:off + t1].T, out=part)
-                dk[e] += part
+            taps = as_strided(xs[:, t0:], (3, 3, t1 - t0, c),
+                              (wp * step, step, step, xs.strides[0]), writeable=False)
+            np.matmul(dvw[:, t0:t1], taps, out=part)
+            dk += part
     return dk
 
 
 def backward_slice(n0: int, nb: int, u, kt2, dv, hw: tuple, du, need_k: bool):
-    """(dk part (9, Co, C) or None, bias sums (Co,) float64) of images n0 .. n0+nb-1.
+    """(dk part (3, 3, Co, C) or None, bias sums (Co,) float64) of images n0 .. n0+nb-1.
 
     Fills du[n0:n0+nb] = conv(dv, kt) if du is given (kt2 = ``input_grad_weights(k)``).
     """
