@@ -32,8 +32,9 @@ gradient on the tall wide rows (junk entries zero),
     dk[o, c, i, j] = sum_t dvw[o, t] * xs[c, t + i*wp + j]
 
 is, per tap, a GEMM ``dvw (Co, n) @ xs[:, off:off+n]^T`` whose right factor is a strided
-view of the padded planes (no im2col copy); the nine go to numpy as one batched call (nine
-calls per piece held the GIL long enough that two workers ran no faster than one). A
+view of the padded planes (no im2col copy); the nine go to numpy as one batched call, so
+that each worker holds the GIL for one Python call per piece rather than nine (one
+thread: 2.4 -> 2.2 ms for 16 channels at 32x32, batch 32). A
 direct blocked kernel for it (18 partial-sum rows per output pair, four planes per pass)
 took 1.2-2.5x the Winograd weight gradient's time; the GEMMs beat it.
 
