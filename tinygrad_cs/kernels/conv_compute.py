@@ -14,8 +14,10 @@ four computations are three products with the same patch matrix, per group ``g``
     cols[g] = k2[g]^T @ v^T[g];  u = col2im(cols)      conv^T(v, k)
 
 with ``k2 = k.reshape(Co, C/G*kh*kw)`` and ``v^T`` the ``(Co, N*L)`` transpose of ``v``
-(``to_cnl`` / ``to_nchw``, which also fuse the bias and its gradient). Three paths:
+(``to_cnl`` / ``to_nchw``, which also fuse the bias and its gradient). Four paths:
 
+* direct 3x3 kernels (``conv_direct3x3``) for 'same' 3x3 stride-1 convolutions with few
+  channels on wide planes (``use_direct3x3``): register-blocked loops, no transforms;
 * Winograd F(2x2, 3x3) (``conv_winograd``) for 3x3 stride-1 convolutions (one group, at
   least 4 input channels): 2.25x fewer multiplications than the GEMM path;
 * direct loops (``conv.direct_*``) for depthwise and tiny groups, whose per-group GEMMs
@@ -57,7 +59,7 @@ INLINE_MAX_MACS = 1 << 20
 #: (measured: GEMM path 1.3-3x faster at 1-3 channels, Winograd 0.55-0.8x from 4 on).
 WINOGRAD_MIN_CHANNELS = 4
 #: Direct 3x3 kernels (``conv_direct3x3``) for 'same' 3x3 stride-1 convs with input and
-#: output channels in this range and planes at least this wide (see ``use_direct3x3``).
+#: output channels in this range and planes at least this wide (measured: ``use_direct3x3``).
 DIRECT3X3_CHANNELS = (3, 16)
 DIRECT3X3_MIN_WIDTH = 32
 
@@ -108,9 +110,25 @@ def use_winograd(g: Geometry, k_shape: tuple) -> bool:
 
 
 def use_direct3x3(g: Geometry, k_shape: tuple, hw: tuple) -> bool:
-    """3x3, stride 1, padding 1, no dilation, one group, few channels, wide planes: direct.
+    """3x3, stride 1, padding 1, no dilation, one group, 3-16 channels, planes >= 32 wide.
 
-    MEASUREMENTS GO HERE.
+    Thresholds from in-process A/B runs (old path and direct path alternating, median of 31,
+    batch 32, float32, forward + backward with du, dk and db), 2026-12-07, on the shared
+    2-core machine while other jobs kept its load average at 2.8-3.8 (the 2-thread runs
+    scaled little beyond one core): old ms -> new ms (one thread: CPU time)::
+
+        shape (old path)        forward, 1 thread   fwd+bwd, 1 thread   fwd+bwd, 2 threads
+        16->16 @32 (Winograd)   2.45 -> 1.76        6.88 -> 5.71        7.05 -> 5.70
+        3->16  @32 (GEMM)       0.67 -> 0.43        2.42 -> 1.77        2.47 -> 2.11
+        8->8   @32 (Winograd)   1.16 -> 0.51        3.18 -> 1.72        3.36 -> 2.05
+        16->8  @32 (Winograd)   1.73 -> 0.91        5.05 -> 3.24
+        16->16 @64 (Winograd)   2.59 -> 1.60        7.01 -> 4.96        (batch 8)
+        32->32 @16 (Winograd)   1.53 -> 1.69        4.31 -> 5.96        4.55 -> 6.25
+        64->64 @8  (Winograd)   1.31 -> 1.90        3.61 -> 5.75        3.89 -> 6.20
+
+    The direct kernels run near this machine's 256-bit FMA peak, so they lose where
+    Winograd's 2.25x fewer multiplications pay for its transforms: 32+ channels, and
+    narrow planes (more junk columns and separator rows, ``conv_direct3x3``).
     """
     co, c, kh, kw = k_shape
     lo, hi = DIRECT3X3_CHANNELS
