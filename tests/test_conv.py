@@ -35,15 +35,14 @@ FEW = max(10, settings().max_examples // 3)
 _OFF, _ALWAYS = 10 ** 9, 0
 
 # module attribute overrides that force each computation path
-_NO_D3 = {(conv_compute, "DIRECT3X3_MIN_WIDTH"): _OFF}
+_NO_D3 = {(conv_compute, "DIRECT3X3_MAX_PAIRS"): -1}
 PATHS = {
     "auto": {},
     "gemm": {(conv_compute, "DIRECT_MAX_CHANNELS"): -1,
              (conv_compute, "WINOGRAD_MIN_CHANNELS"): _OFF, **_NO_D3},
     "winograd": {(conv_compute, "WINOGRAD_MIN_CHANNELS"): _ALWAYS, **_NO_D3},
     "direct": {(conv_compute, "DIRECT_MAX_CHANNELS"): _OFF},
-    "direct 3x3": {(conv_compute, "DIRECT3X3_CHANNELS"): (1, _OFF),
-                   (conv_compute, "DIRECT3X3_MIN_WIDTH"): _ALWAYS},
+    "direct 3x3": {(conv_compute, "DIRECT3X3_MAX_PAIRS"): _OFF},
     "one image per chunk": {(conv_compute, "CHUNK_BYTES"): 1, (conv_winograd, "CHUNK_BYTES"): 1,
                             (conv_compute, "WINOGRAD_MIN_CHANNELS"): _ALWAYS, **_NO_D3},
 }

@@ -30,15 +30,14 @@ PADS = (1, 1, 1, 1)
 def direct_on(chunk: tuple | None = None):
     """Route every eligible shape to the direct path; ``chunk`` = (CHUNK_BYTES,
     GEMM_COLUMNS) resizes its chunks of images and its weight-gradient GEMMs."""
-    saved = cc.DIRECT3X3_CHANNELS, cc.DIRECT3X3_MIN_WIDTH, d3.CHUNK_BYTES, d3.GEMM_COLUMNS
-    cc.DIRECT3X3_CHANNELS, cc.DIRECT3X3_MIN_WIDTH = (1, 10 ** 9), 1
+    saved = cc.DIRECT3X3_MAX_PAIRS, d3.CHUNK_BYTES, d3.GEMM_COLUMNS
+    cc.DIRECT3X3_MAX_PAIRS = 10 ** 9
     if chunk is not None:
         d3.CHUNK_BYTES, d3.GEMM_COLUMNS = chunk
     try:
         yield
     finally:
-        (cc.DIRECT3X3_CHANNELS, cc.DIRECT3X3_MIN_WIDTH, d3.CHUNK_BYTES,
-         d3.GEMM_COLUMNS) = saved
+        cc.DIRECT3X3_MAX_PAIRS, d3.CHUNK_BYTES, d3.GEMM_COLUMNS = saved
 
 
 @contextlib.contextmanager
@@ -75,7 +74,7 @@ def _all(x, k, b, dv, need=(True, True, True)):
 def _check(seed, n, c, co, h, w, dtype, lx=("contiguous",) * 2, chunk=None):
     x, k, b, dv = _draw(seed, n, c, co, h, w, dtype)
     with direct_on(chunk):
-        assert cc.use_direct3x3(SAME, k.shape, (h, w))
+        assert cc.use_direct3x3(SAME, k.shape)
         v, du, dk, db = _all(relayout(x, lx[0]), relayout(k, lx[1]), b, relayout(dv, lx[0]))
     x64, k64, b64, dv64 = (a.astype(np.float64) for a in (x, k, b, dv))
     geometry = ((1, 1), PADS, (1, 1), 1)
@@ -140,32 +139,36 @@ def test_weight_grad_alone_and_bias_only():
         _close(got, dv.sum(axis=(0, 2, 3)), np.float64, "db")
 
 
-@pytest.mark.parametrize("geometry, k_shape, hw, expected", [
-    (SAME, (16, 16, 3, 3), (32, 32), True),       # ResNet-8 stage 1
-    (SAME, (16, 3, 3, 3), (32, 32), True),        # ResNet-8 stem
-    (SAME, (32, 32, 3, 3), (16, 16), False),      # stage 2: Winograd
-    (SAME, (64, 64, 3, 3), (8, 8), False),        # stage 3: Winograd
-    (SAME, (64, 64, 3, 3), (32, 32), False),      # too many channels
-    (SAME, (16, 16, 3, 3), (16, 16), False),      # too narrow
-    (cc.Geometry(2, 2, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3), (32, 32), False),
-    (cc.Geometry(1, 1, 0, 0, 0, 0, 1, 1, 1), (16, 16, 3, 3), (32, 32), False),
-    (cc.Geometry(1, 1, 2, 2, 2, 2, 2, 2, 1), (16, 16, 3, 3), (32, 32), False),
-    (cc.Geometry(1, 1, 1, 1, 1, 1, 1, 1, 2), (16, 8, 3, 3), (32, 32), False),
-    (SAME, (16, 16, 5, 5), (32, 32), False),
+@pytest.mark.parametrize("geometry, k_shape, expected", [
+    (SAME, (16, 16, 3, 3), True),       # ResNet-8 stage 1
+    (SAME, (16, 3, 3, 3), True),        # ResNet-8 stem
+    (SAME, (8, 32, 3, 3), True),        # 256 channel pairs
+    (SAME, (1, 1, 3, 3), True),
+    (SAME, (32, 16, 3, 3), False),      # ResNet-8 stage 2 entry: Winograd
+    (SAME, (32, 32, 3, 3), False),      # stage 2
+    (SAME, (64, 64, 3, 3), False),      # stage 3
+    (SAME, (24, 16, 3, 3), False),      # break-even, left on Winograd
+    (cc.Geometry(2, 2, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3), False),     # stride 2
+    (cc.Geometry(1, 1, 0, 0, 0, 0, 1, 1, 1), (16, 16, 3, 3), False),     # no padding
+    (cc.Geometry(1, 1, 1, 2, 1, 2, 1, 1, 1), (16, 16, 3, 3), False),     # uneven padding
+    (cc.Geometry(1, 1, 2, 2, 2, 2, 2, 2, 1), (16, 16, 3, 3), False),     # dilation 2
+    (cc.Geometry(1, 1, 1, 1, 1, 1, 1, 1, 2), (16, 8, 3, 3), False),      # groups
+    (cc.Geometry(1, 1, 2, 2, 2, 2, 1, 1, 1), (16, 16, 5, 5), False),     # 5x5
 ])
-def test_routing(geometry, k_shape, hw, expected):
-    assert cc.use_direct3x3(geometry, k_shape, hw) is expected
+def test_routing(geometry, k_shape, expected):
+    assert cc.use_direct3x3(geometry, k_shape) is expected
 
 
 @pytest.mark.parametrize("cin", [3, 16])
 def test_conv2d_module_matches_torch(cin):
-    """nn.Conv2d(cin, 16, 3, padding=1) on 32x32, routed to the direct path by default."""
+    """nn.Conv2d(cin, 16, 3, padding=1) on 32x32 (ResNet-8's stem and first stage),
+    routed to the direct path by default."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(cin)
     x = rng.standard_normal((2, cin, 32, 32)).astype(np.float32)
     g = rng.standard_normal((2, 16, 32, 32)).astype(np.float32)
     conv = tg.nn.Conv2d(cin, 16, 3, padding=1)
-    assert cc.use_direct3x3(SAME, conv.weight.shape, (32, 32))
+    assert cc.use_direct3x3(SAME, conv.weight.shape)
     xt = tg.Tensor(x, requires_grad=True)
     out = conv(xt)
     out.backward(tg.Tensor(g))

@@ -17,7 +17,7 @@ with ``k2 = k.reshape(Co, C/G*kh*kw)`` and ``v^T`` the ``(Co, N*L)`` transpose o
 (``to_cnl`` / ``to_nchw``, which also fuse the bias and its gradient). Four paths:
 
 * direct 3x3 kernels (``conv_direct3x3``) for 'same' 3x3 stride-1 convolutions with few
-  channels on wide planes (``use_direct3x3``): register-blocked loops, no transforms;
+  channels (``use_direct3x3``): register-blocked loops, no transforms;
 * Winograd F(2x2, 3x3) (``conv_winograd``) for 3x3 stride-1 convolutions (one group, at
   least 4 input channels): 2.25x fewer multiplications than the GEMM path;
 * direct loops (``conv.direct_*``) for depthwise and tiny groups, whose per-group GEMMs
@@ -58,10 +58,9 @@ INLINE_MAX_MACS = 1 << 20
 #: the 16 GEMMs (contracting over channels) are too thin to pay for the tile transforms
 #: (measured: GEMM path 1.3-3x faster at 1-3 channels, Winograd 0.55-0.8x from 4 on).
 WINOGRAD_MIN_CHANNELS = 4
-#: Direct 3x3 kernels (``conv_direct3x3``) for 'same' 3x3 stride-1 convs with input and
-#: output channels in this range and planes at least this wide (measured: ``use_direct3x3``).
-DIRECT3X3_CHANNELS = (3, 16)
-DIRECT3X3_MIN_WIDTH = 32
+#: Direct 3x3 kernels (``conv_direct3x3``) for 'same' 3x3 stride-1 convs with at most
+#: this many (input, output) channel pairs C * Co (measured: ``use_direct3x3``).
+DIRECT3X3_MAX_PAIRS = 256
 
 
 class Geometry(NamedTuple):
@@ -109,32 +108,38 @@ def use_winograd(g: Geometry, k_shape: tuple) -> bool:
             and c >= WINOGRAD_MIN_CHANNELS)
 
 
-def use_direct3x3(g: Geometry, k_shape: tuple, hw: tuple) -> bool:
-    """3x3, stride 1, padding 1, no dilation, one group, 3-16 channels, planes >= 32 wide.
+def use_direct3x3(g: Geometry, k_shape: tuple) -> bool:
+    """3x3, stride 1, padding 1, no dilation, one group, C * Co <= 256: direct kernels.
 
-    Thresholds from in-process A/B runs (old path and direct path alternating, median of 31,
-    batch 32, float32, forward + backward with du, dk and db), 2026-12-07, on the shared
-    2-core machine while other jobs kept its load average at 2.8-3.8 (the 2-thread runs
-    scaled little beyond one core): old ms -> new ms (one thread: CPU time)::
+    Threshold from in-process A/B runs (old path and direct path alternating, median of 21
+    or 31, float32, batch 32 (8 at 64x64), forward + backward with du, dk and db),
+    2026-12-07, on the shared 2-core machine while other jobs kept its load average at
+    2.3-3.8, so the 2-thread runs scaled little beyond one core: old ms -> new ms (one
+    thread: CPU time; 2 threads: wall time)::
 
-        shape (old path)        forward, 1 thread   fwd+bwd, 1 thread   fwd+bwd, 2 threads
+        C->Co @HxW (old path)   forward, 1 thread   fwd+bwd, 1 thread   fwd+bwd, 2 threads
         16->16 @32 (Winograd)   2.45 -> 1.76        6.88 -> 5.71        7.05 -> 5.70
         3->16  @32 (GEMM)       0.67 -> 0.43        2.42 -> 1.77        2.47 -> 2.11
         8->8   @32 (Winograd)   1.16 -> 0.51        3.18 -> 1.72        3.36 -> 2.05
-        16->8  @32 (Winograd)   1.73 -> 0.91        5.05 -> 3.24
-        16->16 @64 (Winograd)   2.59 -> 1.60        7.01 -> 4.96        (batch 8)
+        32->8  @32 (Winograd)                       9.01 -> 5.76
+        8->32  @32 (Winograd)                       7.43 -> 5.95
+        4->64  @16 (Winograd)                       2.98 -> 2.07
+        16->16 @16 (Winograd)                       1.87 -> 1.66
+        16->16 @8  (Winograd)                       0.58 -> 0.55
+        16->16 @64 (Winograd)   2.59 -> 1.60        7.01 -> 4.96
+        1->16  @32 (GEMM)                           1.47 -> 1.30
+        16->24 @32 (Winograd)                       8.32 -> 8.08        (break-even: excluded)
+        24->24 @32 (Winograd)                      10.26 -> 13.28
+        16->32 @16 (Winograd)   1.02 -> 1.00        2.75 -> 3.64
         32->32 @16 (Winograd)   1.53 -> 1.69        4.31 -> 5.96        4.55 -> 6.25
         64->64 @8  (Winograd)   1.31 -> 1.90        3.61 -> 5.75        3.89 -> 6.20
 
-    The direct kernels run near this machine's 256-bit FMA peak, so they lose where
-    Winograd's 2.25x fewer multiplications pay for its transforms: 32+ channels, and
-    narrow planes (more junk columns and separator rows, ``conv_direct3x3``).
+    The direct kernels run near this machine's 256-bit FMA peak, so past ~256 channel
+    pairs Winograd's 2.25x fewer multiplications pay for its transforms.
     """
     co, c, kh, kw = k_shape
-    lo, hi = DIRECT3X3_CHANNELS
     return (kh == kw == 3 and g.sh == g.sw == g.dh == g.dw == g.groups == 1
-            and g.pt == g.pb == g.pl == g.pr == 1 and lo <= c <= hi and lo <= co <= hi
-            and hw[1] >= DIRECT3X3_MIN_WIDTH)
+            and g.pt == g.pb == g.pl == g.pr == 1 and c * co <= DIRECT3X3_MAX_PAIRS)
 
 
 # -- small helpers -------------------------------------------------------------------------
@@ -323,7 +328,7 @@ def forward(u: np.ndarray, k: np.ndarray, g: Geometry, bias=None) -> np.ndarray:
     u3, v3 = _flat(u), _flat(v)
     if use_direct(g, k.shape):
         map_images(_direct_forward, n, u3, k, v3, g, s, b, has_bias, small=small)
-    elif use_direct3x3(g, k.shape, (s.h, s.w)):
+    elif use_direct3x3(g, k.shape):
         map_images(d3.forward_slice, n, u3, *d3.forward_weights(k, bias), (s.h, s.w), v3,
                    small=small)
     elif use_winograd(g, k.shape):
@@ -345,7 +350,7 @@ def backward(u, k, dv, g: Geometry, need_u: bool, need_k: bool, need_b: bool):
     if use_direct(g, k.shape) or not (need_u or need_k):
         parts = map_images(_direct_backward, n, u3, k, dv3, g, s, du3, need_k, small=small)
         dk = _sum_parts(parts, 0)
-    elif use_direct3x3(g, k.shape, (s.h, s.w)):
+    elif use_direct3x3(g, k.shape):
         parts = map_images(d3.backward_slice, n, u3, d3.input_grad_weights(k), dv3, (s.h, s.w),
                            du3, need_k, small=small)
         dk = None if not need_k else _sum_parts(parts, 0).transpose(2, 3, 0, 1).copy()
@@ -405,13 +410,12 @@ def adjoint_backward(v, k, du, g: Geometry, need_v: bool, need_k: bool, need_b: 
 def warm() -> None:
     """Compile (or load from the cache) every float32 kernel of each path, on tiny inputs."""
     rng = np.random.default_rng(0)
-    small = rng.standard_normal((2, 16, 5, 5)).astype(np.float32)
-    wide = rng.standard_normal((2, 16, 1, DIRECT3X3_MIN_WIDTH)).astype(np.float32)
-    cases = [(Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3), small),    # Winograd
-             (Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3), wide),     # direct 3x3
-             (Geometry(2, 1, 1, 0, 0, 1, 1, 2, 2), (4, 8, 3, 2), small),      # GEMM (im2col)
-             (Geometry(1, 1, 0, 0, 0, 0, 1, 1, 16), (16, 1, 3, 3), small)]    # direct
-    for g, k_shape, x in cases:
+    x = rng.standard_normal((2, 16, 5, 5)).astype(np.float32)
+    cases = [(Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (32, 16, 3, 3)),    # Winograd
+             (Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3)),    # direct 3x3
+             (Geometry(2, 1, 1, 0, 0, 1, 1, 2, 2), (4, 8, 3, 2)),      # GEMM (im2col)
+             (Geometry(1, 1, 0, 0, 0, 0, 1, 1, 16), (16, 1, 3, 3))]    # direct
+    for g, k_shape in cases:
         k = rng.standard_normal(k_shape).astype(np.float32)
         b = np.zeros(k_shape[0], np.float32)
         v = forward(x, k, g, b)
