@@ -112,30 +112,32 @@ def use_direct3x3(g: Geometry, k_shape: tuple) -> bool:
     """3x3, stride 1, padding 1, no dilation, one group, C * Co <= 256: direct kernels.
 
     Threshold from in-process A/B runs (old path and direct path alternating, median of 21
-    or 31, float32, batch 32 (8 at 64x64), forward + backward with du, dk and db),
-    2026-12-07, on the shared 2-core machine while other jobs kept its load average at
-    2.3-3.8, so the 2-thread runs scaled little beyond one core: old ms -> new ms (one
-    thread: CPU time; 2 threads: wall time)::
+    (1 thread) or 31 (2 threads), float32, batch 32 (8 at 64x64); "f+b" = forward, then
+    backward with du, dk and db), 2026-12-07, one run on the shared 2-core machine while
+    other jobs kept its load average at 2.2-2.5: old ms -> new ms (one thread: CPU time;
+    two threads: wall time)::
 
-        C->Co @HxW (old path)   forward, 1 thread   fwd+bwd, 1 thread   fwd+bwd, 2 threads
-        16->16 @32 (Winograd)   2.45 -> 1.76        6.88 -> 5.71        7.05 -> 5.70
-        3->16  @32 (GEMM)       0.67 -> 0.43        2.42 -> 1.77        2.47 -> 2.11
-        8->8   @32 (Winograd)   1.16 -> 0.51        3.18 -> 1.72        3.36 -> 2.05
-        32->8  @32 (Winograd)                       9.01 -> 5.76
-        8->32  @32 (Winograd)                       7.43 -> 5.95
-        4->64  @16 (Winograd)                       2.98 -> 2.07
-        16->16 @16 (Winograd)                       1.87 -> 1.66
-        16->16 @8  (Winograd)                       0.58 -> 0.55
-        16->16 @64 (Winograd)   2.59 -> 1.60        7.01 -> 4.96
-        1->16  @32 (GEMM)                           1.47 -> 1.30
-        16->24 @32 (Winograd)                       8.32 -> 8.08        (break-even: excluded)
-        24->24 @32 (Winograd)                      10.26 -> 13.28
-        16->32 @16 (Winograd)   1.02 -> 1.00        2.75 -> 3.64
-        32->32 @16 (Winograd)   1.53 -> 1.69        4.31 -> 5.96        4.55 -> 6.25
-        64->64 @8  (Winograd)   1.31 -> 1.90        3.61 -> 5.75        3.89 -> 6.20
+        C->Co @HxW (old path)  fwd, 1 thread  f+b, 1 thread  fwd, 2 threads f+b, 2 threads
+        16->16 @32 (Winograd)  2.49 -> 1.77   7.03 -> 5.71   1.41 -> 1.03   3.78 -> 3.19
+        3->16  @32 (GEMM)      0.69 -> 0.49   2.62 -> 2.12   0.43 -> 0.31   1.75 -> 1.45
+        8->8   @32 (Winograd)  1.20 -> 0.56   3.21 -> 1.97   0.69 -> 0.35   1.83 -> 1.22
+        32->8  @32 (Winograd)  3.03 -> 1.79   9.08 -> 5.86
+        8->32  @32 (Winograd)  2.90 -> 1.85   7.33 -> 6.04
+        4->64  @16 (Winograd)  1.39 -> 0.64   3.08 -> 2.14
+        16->16 @16 (Winograd)  0.72 -> 0.52   2.00 -> 1.67
+        16->16 @8  (Winograd)  0.21 -> 0.15   0.57 -> 0.51
+        16->16 @64 (Winograd)  2.59 -> 1.69   7.20 -> 5.59
+        1->16  @32 (GEMM)      0.46 -> 0.27   1.52 -> 1.28
+        16->24 @32 (Winograd)  2.95 -> 2.43   8.41 -> 7.95
+        24->24 @32 (Winograd)  3.89 -> 3.53  11.15 -> 13.25
+        16->32 @16 (Winograd)  1.05 -> 0.90   2.86 -> 3.27
+        32->32 @16 (Winograd)  1.69 -> 1.73   4.62 -> 6.04   0.93 -> 0.98   2.54 -> 3.38
+        64->64 @8  (Winograd)  1.33 -> 1.92   3.73 -> 5.91   0.79 -> 1.14   3.82 -> 6.05
 
-    The direct kernels run near this machine's 256-bit FMA peak, so past ~256 channel
-    pairs Winograd's 2.25x fewer multiplications pay for its transforms.
+    At 384 pairs (16->24, 24->16, 12->32, 32->12) f+b took 0.87-0.99x the old time across
+    runs: too close to call on a shared machine, so they stay on Winograd. The direct
+    kernels run near this machine's 256-bit FMA peak; past that, Winograd's 2.25x fewer
+    multiplications pay for its transforms (the weight and input gradients lose first).
     """
     co, c, kh, kw = k_shape
     return (kh == kw == 3 and g.sh == g.sw == g.dh == g.dw == g.groups == 1
