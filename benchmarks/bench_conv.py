@@ -36,6 +36,7 @@ GOAL_TORCH = 1.5
 GOAL_NUMPY = 1.0
 # (label, N, C_in, C_out, H = W, groups)
 CASES = [("conv 3->64, N=32, 32x32, k3 p1", 32, 3, 64, 32, 1),
+         ("conv 16->16, N=32, 32x32, k3 p1 (direct 3x3 path)", 32, 16, 16, 32, 1),
          ("conv 64->64, N=32, 32x32, k3 p1", 32, 64, 64, 32, 1),
          ("conv 128->128, N=32, 16x16, k3 p1", 32, 128, 128, 16, 1),
          ("depthwise 64 (groups=64), N=32, 32x32, k3 p1", 32, 64, 64, 32, 64)]

@@ -1,9 +1,9 @@
 """Convolutions: kernels against the numpy reference, gradients, PyTorch parity, errors.
 
 The differential tests run every computation path on the same draws: the automatic
-choice, and each path forced (im2col + GEMM, Winograd, direct loops, and one image per
-chunk so that slices and chunks are cut everywhere), in float32 and float64, on
-contiguous and non-contiguous inputs. Gradients are compared with the reference's
+choice, and each path forced (im2col + GEMM, Winograd, direct loops, direct 3x3 kernels
+for the 'same' 3x3 draws, and one image per chunk so that slices and chunks are cut
+everywhere), in float32 and float64, on contiguous and non-contiguous inputs. Gradients are compared with the reference's
 closed forms (``conv_reference``), and float64 ones with finite differences.
 """
 from __future__ import annotations
@@ -35,14 +35,16 @@ FEW = max(10, settings().max_examples // 3)
 _OFF, _ALWAYS = 10 ** 9, 0
 
 # module attribute overrides that force each computation path
+_NO_D3 = {(conv_compute, "DIRECT3X3_MAX_PAIRS"): -1}
 PATHS = {
     "auto": {},
     "gemm": {(conv_compute, "DIRECT_MAX_CHANNELS"): -1,
-             (conv_compute, "WINOGRAD_MIN_CHANNELS"): _OFF},
-    "winograd": {(conv_compute, "WINOGRAD_MIN_CHANNELS"): _ALWAYS},
+             (conv_compute, "WINOGRAD_MIN_CHANNELS"): _OFF, **_NO_D3},
+    "winograd": {(conv_compute, "WINOGRAD_MIN_CHANNELS"): _ALWAYS, **_NO_D3},
     "direct": {(conv_compute, "DIRECT_MAX_CHANNELS"): _OFF},
+    "direct 3x3": {(conv_compute, "DIRECT3X3_MAX_PAIRS"): _OFF},
     "one image per chunk": {(conv_compute, "CHUNK_BYTES"): 1, (conv_winograd, "CHUNK_BYTES"): 1,
-                            (conv_compute, "WINOGRAD_MIN_CHANNELS"): _ALWAYS},
+                            (conv_compute, "WINOGRAD_MIN_CHANNELS"): _ALWAYS, **_NO_D3},
 }
 
 

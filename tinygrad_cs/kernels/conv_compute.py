@@ -14,8 +14,10 @@ four computations are three products with the same patch matrix, per group ``g``
     cols[g] = k2[g]^T @ v^T[g];  u = col2im(cols)      conv^T(v, k)
 
 with ``k2 = k.reshape(Co, C/G*kh*kw)`` and ``v^T`` the ``(Co, N*L)`` transpose of ``v``
-(``to_cnl`` / ``to_nchw``, which also fuse the bias and its gradient). Three paths:
+(``to_cnl`` / ``to_nchw``, which also fuse the bias and its gradient). Four paths:
 
+* direct 3x3 kernels (``conv_direct3x3``) for 'same' 3x3 stride-1 convolutions with few
+  channels (``use_direct3x3``): register-blocked loops, no transforms;
 * Winograd F(2x2, 3x3) (``conv_winograd``) for 3x3 stride-1 convolutions (one group, at
   least 4 input channels): 2.25x fewer multiplications than the GEMM path;
 * direct loops (``conv.direct_*``) for depthwise and tiny groups, whose per-group GEMMs
@@ -36,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import conv as K
+from . import conv_direct3x3 as d3
 from . import conv_recycle as recycle
 from . import conv_winograd as wino
 from . import conv_workspace as ws
@@ -55,6 +58,9 @@ INLINE_MAX_MACS = 1 << 20
 #: the 16 GEMMs (contracting over channels) are too thin to pay for the tile transforms
 #: (measured: GEMM path 1.3-3x faster at 1-3 channels, Winograd 0.55-0.8x from 4 on).
 WINOGRAD_MIN_CHANNELS = 4
+#: Direct 3x3 kernels (``conv_direct3x3``) for 'same' 3x3 stride-1 convs with at most
+#: this many (input, output) channel pairs C * Co (measured: ``use_direct3x3``).
+DIRECT3X3_MAX_PAIRS = 256
 
 
 class Geometry(NamedTuple):
@@ -100,6 +106,42 @@ def use_winograd(g: Geometry, k_shape: tuple) -> bool:
     _, c, kh, kw = k_shape
     return (kh == kw == 3 and g.sh == g.sw == g.dh == g.dw == g.groups == 1
             and c >= WINOGRAD_MIN_CHANNELS)
+
+
+def use_direct3x3(g: Geometry, k_shape: tuple) -> bool:
+    """3x3, stride 1, padding 1, no dilation, one group, C * Co <= 256: direct kernels.
+
+    Threshold from in-process A/B runs (old path and direct path alternating, median of 21
+    (1 thread) or 31 (2 threads), float32, batch 32 (8 at 64x64); "f+b" = forward, then
+    backward with du, dk and db), 2026-12-07, one run on the shared 2-core machine while
+    other jobs kept its load average at 2.2-2.5: old ms -> new ms (one thread: CPU time;
+    two threads: wall time)::
+
+        C->Co @HxW (old path)  fwd, 1 thread  f+b, 1 thread  fwd, 2 threads f+b, 2 threads
+        16->16 @32 (Winograd)  2.49 -> 1.77   7.03 -> 5.71   1.41 -> 1.03   3.78 -> 3.19
+        3->16  @32 (GEMM)      0.69 -> 0.49   2.62 -> 2.12   0.43 -> 0.31   1.75 -> 1.45
+        8->8   @32 (Winograd)  1.20 -> 0.56   3.21 -> 1.97   0.69 -> 0.35   1.83 -> 1.22
+        32->8  @32 (Winograd)  3.03 -> 1.79   9.08 -> 5.86
+        8->32  @32 (Winograd)  2.90 -> 1.85   7.33 -> 6.04
+        4->64  @16 (Winograd)  1.39 -> 0.64   3.08 -> 2.14
+        16->16 @16 (Winograd)  0.72 -> 0.52   2.00 -> 1.67
+        16->16 @8  (Winograd)  0.21 -> 0.15   0.57 -> 0.51
+        16->16 @64 (Winograd)  2.59 -> 1.69   7.20 -> 5.59
+        1->16  @32 (GEMM)      0.46 -> 0.27   1.52 -> 1.28
+        16->24 @32 (Winograd)  2.95 -> 2.43   8.41 -> 7.95
+        24->24 @32 (Winograd)  3.89 -> 3.53  11.15 -> 13.25
+        16->32 @16 (Winograd)  1.05 -> 0.90   2.86 -> 3.27
+        32->32 @16 (Winograd)  1.69 -> 1.73   4.62 -> 6.04   0.93 -> 0.98   2.54 -> 3.38
+        64->64 @8  (Winograd)  1.33 -> 1.92   3.73 -> 5.91   0.79 -> 1.14   3.82 -> 6.05
+
+    At 384 pairs (16->24, 24->16, 12->32, 32->12) f+b took 0.87-0.99x the old time across
+    runs: too close to call on a shared machine, so they stay on Winograd. The direct
+    kernels run near this machine's 256-bit FMA peak; past that, Winograd's 2.25x fewer
+    multiplications pay for its transforms (the weight and input gradients lose first).
+    """
+    co, c, kh, kw = k_shape
+    return (kh == kw == 3 and g.sh == g.sw == g.dh == g.dw == g.groups == 1
+            and g.pt == g.pb == g.pl == g.pr == 1 and c * co <= DIRECT3X3_MAX_PAIRS)
 
 
 # -- small helpers -------------------------------------------------------------------------
@@ -288,6 +330,9 @@ def forward(u: np.ndarray, k: np.ndarray, g: Geometry, bias=None) -> np.ndarray:
     u3, v3 = _flat(u), _flat(v)
     if use_direct(g, k.shape):
         map_images(_direct_forward, n, u3, k, v3, g, s, b, has_bias, small=small)
+    elif use_direct3x3(g, k.shape):
+        map_images(d3.forward_slice, n, u3, *d3.forward_weights(k, bias), (s.h, s.w), v3,
+                   small=small)
     elif use_winograd(g, k.shape):
         U = wino.weight_tiles(k)
         map_images(wino.forward_slice, n, u3, U, _wino_dims(g, s), b, has_bias, v3, small=small)
@@ -307,6 +352,10 @@ def backward(u, k, dv, g: Geometry, need_u: bool, need_k: bool, need_b: bool):
     if use_direct(g, k.shape) or not (need_u or need_k):
         parts = map_images(_direct_backward, n, u3, k, dv3, g, s, du3, need_k, small=small)
         dk = _sum_parts(parts, 0)
+    elif use_direct3x3(g, k.shape):
+        parts = map_images(d3.backward_slice, n, u3, d3.input_grad_weights(k), dv3, (s.h, s.w),
+                           du3, need_k, small=small)
+        dk = None if not need_k else _sum_parts(parts, 0).transpose(2, 3, 0, 1).copy()
     elif use_winograd(g, k.shape):
         parts = map_images(_wino_backward, n, u3, wino.weight_tiles(k), dv3, g, s, du3, need_k,
                            small=small)
@@ -364,7 +413,8 @@ def warm() -> None:
     """Compile (or load from the cache) every float32 kernel of each path, on tiny inputs."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 16, 5, 5)).astype(np.float32)
-    cases = [(Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3)),    # Winograd
+    cases = [(Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (32, 16, 3, 3)),    # Winograd
+             (Geometry(1, 1, 1, 1, 1, 1, 1, 1, 1), (16, 16, 3, 3)),    # direct 3x3
              (Geometry(2, 1, 1, 0, 0, 1, 1, 2, 2), (4, 8, 3, 2)),      # GEMM (im2col)
              (Geometry(1, 1, 0, 0, 0, 0, 1, 1, 16), (16, 1, 3, 3))]    # direct
     for g, k_shape in cases:
