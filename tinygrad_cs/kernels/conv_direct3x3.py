@@ -42,6 +42,35 @@ Sums run in a fixed order (no ``reassoc``), so results are bit-identical between
 the forward and input gradient compute each output pixel from its own image alone, so
 they do not depend on how the batch is sliced among threads either. Arrays are
 C-contiguous and share one float dtype.
+
+Where it is used: ``conv_compute.use_direct3x3`` sends it shapes with at most
+``DIRECT3X3_MAX_PAIRS`` = 256 channel pairs C * Co. The threshold, from in-process A/B runs (old path and direct path alternating, median of 21
+(1 thread) or 31 (2 threads), float32, batch 32 (8 at 64x64); "f+b" = forward, then
+backward with du, dk and db), 2026-12-07, one run on the shared 2-core machine while
+other jobs kept its load average at 2.2-2.5: old ms -> new ms (one thread: CPU time;
+two threads: wall time)::
+
+    C->Co @HxW (old path)  fwd, 1 thread  f+b, 1 thread  fwd, 2 threads f+b, 2 threads
+    16->16 @32 (Winograd)  2.49 -> 1.77   7.03 -> 5.71   1.41 -> 1.03   3.78 -> 3.19
+    3->16  @32 (GEMM)      0.69 -> 0.49   2.62 -> 2.12   0.43 -> 0.31   1.75 -> 1.45
+    8->8   @32 (Winograd)  1.20 -> 0.56   3.21 -> 1.97   0.69 -> 0.35   1.83 -> 1.22
+    32->8  @32 (Winograd)  3.03 -> 1.79   9.08 -> 5.86
+    8->32  @32 (Winograd)  2.90 -> 1.85   7.33 -> 6.04
+    4->64  @16 (Winograd)  1.39 -> 0.64   3.08 -> 2.14
+    16->16 @16 (Winograd)  0.72 -> 0.52   2.00 -> 1.67
+    16->16 @8  (Winograd)  0.21 -> 0.15   0.57 -> 0.51
+    16->16 @64 (Winograd)  2.59 -> 1.69   7.20 -> 5.59
+    1->16  @32 (GEMM)      0.46 -> 0.27   1.52 -> 1.28
+    16->24 @32 (Winograd)  2.95 -> 2.43   8.41 -> 7.95
+    24->24 @32 (Winograd)  3.89 -> 3.53  11.15 -> 13.25
+    16->32 @16 (Winograd)  1.05 -> 0.90   2.86 -> 3.27
+    32->32 @16 (Winograd)  1.69 -> 1.73   4.62 -> 6.04   0.93 -> 0.98   2.54 -> 3.38
+    64->64 @8  (Winograd)  1.33 -> 1.92   3.73 -> 5.91   0.79 -> 1.14   3.82 -> 6.05
+
+At 384 pairs (16->24, 24->16, 12->32, 32->12) f+b took 0.87-0.99x the old time across
+runs: too close to call on a shared machine, so they stay on Winograd. The direct
+kernels run near this machine's 256-bit FMA peak; past that, Winograd's 2.25x fewer
+multiplications pay for its transforms (the weight and input gradients lose first).
 """
 from __future__ import annotations
 
