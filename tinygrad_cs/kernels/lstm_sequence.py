@@ -1,0 +1,199 @@
+"""A whole LSTM layer's recurrence (one direction) as one kernel call, forward and backward.
+
+The op (``ops/rnn.py``, ``LSTMLayer``) computes the input products of all T steps first,
+``xw[t] = x_t W_ih^T + b_ih + b_hh`` (T, N, 4H), as one GEMM. Everything left is recurrent:
+
+    forward, t = 0 .. T-1:   xw[t] += h_{t-1} W_hh^T          (GEMM, beta = 1: in place)
+                             (h_t, c_t), acts[t] = cell(xw[t], c_{t-1})     (pointwise)
+    backward, t = T-1 .. 0:  dh += g[t, 0];  dc += g[t, 1]                   (per row)
+                             dG[t], dc = cell_backward(acts[t], c_{t-1}, dh, dc)
+                             dh = dG[t] W_hh                                (GEMM, beta = 0)
+
+with (h_{-1}, c_{-1}) = (h0, c0), dh = dc = 0 before the last step, and at the end dh, dc
+the gradients of h0, c0. The cell math is ``kernels/lstm.py``'s (``_forward_row``,
+``_backward_row``); the GEMMs call numpy's own BLAS from inside the kernel (``_blas.py``),
+so a layer is one kernel call each way: no Python, no temporaries per step. The
+weight gradients (dW_ih = dG^T X, dW_hh = dG^T H_prev, dx = dG W_ih, db) are one large
+numpy GEMM each, after the backward kernel (the op does them).
+
+BLAS is column-major: a row-major (r, c) array is its (c, r) transpose. So h W_hh^T, with
+W_hh (4H, H) and h (N, H), is gemm('T', 'N', m=4H, n=N, k=H, W_hh, lda=H, h, ldb=H, C,
+ldc=4H), and dG W_hh is gemm('N', 'N', m=H, n=N, k=4H, W_hh, lda=H, dG, ldb=4H, C, ldc=H).
+
+Threads: rows of the cell run in parallel (``prange``) from ``lstm.PARALLEL_MIN`` elements
+on, serially below (as the per-step kernels). The recurrent GEMMs run with BLAS_THREADS
+OpenBLAS threads in the calling thread (``_blas.set_local_threads``, restored after the call,
+also when it fails): see ``BLAS_THREADS``.
+
+Without a usable BLAS symbol (``_blas.available()`` False, e.g. numpy on MKL) or with
+``USE_KERNEL = False`` (the tests force it), ``forward``/``backward`` run the same
+recurrence per step from Python: numpy GEMMs and the per-step cell kernels. Both paths give
+the same numbers up to the GEMMs' rounding (beta = 1 adds xw[t] inside the GEMM).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+from numba import prange
+from numba.extending import register_jitable
+
+from . import _blas
+from . import lstm as K
+from ._jit import kernel, parallel_kernel
+
+# Measured in-process, A/B alternating (relative figures only; shared machine): for the
+# per-step (32, 256) x (256, 1024) GEMM one OpenBLAS thread beat two; see report in README.
+BLAS_THREADS = 1
+USE_KERNEL = True  # False: the per-step Python path (the tests force it)
+
+
+def _blas_args(dtype, n: int, hidden: int) -> tuple:
+    """(trans 'T', trans 'N', forward dims, backward dims, scalars (1, 1), (1, 0))."""
+    ints = _blas.int_dtype()
+    trans = np.array([_blas.TRANS], np.uint8), np.array([_blas.NO_TRANS], np.uint8)
+    fwd_dims = np.array([4 * hidden, n, hidden, hidden, hidden, 4 * hidden], ints)
+    bwd_dims = np.array([hidden, n, 4 * hidden, hidden, 4 * hidden, hidden], ints)
+    return (*trans, fwd_dims, bwd_dims, np.array([1, 1], dtype), np.array([1, 0], dtype))
+
+
+@kernel(fastmath=K.FAST, error_model="numpy")
+def forward_serial(xw, h0, c0, w_hh, hc, acts, trans_t, trans_n, dims, scalars):
+    """xw (T, N, 4H) (overwritten with the gates), h0, c0 (N, H), w_hh (4H, H) ->
+    hc (T, 2, N, H) = (h_t, c_t), acts (T, N, 5H). Rows serially."""
+    h, c = h0, c0
+    for t in range(xw.shape[0]):
+        _blas.gemm(trans_t, trans_n, dims, scalars, w_hh, h, xw[t])
+        for b in range(h0.shape[0]):
+            K._forward_row(xw[t], c, hc[t], acts[t], b)
+        h, c = hc[t, 0], hc[t, 1]
+
+
+@parallel_kernel(fastmath=K.FAST, error_model="numpy")
+def forward_parallel(xw, h0, c0, w_hh, hc, acts, trans_t, trans_n, dims, scalars):
+    """``forward_serial`` with the rows of each step in parallel."""
+    h, c = h0, c0
+    for t in range(xw.shape[0]):
+        _blas.gemm(trans_t, trans_n, dims, scalars, w_hh, h, xw[t])
+        for b in prange(h0.shape[0]):
+            K._forward_row(xw[t], c, hc[t], acts[t], b)
+        h, c = hc[t, 0], hc[t, 1]
+
+
+@register_jitable(fastmath=K.FAST, error_model="numpy")
+def _add_rows(grad, dh, dc, b):
+    """dh[b] += grad[0, b]; dc[b] += grad[1, b] (the gradients arriving at step t)."""
+    g_h, g_c, d_h, d_c = grad[0, b], grad[1, b], dh[b], dc[b]
+    for j in range(d_h.shape[0]):
+        d_h[j] += g_h[j]
+        d_c[j] += g_c[j]
+
+
+@kernel(fastmath=K.FAST, error_model="numpy")
+def backward_serial(grad, acts, hc, c0, w_hh, dgates, dh, dc, trans_n, dims, scalars):
+    """grad (T, 2, N, H), acts (T, N, 5H), hc (T, 2, N, H), c0 (N, H), w_hh (4H, H) ->
+    dgates (T, N, 4H); dh, dc (N, H), zero on entry, hold dh0, dc0 on return. Rows serially.
+    The cell's dc_prev overwrites dc in place (each element is read before it is written)."""
+    for t in range(grad.shape[0] - 1, -1, -1):
+        c_prev = c0 if t == 0 else hc[t - 1, 1]
+        for b in range(dh.shape[0]):
+            _add_rows(grad[t], dh, dc, b)
+            K._backward_row(acts[t], c_prev, dh, dc, dgates[t], dc, b)
+        _blas.gemm(trans_n, trans_n, dims, scalars, w_hh, dgates[t], dh)
+
+
+@parallel_kernel(fastmath=K.FAST, error_model="numpy")
+def backward_parallel(grad, acts, hc, c0, w_hh, dgates, dh, dc, trans_n, dims, scalars):
+    """``backward_serial`` with the rows of each step in parallel."""
+    for t in range(grad.shape[0] - 1, -1, -1):
+        c_prev = c0 if t == 0 else hc[t - 1, 1]
+        for b in prange(dh.shape[0]):
+            _add_rows(grad[t], dh, dc, b)
+            K._backward_row(acts[t], c_prev, dh, dc, dgates[t], dc, b)
+        _blas.gemm(trans_n, trans_n, dims, scalars, w_hh, dgates[t], dh)
+
+
+@contextlib.contextmanager
+def _blas_threads(count: int):
+    """The calling thread's OpenBLAS thread count set to ``count``, restored on exit."""
+    previous = _blas.set_local_threads(count)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            _blas.set_local_threads(previous)
+
+
+def _use_kernel() -> bool:
+    return USE_KERNEL and _blas.available()
+
+
+def forward(xw: np.ndarray, h0: np.ndarray, c0: np.ndarray,
+            w_hh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The forward recurrence: xw (T, N, 4H) C-contiguous (consumed: it ends up holding the
+    gates), h0, c0 (N, H), w_hh (4H, H), one dtype -> (hc (T, 2, N, H), acts (T, N, 5H))."""
+    steps, n, four_h = xw.shape
+    hidden = four_h // 4
+    hc = np.empty((steps, 2, n, hidden), xw.dtype)
+    acts = np.empty((steps, n, 5 * hidden), xw.dtype)
+    parallel = n * hidden >= K.PARALLEL_MIN
+    if _use_kernel():
+        trans_t, trans_n, dims, _, scalars, _ = _blas_args(xw.dtype, n, hidden)
+        with _blas_threads(BLAS_THREADS):
+            (forward_parallel if parallel else forward_serial)(
+                xw, np.ascontiguousarray(h0), np.ascontiguousarray(c0),
+                np.ascontiguousarray(w_hh), hc, acts, trans_t, trans_n, dims, scalars)
+        return hc, acts
+    step = K.lstm_forward if parallel else K.lstm_forward_serial
+    gates = np.empty((n, four_h), xw.dtype)
+    h, c = h0, c0
+    for t in range(steps):
+        np.matmul(h, w_hh.T, out=gates)
+        gates += xw[t]
+        step(gates, c, hc[t], acts[t])
+        h, c = hc[t, 0], hc[t, 1]
+    return hc, acts
+
+
+def backward(grad: np.ndarray, acts: np.ndarray, hc: np.ndarray, c0: np.ndarray,
+             w_hh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The backward recurrence: grad (T, 2, N, H) (the gradient of hc), acts, hc from
+    ``forward``, c0 (N, H), w_hh (4H, H) -> (dgates (T, N, 4H), dh0, dc0 (N, H))."""
+    steps, n, hidden = grad.shape[0], grad.shape[2], grad.shape[3]
+    dtype = acts.dtype
+    dgates = np.empty((steps, n, 4 * hidden), dtype)
+    dh, dc = np.zeros((n, hidden), dtype), np.zeros((n, hidden), dtype)
+    parallel = n * hidden >= K.PARALLEL_MIN
+    if _use_kernel():
+        _, trans_n, _, dims, _, scalars = _blas_args(dtype, n, hidden)
+        with _blas_threads(BLAS_THREADS):
+            (backward_parallel if parallel else backward_serial)(
+                np.ascontiguousarray(grad, dtype), acts, hc, np.ascontiguousarray(c0),
+                np.ascontiguousarray(w_hh), dgates, dh, dc, trans_n, dims, scalars)
+        return dgates, dh, dc
+    step = K.lstm_backward if parallel else K.lstm_backward_serial
+    dc_prev = np.empty_like(dc)
+    for t in range(steps - 1, -1, -1):
+        c_prev = c0 if t == 0 else hc[t - 1, 1]
+        step(acts[t], c_prev, grad[t, 0] + dh, grad[t, 1] + dc, dgates[t], dc_prev)
+        dc, dc_prev = dc_prev, dc
+        np.matmul(dgates[t], w_hh, out=dh)
+    return dgates, dh, dc
+
+
+def warm() -> None:
+    """Compile (or load from the cache) the four sequence kernels for float32 and float64."""
+    if not _blas.available():
+        return
+    for dtype in (np.float32, np.float64):
+        n, hidden = 2, 2
+        w_hh = np.zeros((4 * hidden, hidden), dtype)
+        h0 = np.zeros((n, hidden), dtype)
+        trans_t, trans_n, fwd_dims, bwd_dims, one_one, one_zero = _blas_args(dtype, n, hidden)
+        hc, acts = np.empty((1, 2, n, hidden), dtype), np.empty((1, n, 5 * hidden), dtype)
+        for fwd, bwd in ((forward_serial, backward_serial),
+                         (forward_parallel, backward_parallel)):
+            fwd(np.zeros((1, n, 4 * hidden), dtype), h0, h0, w_hh, hc, acts, trans_t,
+                trans_n, fwd_dims, one_one)
+            bwd(hc, acts, hc, h0, w_hh, np.empty((1, n, 4 * hidden), dtype),
+                np.zeros_like(h0), np.zeros_like(h0), trans_n, bwd_dims, one_zero)
