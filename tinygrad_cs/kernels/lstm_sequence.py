@@ -20,10 +20,23 @@ BLAS is column-major: a row-major (r, c) array is its (c, r) transpose. So h W_h
 W_hh (4H, H) and h (N, H), is gemm('T', 'N', m=4H, n=N, k=H, W_hh, lda=H, h, ldb=H, C,
 ldc=4H), and dG W_hh is gemm('N', 'N', m=H, n=N, k=4H, W_hh, lda=H, dG, ldb=4H, C, ldc=H).
 
-Threads: rows of the cell run in parallel (``prange``) from ``lstm.PARALLEL_MIN`` elements
-on, serially below (as the per-step kernels). The recurrent GEMMs run with BLAS_THREADS
-OpenBLAS threads in the calling thread (``_blas.set_local_threads``, restored after the call,
-also when it fails): see ``BLAS_THREADS``.
+Threads, as measured here in one process, A/B alternating (relative figures only: the
+machine was shared, load 1-1.6), forward+backward of 20 steps:
+
+* the cell's rows run serially inside the kernel, at every size. A ``prange`` inside the time
+  loop (one OpenMP fork-join per step, between two calls into OpenBLAS's own thread pool)
+  cost more than it gained: at N=32, H=256 3-4x slower than serial, at N=256-1024,
+  H=128-256 1.1-1.5x slower. The cell is ~2% of a step's arithmetic next to its GEMM.
+* the recurrent GEMMs use OpenBLAS's own per-size choice by default (``BLAS_THREADS =
+  None``): one thread for small products (m n k below ~260k, e.g. N=8, H=64, where one and
+  two threads measured the same), all cores above. For the (32, 256) x (256, 1024) step two
+  threads took 0.6x the time of one with one other process running, and so did the
+  weight-gradient GEMMs; but with two or more busy processes beside ours, two threads
+  took up to 7x the time of one (each step waits for a descheduled BLAS worker). On a
+  loaded machine set ``BLAS_THREADS = 1``: the kernels then run the calling thread's
+  BLAS single-threaded (``_blas.set_local_threads``), restoring its count afterwards,
+  also when the kernel raises. Results do not depend on it (OpenBLAS splits a GEMM's rows
+  and columns among threads, never its sums).
 
 Without a usable BLAS symbol (``_blas.available()`` False, e.g. numpy on MKL) or with
 ``USE_KERNEL = False`` (the tests force it), ``forward``/``backward`` run the same
@@ -35,16 +48,14 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
-from numba import prange
 from numba.extending import register_jitable
 
 from . import _blas
 from . import lstm as K
-from ._jit import kernel, parallel_kernel
+from ._jit import kernel
 
-# Measured in-process, A/B alternating (relative figures only; shared machine): for the
-# per-step (32, 256) x (256, 1024) GEMM one OpenBLAS thread beat two; see report in README.
-BLAS_THREADS = 1
+# None: OpenBLAS's own thread count by GEMM size; 1 suits a loaded machine (docstring)
+BLAS_THREADS: int | None = None
 USE_KERNEL = True  # False: the per-step Python path (the tests force it)
 
 
@@ -58,24 +69,13 @@ def _blas_args(dtype, n: int, hidden: int) -> tuple:
 
 
 @kernel(fastmath=K.FAST, error_model="numpy")
-def forward_serial(xw, h0, c0, w_hh, hc, acts, trans_t, trans_n, dims, scalars):
+def forward_kernel(xw, h0, c0, w_hh, hc, acts, trans_t, trans_n, dims, scalars):
     """xw (T, N, 4H) (overwritten with the gates), h0, c0 (N, H), w_hh (4H, H) ->
-    hc (T, 2, N, H) = (h_t, c_t), acts (T, N, 5H). Rows serially."""
+    hc (T, 2, N, H) = (h_t, c_t), acts (T, N, 5H)."""
     h, c = h0, c0
     for t in range(xw.shape[0]):
         _blas.gemm(trans_t, trans_n, dims, scalars, w_hh, h, xw[t])
         for b in range(h0.shape[0]):
-            K._forward_row(xw[t], c, hc[t], acts[t], b)
-        h, c = hc[t, 0], hc[t, 1]
-
-
-@parallel_kernel(fastmath=K.FAST, error_model="numpy")
-def forward_parallel(xw, h0, c0, w_hh, hc, acts, trans_t, trans_n, dims, scalars):
-    """``forward_serial`` with the rows of each step in parallel."""
-    h, c = h0, c0
-    for t in range(xw.shape[0]):
-        _blas.gemm(trans_t, trans_n, dims, scalars, w_hh, h, xw[t])
-        for b in prange(h0.shape[0]):
             K._forward_row(xw[t], c, hc[t], acts[t], b)
         h, c = hc[t, 0], hc[t, 1]
 
@@ -90,9 +90,9 @@ def _add_rows(grad, dh, dc, b):
 
 
 @kernel(fastmath=K.FAST, error_model="numpy")
-def backward_serial(grad, acts, hc, c0, w_hh, dgates, dh, dc, trans_n, dims, scalars):
+def backward_kernel(grad, acts, hc, c0, w_hh, dgates, dh, dc, trans_n, dims, scalars):
     """grad (T, 2, N, H), acts (T, N, 5H), hc (T, 2, N, H), c0 (N, H), w_hh (4H, H) ->
-    dgates (T, N, 4H); dh, dc (N, H), zero on entry, hold dh0, dc0 on return. Rows serially.
+    dgates (T, N, 4H); dh, dc (N, H), zero on entry, hold dh0, dc0 on return.
     The cell's dc_prev overwrites dc in place (each element is read before it is written)."""
     for t in range(grad.shape[0] - 1, -1, -1):
         c_prev = c0 if t == 0 else hc[t - 1, 1]
@@ -102,21 +102,11 @@ def backward_serial(grad, acts, hc, c0, w_hh, dgates, dh, dc, trans_n, dims, sca
         _blas.gemm(trans_n, trans_n, dims, scalars, w_hh, dgates[t], dh)
 
 
-@parallel_kernel(fastmath=K.FAST, error_model="numpy")
-def backward_parallel(grad, acts, hc, c0, w_hh, dgates, dh, dc, trans_n, dims, scalars):
-    """``backward_serial`` with the rows of each step in parallel."""
-    for t in range(grad.shape[0] - 1, -1, -1):
-        c_prev = c0 if t == 0 else hc[t - 1, 1]
-        for b in prange(dh.shape[0]):
-            _add_rows(grad[t], dh, dc, b)
-            K._backward_row(acts[t], c_prev, dh, dc, dgates[t], dc, b)
-        _blas.gemm(trans_n, trans_n, dims, scalars, w_hh, dgates[t], dh)
-
-
 @contextlib.contextmanager
-def _blas_threads(count: int):
-    """The calling thread's OpenBLAS thread count set to ``count``, restored on exit."""
-    previous = _blas.set_local_threads(count)
+def _blas_threads():
+    """The calling thread's OpenBLAS thread count set to ``BLAS_THREADS`` (if not None),
+    restored on exit, also when the kernel raises."""
+    previous = None if BLAS_THREADS is None else _blas.set_local_threads(BLAS_THREADS)
     try:
         yield
     finally:
@@ -124,8 +114,9 @@ def _blas_threads(count: int):
             _blas.set_local_threads(previous)
 
 
-def _use_kernel() -> bool:
-    return USE_KERNEL and _blas.available()
+def _use_kernel(n: int, hidden: int) -> bool:
+    # an empty batch or state goes the numpy way: BLAS rejects leading dimensions of 0
+    return USE_KERNEL and _blas.available() and n > 0 and hidden > 0
 
 
 def forward(xw: np.ndarray, h0: np.ndarray, c0: np.ndarray,
@@ -136,15 +127,14 @@ def forward(xw: np.ndarray, h0: np.ndarray, c0: np.ndarray,
     hidden = four_h // 4
     hc = np.empty((steps, 2, n, hidden), xw.dtype)
     acts = np.empty((steps, n, 5 * hidden), xw.dtype)
-    parallel = n * hidden >= K.PARALLEL_MIN
-    if _use_kernel():
+    if _use_kernel(n, hidden):
         trans_t, trans_n, dims, _, scalars, _ = _blas_args(xw.dtype, n, hidden)
-        with _blas_threads(BLAS_THREADS):
-            (forward_parallel if parallel else forward_serial)(
-                xw, np.ascontiguousarray(h0), np.ascontiguousarray(c0),
-                np.ascontiguousarray(w_hh), hc, acts, trans_t, trans_n, dims, scalars)
+        with _blas_threads():
+            forward_kernel(xw, np.ascontiguousarray(h0), np.ascontiguousarray(c0),
+                           np.ascontiguousarray(w_hh), hc, acts, trans_t, trans_n, dims,
+                           scalars)
         return hc, acts
-    step = K.lstm_forward if parallel else K.lstm_forward_serial
+    step = K.lstm_forward if n * hidden >= K.PARALLEL_MIN else K.lstm_forward_serial
     gates = np.empty((n, four_h), xw.dtype)
     h, c = h0, c0
     for t in range(steps):
@@ -163,15 +153,14 @@ def backward(grad: np.ndarray, acts: np.ndarray, hc: np.ndarray, c0: np.ndarray,
     dtype = acts.dtype
     dgates = np.empty((steps, n, 4 * hidden), dtype)
     dh, dc = np.zeros((n, hidden), dtype), np.zeros((n, hidden), dtype)
-    parallel = n * hidden >= K.PARALLEL_MIN
-    if _use_kernel():
+    if _use_kernel(n, hidden):
         _, trans_n, _, dims, _, scalars = _blas_args(dtype, n, hidden)
-        with _blas_threads(BLAS_THREADS):
-            (backward_parallel if parallel else backward_serial)(
-                np.ascontiguousarray(grad, dtype), acts, hc, np.ascontiguousarray(c0),
-                np.ascontiguousarray(w_hh), dgates, dh, dc, trans_n, dims, scalars)
+        with _blas_threads():
+            backward_kernel(np.ascontiguousarray(grad, dtype), acts, hc,
+                            np.ascontiguousarray(c0), np.ascontiguousarray(w_hh), dgates, dh,
+                            dc, trans_n, dims, scalars)
         return dgates, dh, dc
-    step = K.lstm_backward if parallel else K.lstm_backward_serial
+    step = K.lstm_backward if n * hidden >= K.PARALLEL_MIN else K.lstm_backward_serial
     dc_prev = np.empty_like(dc)
     for t in range(steps - 1, -1, -1):
         c_prev = c0 if t == 0 else hc[t - 1, 1]
@@ -182,18 +171,15 @@ def backward(grad: np.ndarray, acts: np.ndarray, hc: np.ndarray, c0: np.ndarray,
 
 
 def warm() -> None:
-    """Compile (or load from the cache) the four sequence kernels for float32 and float64."""
+    """Compile (or load from the cache) the two sequence kernels for float32 and float64."""
     if not _blas.available():
         return
     for dtype in (np.float32, np.float64):
         n, hidden = 2, 2
-        w_hh = np.zeros((4 * hidden, hidden), dtype)
-        h0 = np.zeros((n, hidden), dtype)
+        w_hh, h0 = np.zeros((4 * hidden, hidden), dtype), np.zeros((n, hidden), dtype)
         trans_t, trans_n, fwd_dims, bwd_dims, one_one, one_zero = _blas_args(dtype, n, hidden)
         hc, acts = np.empty((1, 2, n, hidden), dtype), np.empty((1, n, 5 * hidden), dtype)
-        for fwd, bwd in ((forward_serial, backward_serial),
-                         (forward_parallel, backward_parallel)):
-            fwd(np.zeros((1, n, 4 * hidden), dtype), h0, h0, w_hh, hc, acts, trans_t,
-                trans_n, fwd_dims, one_one)
-            bwd(hc, acts, hc, h0, w_hh, np.empty((1, n, 4 * hidden), dtype),
-                np.zeros_like(h0), np.zeros_like(h0), trans_n, bwd_dims, one_zero)
+        forward_kernel(np.zeros((1, n, 4 * hidden), dtype), h0, h0, w_hh, hc, acts, trans_t,
+                       trans_n, fwd_dims, one_one)
+        backward_kernel(hc, acts, hc, h0, w_hh, np.empty((1, n, 4 * hidden), dtype),
+                        np.zeros_like(h0), np.zeros_like(h0), trans_n, bwd_dims, one_zero)

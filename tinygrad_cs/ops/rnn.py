@@ -12,7 +12,9 @@ the stacked gradient (zeros where one of the two is unused). Formulas: ``kernels
 ``lstm`` runs a whole sequence as one op (``LSTMLayer``), as ``torch.nn.LSTM`` does: the
 input products of all T steps are one GEMM (T N, in) x (in, 4H), and so are the weight
 gradients, dW = dG^T [X | H_prev] over all T N rows, instead of 2 T small GEMMs plus T
-gradient accumulations; only h W_hh^T and dG W_hh stay per step (they are recurrent).
+gradient accumulations. What is recurrent (h W_hh^T, the cell, dG W_hh per step) is one
+kernel call each way (``kernels/lstm_sequence.py``, which calls numpy's BLAS from inside
+the kernel; where it cannot, the same steps run from Python).
 """
 from __future__ import annotations
 
@@ -67,7 +69,8 @@ class LSTMLayer(Function):
         dG_t, dc_t = kernel backward(g[t, 0] + dh_next, g[t, 1] + dc_next),
         dh_next = dG_t W_hh;
     then dx = dG W_ih, dW_ih = dG^T X, dW_hh = dG^T H_prev, db = sum dG (over T and N),
-    dh0 = dh_next, dc0 = dc_next. The backward is raw kernels and GEMMs (no double backward).
+    dh0 = dh_next, dc0 = dc_next. The recurrence is one kernel call each way
+    (``kernels/lstm_sequence.py``); the rest are single GEMMs. No double backward.
     """
     once_differentiable = True
 
