@@ -194,6 +194,23 @@ def test_a_failing_call_restores_the_blas_thread_count(monkeypatch):
     assert _blas.set_local_threads(before) == before
 
 
+def test_wrong_shapes_are_refused_by_name_before_any_work():
+    xw, h0, c0, w_hh, grad = _case(np.random.default_rng(10), 3, 2, 4, np.float64)
+    before = xw.copy()
+    with pytest.raises(ValueError, match=r"lstm_sequence.forward: got .*h0 \(2, 3\)"):
+        S.forward(xw, h0[:, :3], c0, w_hh)
+    with pytest.raises(ValueError, match=r"C-contiguous \(T, N, 4H\) array, got shape"):
+        S.forward(np.asfortranarray(xw), h0, c0, w_hh)
+    with pytest.raises(ValueError, match=r"float32 or float64"):
+        S.forward(xw.astype(np.int64), h0, c0, w_hh)
+    np.testing.assert_array_equal(xw, before)  # a refused call changed nothing
+    hc, acts = S.forward(xw, h0, c0, w_hh)
+    with pytest.raises(ValueError, match=r"lstm_sequence.backward: got grad \(2, 2, 2, 4\)"):
+        S.backward(grad[:2], acts, hc, c0, w_hh)
+    with pytest.raises(ValueError, match=r"hc must be \(T, 2, N, H\), got \(3, 2, 8\)"):
+        S.backward(grad, acts, hc.reshape(3, 2, 8), c0, w_hh)
+
+
 def _lstm_module(dtype, bidirectional=True, num_layers=2):
     tg.manual_seed(0)
     module = nn.LSTM(3, 4, num_layers=num_layers, bidirectional=bidirectional)

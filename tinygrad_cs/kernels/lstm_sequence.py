@@ -119,20 +119,37 @@ def _use_kernel(n: int, hidden: int) -> bool:
     return USE_KERNEL and _blas.available() and n > 0 and hidden > 0
 
 
+def _checked(name: str, arrays: dict, shapes: dict, dtype) -> list[np.ndarray]:
+    """The arrays as C-contiguous ``dtype`` (the kernels hand raw pointers to BLAS, so a
+    wrong shape must never reach them); raises ValueError naming every shape otherwise."""
+    if np.dtype(dtype) not in (np.float32, np.float64) or any(
+            np.shape(a) != shapes[k] for k, a in arrays.items()):
+        got = ", ".join(f"{k} {np.shape(a)}" for k, a in arrays.items())
+        want = ", ".join(f"{k} {v}" for k, v in shapes.items())
+        raise ValueError(f"lstm_sequence.{name}: got {got} ({np.dtype(dtype)}); expected "
+                         f"{want}, float32 or float64")
+    return [np.ascontiguousarray(a, dtype) for a in arrays.values()]
+
+
 def forward(xw: np.ndarray, h0: np.ndarray, c0: np.ndarray,
             w_hh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The forward recurrence: xw (T, N, 4H) C-contiguous (consumed: it ends up holding the
     gates), h0, c0 (N, H), w_hh (4H, H), one dtype -> (hc (T, 2, N, H), acts (T, N, 5H))."""
+    if not (isinstance(xw, np.ndarray) and xw.ndim == 3 and xw.flags.c_contiguous
+            and xw.flags.writeable):
+        raise ValueError("lstm_sequence.forward: xw must be a writeable C-contiguous "
+                         f"(T, N, 4H) array, got shape {np.shape(xw)}")
     steps, n, four_h = xw.shape
     hidden = four_h // 4
+    h0, c0, w_hh = _checked("forward", {"xw": xw, "h0": h0, "c0": c0, "w_hh": w_hh},
+                            {"xw": (steps, n, 4 * hidden), "h0": (n, hidden),
+                             "c0": (n, hidden), "w_hh": (4 * hidden, hidden)}, xw.dtype)[1:]
     hc = np.empty((steps, 2, n, hidden), xw.dtype)
     acts = np.empty((steps, n, 5 * hidden), xw.dtype)
     if _use_kernel(n, hidden):
         trans_t, trans_n, dims, _, scalars, _ = _blas_args(xw.dtype, n, hidden)
         with _blas_threads():
-            forward_kernel(xw, np.ascontiguousarray(h0), np.ascontiguousarray(c0),
-                           np.ascontiguousarray(w_hh), hc, acts, trans_t, trans_n, dims,
-                           scalars)
+            forward_kernel(xw, h0, c0, w_hh, hc, acts, trans_t, trans_n, dims, scalars)
         return hc, acts
     step = K.lstm_forward if n * hidden >= K.PARALLEL_MIN else K.lstm_forward_serial
     gates = np.empty((n, four_h), xw.dtype)
@@ -149,16 +166,20 @@ def backward(grad: np.ndarray, acts: np.ndarray, hc: np.ndarray, c0: np.ndarray,
              w_hh: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The backward recurrence: grad (T, 2, N, H) (the gradient of hc), acts, hc from
     ``forward``, c0 (N, H), w_hh (4H, H) -> (dgates (T, N, 4H), dh0, dc0 (N, H))."""
-    steps, n, hidden = grad.shape[0], grad.shape[2], grad.shape[3]
-    dtype = acts.dtype
+    if np.ndim(hc) != 4:
+        raise ValueError(f"lstm_sequence.backward: hc must be (T, 2, N, H), got {np.shape(hc)}")
+    steps, _, n, hidden = np.shape(hc)
+    dtype = np.result_type(acts)
+    grad, acts, hc, c0, w_hh = _checked(
+        "backward", {"grad": grad, "acts": acts, "hc": hc, "c0": c0, "w_hh": w_hh},
+        {"grad": (steps, 2, n, hidden), "acts": (steps, n, 5 * hidden),
+         "hc": (steps, 2, n, hidden), "c0": (n, hidden), "w_hh": (4 * hidden, hidden)}, dtype)
     dgates = np.empty((steps, n, 4 * hidden), dtype)
     dh, dc = np.zeros((n, hidden), dtype), np.zeros((n, hidden), dtype)
     if _use_kernel(n, hidden):
         _, trans_n, _, dims, _, scalars = _blas_args(dtype, n, hidden)
         with _blas_threads():
-            backward_kernel(np.ascontiguousarray(grad, dtype), acts, hc,
-                            np.ascontiguousarray(c0), np.ascontiguousarray(w_hh), dgates, dh,
-                            dc, trans_n, dims, scalars)
+            backward_kernel(grad, acts, hc, c0, w_hh, dgates, dh, dc, trans_n, dims, scalars)
         return dgates, dh, dc
     step = K.lstm_backward if n * hidden >= K.PARALLEL_MIN else K.lstm_backward_serial
     dc_prev = np.empty_like(dc)
