@@ -104,6 +104,17 @@ def _gemm(trans_a, trans_b, dims, scalars, a, b, c):
 
 
 @needs_blas
+def test_gemm_refuses_mixed_or_non_float_types_at_compile_time():
+    dims = np.ones(6, _blas.int_dtype())
+    char = np.array([_blas.NO_TRANS], np.uint8)
+    one32, one64 = np.ones((1, 1), np.float32), np.ones((1, 1))
+    with pytest.raises(numba.TypingError):
+        _gemm(char, char, dims, np.ones(2, np.float32), one32, one64, one32)
+    with pytest.raises(numba.TypingError):
+        _gemm(char, char, dims, np.ones(2, np.int64), *(np.ones((1, 1), np.int64),) * 3)
+
+
+@needs_blas
 def test_blas_binding_names_its_library_and_integer_width():
     info = _blas.info()
     assert os.path.exists(info["path"]) and "openblas" in os.path.basename(info["path"])

@@ -151,6 +151,10 @@ def gemm(trans_a, trans_b, dims, scalars, a, b, c):
 
 @overload(gemm)
 def _gemm_overload(trans_a, trans_b, dims, scalars, a, b, c):
+    if c.dtype not in (types.float32, types.float64) or not (
+            a.dtype == b.dtype == scalars.dtype == c.dtype) or not (
+            isinstance(dims.dtype, types.Integer) and dims.dtype.bitwidth in (32, 64)):
+        return None  # no BLAS routine for these types: Numba reports a typing error
     fn = _sgemm if c.dtype == types.float32 else _dgemm
 
     def impl(trans_a, trans_b, dims, scalars, a, b, c):
