@@ -28,8 +28,8 @@ machine was shared, load 1-1.6), forward+backward of 20 steps:
   cost more than it gained: at N=32, H=256 3-4x slower than serial, at N=256-1024,
   H=128-256 1.1-1.5x slower. The cell is ~2% of a step's arithmetic next to its GEMM.
 * the recurrent GEMMs use OpenBLAS's own per-size choice by default (``BLAS_THREADS =
-  None``): one thread for small products (m n k below ~260k, e.g. N=8, H=64, where one and
-  two threads measured the same), all cores above. For the (32, 256) x (256, 1024) step two
+  None``): OpenBLAS runs small products on one thread by itself (at N=8, H=64 one and two
+  threads measured the same), larger ones on all cores. For the (32, 256) x (256, 1024) step two
   threads took 0.6x the time of one with one other process running, and so did the
   weight-gradient GEMMs; but with two or more busy processes beside ours, two threads
   took up to 7x the time of one (each step waits for a descheduled BLAS worker). On a
