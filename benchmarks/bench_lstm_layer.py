@@ -7,9 +7,10 @@ gradients, runs the module, and backpropagates a fixed gradient of the whole out
 same weights, and the gradients are checked to agree before timing.
 
 * ours: ``tinygrad_cs.nn.LSTM``, i.e. the engine's layer op ``tinygrad_cs.ops.rnn.lstm``:
-  one GEMM for the input products of all 50 steps, then per step the recurrent GEMM (BLAS)
-  and the fused pointwise kernel (Numba); backward per step the kernel and one GEMM, then
-  one GEMM per weight gradient;
+  one GEMM for the input products of all 50 steps, then the recurrence as one kernel call
+  (``kernels/lstm_sequence.py``: per step the recurrent GEMM, numpy's BLAS called from
+  inside the kernel, and the fused cell); backward one kernel call likewise, then one GEMM
+  per weight gradient;
 * PyTorch: ``torch.nn.LSTM`` on the CPU (its fused implementation).
 
 PyTorch 2.13 CPU on this machine measured 18.2 ms. Goal: ours / PyTorch <= 1.5.
@@ -33,7 +34,7 @@ else:  # run as a script: python benchmarks/bench_lstm_layer.py
 
 import tinygrad_cs as tg
 from tinygrad_cs import nn
-from tinygrad_cs.kernels import lstm as K
+from tinygrad_cs.kernels import lstm_sequence as S
 
 GOAL_TORCH = 1.5
 CASE = ("nn.LSTM 1 layer, seq 50, batch 32, in 64, hidden 256", 50, 32, 64, 256)
@@ -129,56 +130,60 @@ def run(quick: bool = False) -> list[Row]:
 
 def profile(repeats: int = 20) -> dict[str, float]:
     """Median ms per call of each part of our layer, timed on its own with the same
-    arrays: the GEMMs, the pointwise kernels, and the rest (Python, numpy glue, engine).
-    Also the whole module on a sequence of 50 steps at sizes 1: its fixed per-call cost
-    (Python and dispatch per step, thread wake-ups), whatever the arithmetic."""
+    arrays: the input GEMM, the forward and backward recurrences (one kernel call each,
+    ``kernels/lstm_sequence.py``: the 2 x 50 recurrent GEMMs and the cell), the weight
+    gradients, and the rest (Python, numpy glue, engine). The recurrences are also timed on
+    the per-step Python path (``USE_KERNEL = False``), for comparison. Also the whole
+    module on a sequence of 50 steps at sizes 1: its fixed per-call cost (dispatch, thread
+    wake-ups), whatever the arithmetic."""
     _, seq, n, n_in, hidden = CASE
     x, (w_ih, w_hh, b_ih, b_hh), g = _data(seq, n, n_in, hidden)
     step, _ = _ours(x, [w_ih, w_hh, b_ih, b_hh], g)
-    gates = np.zeros((seq, n, 4 * hidden), np.float32)
-    states = np.zeros((seq + 1, 2, n, hidden), np.float32)
-    acts = np.zeros((seq, n, 5 * hidden), np.float32)
     xs = x.reshape(seq * n, n_in)
-    h_prev = states[:seq, 0].reshape(-1, hidden)
-    dc_prev = np.empty((n, hidden), np.float32)
-    flat = gates.reshape(seq * n, -1)
+    xw = (xs @ w_ih.T + b_ih + b_hh).reshape(seq, n, 4 * hidden)
+    state = np.zeros((n, hidden), np.float32)
+    grad = np.zeros((seq, 2, n, hidden), np.float32)
+    grad[:, 0] = g
+    hc, acts = S.forward(xw.copy(), state, state, w_hh)
+    dgates = S.backward(grad, acts, hc, state, w_hh)[0].reshape(seq * n, -1)
+    h_prev = hc[:, 0].reshape(-1, hidden)
 
     def input_gemm():
         xs @ w_ih.T
 
-    rec, back = np.empty((n, 4 * hidden), np.float32), np.empty((n, hidden), np.float32)
-    serial = n * hidden < K.PARALLEL_MIN  # as the op chooses its kernels
-    forward = K.lstm_forward_serial if serial else K.lstm_forward
-    backward = K.lstm_backward_serial if serial else K.lstm_backward
-
-    def recurrent_gemms():  # forward h W_hh^T and backward dgates W_hh, every step
-        for t in range(seq):
-            np.matmul(states[t, 0], w_hh.T, out=rec)
-            np.matmul(gates[t], w_hh, out=back)
-
     def weight_gemms():
-        flat.T @ xs
-        flat.T @ h_prev
-        flat.sum(axis=0)
+        dgates @ w_ih
+        dgates.T @ xs
+        dgates.T @ h_prev
+        dgates.sum(axis=0)
 
-    def kernels():
-        for t in range(seq):
-            forward(gates[t], states[t, 1], states[t + 1], acts[t])
-        for t in range(seq):
-            backward(acts[t], states[t, 1], states[t, 0], states[t, 1], gates[t], dc_prev)
+    def recurrence(backward: bool, kernel: bool):
+        def run():
+            S.USE_KERNEL = kernel
+            try:
+                if backward:
+                    S.backward(grad, acts, hc, state, w_hh)
+                else:
+                    S.forward(xw.copy(), state, state, w_hh)
+            finally:
+                S.USE_KERNEL = True
+        return run
 
     tiny, _ = _ours(*_data(seq, 1, 1, 1))  # the same 50 steps with next to no arithmetic
 
     parts = {"total (module fwd+bwd)": step, "input GEMM (fwd)": input_gemm,
-             "recurrent GEMMs (fwd+bwd, 2 x 50)": recurrent_gemms,
-             "weight-gradient GEMMs + bias sum (bwd)": weight_gemms,
-             "pointwise kernels (fwd+bwd, 2 x 50)": kernels}
-    times = timeit_round_robin({**parts, "tiny": tiny}, repeats=repeats, min_sample=0.05,
+             "forward recurrence (one kernel call)": recurrence(False, True),
+             "backward recurrence (one kernel call)": recurrence(True, True),
+             "weight-gradient GEMMs, dx + bias sum (bwd)": weight_gemms}
+    others = {"(forward recurrence, per-step Python path)": recurrence(False, False),
+              "(backward recurrence, per-step Python path)": recurrence(True, False),
+              "tiny": tiny}
+    times = timeit_round_robin({**parts, **others}, repeats=repeats, min_sample=0.05,
                                warmup=0.1)
     ms = {k: v * 1e3 for k, v in times.items()}
     overhead = ms.pop("tiny")
     ms["rest: Python, numpy glue, engine"] = ms["total (module fwd+bwd)"] - sum(
-        v for k, v in ms.items() if not k.startswith("total"))
+        ms[k] for k in parts if not k.startswith("total"))
     ms["(same module at batch 1, hidden 1, in 1: fixed cost)"] = overhead
     return ms
 

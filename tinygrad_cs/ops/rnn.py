@@ -12,7 +12,9 @@ the stacked gradient (zeros where one of the two is unused). Formulas: ``kernels
 ``lstm`` runs a whole sequence as one op (``LSTMLayer``), as ``torch.nn.LSTM`` does: the
 input products of all T steps are one GEMM (T N, in) x (in, 4H), and so are the weight
 gradients, dW = dG^T [X | H_prev] over all T N rows, instead of 2 T small GEMMs plus T
-gradient accumulations; only h W_hh^T and dG W_hh stay per step (they are recurrent).
+gradient accumulations. What is recurrent (h W_hh^T, the cell, dG W_hh per step) is one
+kernel call each way (``kernels/lstm_sequence.py``, which calls numpy's BLAS from inside
+the kernel; where it cannot, the same steps run from Python).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from ..engine import Function
 from ..kernels import lstm as K
+from ..kernels import lstm_sequence as S
 from ._util import shape_of
 from .elementwise import add
 from .linalg import linear
@@ -57,12 +60,6 @@ class LSTMCellPointwise(Function):
         return dgates, (dc_prev if ctx.needs_input_grad[1] else None)
 
 
-def _step_kernels(n: int, hidden: int) -> tuple:
-    if n * hidden >= K.PARALLEL_MIN:
-        return K.lstm_forward, K.lstm_backward
-    return K.lstm_forward_serial, K.lstm_backward_serial
-
-
 class LSTMLayer(Function):
     """(x (T, N, in), h0, c0 (N, H), w_ih (4H, in), w_hh (4H, H)[, b_ih, b_hh (4H,)])
     -> hc (T, 2, N, H): hc[t, 0] = h_t+1, hc[t, 1] = c_t+1 (the state after step t).
@@ -72,7 +69,8 @@ class LSTMLayer(Function):
         dG_t, dc_t = kernel backward(g[t, 0] + dh_next, g[t, 1] + dc_next),
         dh_next = dG_t W_hh;
     then dx = dG W_ih, dW_ih = dG^T X, dW_hh = dG^T H_prev, db = sum dG (over T and N),
-    dh0 = dh_next, dc0 = dc_next. The backward is raw kernels and GEMMs (no double backward).
+    dh0 = dh_next, dc0 = dc_next. The recurrence is one kernel call each way
+    (``kernels/lstm_sequence.py``); the rest are single GEMMs. No double backward.
     """
     once_differentiable = True
 
@@ -97,16 +95,7 @@ class LSTMLayer(Function):
             if b is not None:
                 xw += b
         xw = xw.reshape(steps, n, 4 * hidden)
-        hc = np.empty((steps, 2, n, hidden), dtype)
-        acts = np.empty((steps, n, 5 * hidden), dtype)
-        gates = np.empty((n, 4 * hidden), dtype)
-        step, _ = _step_kernels(n, hidden)
-        h, c = h0, c0
-        for t in range(steps):
-            np.matmul(h, w_hh.T, out=gates)
-            gates += xw[t]
-            step(gates, c, hc[t], acts[t])
-            h, c = hc[t, 0], hc[t, 1]
+        hc, acts = S.forward(xw, h0, c0, w_hh)  # the recurrence: one kernel call
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, hc, acts)
         return hc
 
@@ -116,16 +105,7 @@ class LSTMLayer(Function):
         needs = ctx.needs_input_grad
         steps, n, n_in = x.shape
         hidden = h0.shape[1]
-        _, step = _step_kernels(n, hidden)
-        dgates = np.empty((steps, n, 4 * hidden), acts.dtype)
-        dh_next = np.zeros((n, hidden), acts.dtype)
-        dc_next, dc_prev = np.zeros_like(dh_next), np.empty_like(dh_next)
-        for t in range(steps - 1, -1, -1):
-            c_prev = c0 if t == 0 else hc[t - 1, 1]
-            step(acts[t], c_prev, grad[t, 0] + dh_next, grad[t, 1] + dc_next, dgates[t],
-                 dc_prev)
-            dc_next, dc_prev = dc_prev, dc_next
-            np.matmul(dgates[t], w_hh, out=dh_next)
+        dgates, dh0, dc0 = S.backward(grad, acts, hc, c0, w_hh)  # one kernel call
         dg = dgates.reshape(steps * n, 4 * hidden)
         h_prev = np.empty((steps, n, hidden), acts.dtype)
         h_prev[0], h_prev[1:] = h0, hc[:-1, 0]
@@ -133,7 +113,7 @@ class LSTMLayer(Function):
         dw_ih = dg.T @ x.reshape(steps * n, n_in) if needs[3] else None
         dw_hh = dg.T @ h_prev.reshape(steps * n, hidden) if needs[4] else None
         db = dg.sum(axis=0) if any(needs[5:]) else None
-        return (dx, dh_next if needs[1] else None, dc_next if needs[2] else None, dw_ih,
+        return (dx, dh0 if needs[1] else None, dc0 if needs[2] else None, dw_ih,
                 dw_hh, *([db] * (len(needs) - 5)))
 
 
