@@ -223,6 +223,7 @@ def run_train(args: argparse.Namespace) -> int:
         print(finished)
         return 0
     helper = start_background_compile(recipe.model)
+    warn_if_cold(helped=helper is not None)     # before the first kernel compiles
     try:
         return _train(args, run_dir, recipe, loop)
     finally:
@@ -236,7 +237,6 @@ def _train(args: argparse.Namespace, run_dir: Path, recipe: Any, loop: str) -> i
                           else prepare)
     if loop == "fit":
         _check_model_fits_data(run)
-    warn_if_cold()
     sampler = None if loop != "fit" else _text_samples(args, run, run_dir)
     _write_recipe(run_dir, recipe)
     n_params = sum(p.numel() for p in run.model.parameters())

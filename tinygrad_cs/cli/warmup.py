@@ -15,8 +15,8 @@ import argparse
 import sys
 import time
 
-__all__ = ["COLD_NOTICE", "add_warmup_options", "run_warmup", "start_background_compile",
-           "warn_if_cold"]
+__all__ = ["COLD_NOTICE", "HELPER_NOTICE", "add_warmup_options", "run_warmup",
+           "start_background_compile", "warn_if_cold"]
 
 COLD_NOTICE = ("tgcs: compiling kernels, first run only (the next runs load them from the "
                "cache; `tgcs warmup` compiles them all ahead of time)")
@@ -27,11 +27,17 @@ def add_warmup_options(p: argparse.ArgumentParser) -> None:
                    help="worker processes compiling in parallel (default: the CPU count)")
 
 
-def warn_if_cold() -> None:
-    """Print ``COLD_NOTICE`` to stderr when this install's kernels are not compiled yet."""
+HELPER_NOTICE = "tgcs: a second process compiles the kernels this run needs later"
+
+
+def warn_if_cold(helped: bool = False) -> None:
+    """Print ``COLD_NOTICE`` to stderr when this install's kernels are not compiled yet,
+    and ``HELPER_NOTICE`` when ``helped`` (a background compile runs)."""
     from .. import kernels
     if kernels.is_cold():
         print(COLD_NOTICE, file=sys.stderr, flush=True)
+        if helped:
+            print(HELPER_NOTICE, file=sys.stderr, flush=True)
 
 
 def start_background_compile(model: str):
