@@ -222,21 +222,22 @@ def run_train(args: argparse.Namespace) -> int:
     if finished is not None:
         print(finished)
         return 0
-    helper = start_background_compile(recipe.model)
-    warn_if_cold(helped=helper is not None)     # before the first kernel compiles
+    helper = start_background_compile(recipe.model)   # silent: usage errors stay one line
     try:
-        return _train(args, run_dir, recipe, loop)
+        return _train(args, run_dir, recipe, loop, helped=helper is not None)
     finally:
         if helper is not None:
             helper.stop()
 
 
-def _train(args: argparse.Namespace, run_dir: Path, recipe: Any, loop: str) -> int:
+def _train(args: argparse.Namespace, run_dir: Path, recipe: Any, loop: str,
+           helped: bool) -> int:
     gan, detect = loop == "fit_gan", loop == DETECTION_LOOP
     run = prepare_or_fail(recipe, prepare_gan if gan else prepare_detection if detect
                           else prepare)
     if loop == "fit":
         _check_model_fits_data(run)
+    warn_if_cold(helped)
     sampler = None if loop != "fit" else _text_samples(args, run, run_dir)
     _write_recipe(run_dir, recipe)
     n_params = sum(p.numel() for p in run.model.parameters())
