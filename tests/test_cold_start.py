@@ -207,3 +207,28 @@ def test_two_processes_saving_one_function_keep_every_entry(tmp_path):
         for i in range(200):
             assert index.load((who, i)) == (who, i)
     assert len(list(tmp_path.glob("*.nbc"))) == 400   # one data file per entry
+
+
+def test_first_run_list_is_what_the_main_jobs_first_step_compiles():
+    """Every listed kernel is compiled, for exactly the listed types, by one training step and
+    one held-out forward of the main job (rerun ``python -m tinygrad_cs.cli.first_run`` when
+    this fails: a stale entry would make the helper compile code nobody uses)."""
+    import importlib
+
+    from tinygrad_cs.grad_mode import no_grad
+    from tinygrad_cs.train.recipe import default_recipe, prepare
+    from tinygrad_cs.train.steps import batch_loss
+
+    run = prepare(default_recipe())
+    x, y = next(iter(run.train_loader))[:2]
+    loss = batch_loss(run.loss_fn, run.model(x), y)
+    run.optimizer.zero_grad()
+    loss.backward()
+    run.optimizer.step()
+    run.model.eval()
+    with no_grad():
+        run.model(next(iter(run.val_loader))[0])
+    for module, name, arg_types in KERNELS:
+        dispatcher = getattr(importlib.import_module(module), name)
+        wanted = tuple(_background.parse_type(t) for t in arg_types)
+        assert wanted in dispatcher.signatures, (name, wanted, dispatcher.signatures)
