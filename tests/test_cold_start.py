@@ -232,3 +232,11 @@ def test_first_run_list_is_what_the_main_jobs_first_step_compiles():
         dispatcher = getattr(importlib.import_module(module), name)
         wanted = tuple(_background.parse_type(t) for t in arg_types)
         assert wanted in dispatcher.signatures, (name, wanted, dispatcher.signatures)
+
+
+def test_first_run_writes_a_list_that_reads_back(tmp_path):
+    import runpy
+
+    from tinygrad_cs.cli.first_run import write
+    write([ROW_SUM, WRONG], tmp_path / "listed.py")
+    assert runpy.run_path(str(tmp_path / "listed.py"))["KERNELS"] == (ROW_SUM, WRONG)
