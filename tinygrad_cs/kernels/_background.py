@@ -112,8 +112,11 @@ def start(kernels: Sequence[Entry] | None = None) -> BackgroundCompile | None:
                                                     env.get("PYTHONPATH")) if p)
     if numba.config.CACHE_DIR:
         env["NUMBA_CACHE_DIR"] = numba.config.CACHE_DIR
+    # stderr is shared, for its reports; stdout is not, so a pipe reading the run's output
+    # (`tgcs train | tee log`) ends with the run
     proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                            cwd=_jit.cache_dir(), env=env, text=True)
+                            stdout=subprocess.DEVNULL, cwd=_jit.cache_dir(), env=env,
+                            text=True)
     request = {"parent": os.getpid(), "package": package,
                "kernels": [list(k) for k in reversed(kernels)]}
     try:
