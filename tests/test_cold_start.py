@@ -240,3 +240,19 @@ def test_first_run_writes_a_list_that_reads_back(tmp_path):
     from tinygrad_cs.cli.first_run import write
     write([ROW_SUM, WRONG], tmp_path / "listed.py")
     assert runpy.run_path(str(tmp_path / "listed.py"))["KERNELS"] == (ROW_SUM, WRONG)
+
+
+def test_the_lock_is_not_installed_on_a_numba_it_does_not_know(monkeypatch):
+    from numba.core import caching
+
+    class Elsewhere:                       # a Numba that keeps its index under another name
+        def __init__(self, cache_path, filename_base, source_stamp):
+            self.index = os.path.join(cache_path, filename_base)
+
+        def save(self, key, data):
+            raise AssertionError("not called")
+
+    monkeypatch.setattr(caching, "IndexDataCacheFile", Elsewhere)
+    monkeypatch.setattr(_cache_lock, "_installed", False)
+    assert _cache_lock.install() is False
+    assert Elsewhere.save.__name__ == "save" and not hasattr(Elsewhere.save, "__wrapped__")

@@ -13,8 +13,9 @@ file are then one step, and SIGINT / SIGTERM wait until it is done (so stopping 
 process never leaves an index naming a missing file, or a stray temporary file). Saves take
 milliseconds; only compiling processes ever wait.
 
-Where ``fcntl`` is missing (Windows) or Numba's internals differ from what this expects,
-``install()`` returns False and nothing changes; the background compile is then not used.
+Where ``fcntl`` is missing (Windows) or Numba's internals differ from what this expects
+(checked once, on a probe object), ``install()`` returns False and nothing changes; the
+background compile is then not used.
 """
 from __future__ import annotations
 
@@ -55,18 +56,20 @@ def install() -> bool:
     except ImportError:
         return False
     save = getattr(IndexDataCacheFile, "save", None)
-    if save is None or not hasattr(signal, "pthread_sigmask"):
+    try:  # the constructor only names the files: does this Numba keep the index where we look?
+        probe = IndexDataCacheFile(os.path.join("folder", "sub"), "name", None)._index_path
+    except (AttributeError, TypeError):
+        return False
+    if (save is None or os.path.dirname(probe) != os.path.join("folder", "sub")
+            or not hasattr(signal, "pthread_sigmask")):
         return False
 
     @functools.wraps(save)
     def locked_save(self, key, data):
-        index = getattr(self, "_index_path", None)
-        if index is None:                  # not the layout this expects: save as Numba does
-            return save(self, key, data)
         # a signal mid-save would leave an index naming a data file never written
         held = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
         try:
-            with locked(os.path.dirname(index)):
+            with locked(os.path.dirname(self._index_path)):
                 return save(self, key, data)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
