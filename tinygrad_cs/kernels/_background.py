@@ -14,8 +14,8 @@ Safety, as the design asks:
   function's bytecode, and the helper compiles the same source with the same options;
 * concurrent writers cannot corrupt the cache: ``_cache_lock`` makes each save one step;
 * it never outlives the run: ``stop()`` ends it (at the run's end, and at exit), and the
-  helper asks the kernel to end it if its parent dies (Linux), and checks its parent
-  between kernels otherwise;
+  helper asks Linux to end it if its parent dies (``PR_SET_PDEATHSIG``), and checks its
+  parent between kernels elsewhere;
 * its failures are printed (the helper names each kernel it could not compile) and never
   fail the run, which then compiles what it needs itself;
 * it only starts when it can help: not on a warm cache (``is_cold()``, one ``stat``), not
