@@ -6,7 +6,7 @@ import pytest
 
 from tinygrad_cs import kernels
 from tinygrad_cs.cli import main
-from tinygrad_cs.cli.warmup import COLD_NOTICE, warn_if_cold
+from tinygrad_cs.cli.warmup import COLD_NOTICE, HELPER_NOTICE, warn_if_cold
 
 
 @pytest.fixture
@@ -23,6 +23,14 @@ def test_a_cold_install_says_so_once_until_marked_warm(stamp, capsys):
     kernels.mark_warm()
     assert stamp.exists() and not kernels.is_cold()
     warn_if_cold()
+    assert capsys.readouterr().err == ""
+
+
+def test_a_cold_run_with_a_background_compile_says_so_too(stamp, capsys):
+    warn_if_cold(helped=True)
+    assert capsys.readouterr().err.splitlines() == [COLD_NOTICE, HELPER_NOTICE]
+    kernels.mark_warm()
+    warn_if_cold(helped=True)
     assert capsys.readouterr().err == ""
 
 

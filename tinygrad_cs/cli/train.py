@@ -55,7 +55,7 @@ from .options import (
     read_recipe,
     recipe_from_args,
 )
-from .warmup import warn_if_cold
+from .warmup import start_background_compile, warn_if_cold
 
 __all__ = ["add_train_options", "run_train", "write_graph"]
 
@@ -215,7 +215,6 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError(f"{run_dir} already holds a run: pass --resume to continue it, "
                          f"or another --name")
     loop = _loop(recipe.model)
-    gan, detect = loop == "fit_gan", loop == DETECTION_LOOP
     if args.compile and loop != "fit":
         raise UsageError(f"--compile: {recipe.model} trains with {loop}, which has no compiled "
                          "step (only classifiers and language models have one)")
@@ -223,11 +222,22 @@ def run_train(args: argparse.Namespace) -> int:
     if finished is not None:
         print(finished)
         return 0
+    helper = start_background_compile(recipe.model)   # silent: usage errors stay one line
+    try:
+        return _train(args, run_dir, recipe, loop, helped=helper is not None)
+    finally:
+        if helper is not None:
+            helper.stop()
+
+
+def _train(args: argparse.Namespace, run_dir: Path, recipe: Any, loop: str,
+           helped: bool) -> int:
+    gan, detect = loop == "fit_gan", loop == DETECTION_LOOP
     run = prepare_or_fail(recipe, prepare_gan if gan else prepare_detection if detect
                           else prepare)
     if loop == "fit":
         _check_model_fits_data(run)
-    warn_if_cold()
+    warn_if_cold(helped)
     sampler = None if loop != "fit" else _text_samples(args, run, run_dir)
     _write_recipe(run_dir, recipe)
     n_params = sum(p.numel() for p in run.model.parameters())

@@ -5,7 +5,9 @@ meets (tens of seconds on a 2-core machine) before its first batch. This compile
 spread over worker processes (``kernels.warm_parallel``), then runs one training step of a
 tiny ResNet-8 in float32 so the exact forms a training run uses are cached too, and marks the
 install warm. Later processes load the kernels from the cache in a fraction of a second.
-``tgcs train`` on a cold install says so in one line before it starts.
+``tgcs train`` on a cold install says so in one line before it starts, and, when it trains
+the main job's model, compiles the kernels it will need later in a second process
+(``start_background_compile``), so that two cores share the compiling.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import argparse
 import sys
 import time
 
-__all__ = ["COLD_NOTICE", "add_warmup_options", "run_warmup", "warn_if_cold"]
+__all__ = ["COLD_NOTICE", "HELPER_NOTICE", "add_warmup_options", "run_warmup",
+           "start_background_compile", "warn_if_cold"]
 
 COLD_NOTICE = ("tgcs: compiling kernels, first run only (the next runs load them from the "
                "cache; `tgcs warmup` compiles them all ahead of time)")
@@ -24,11 +27,27 @@ def add_warmup_options(p: argparse.ArgumentParser) -> None:
                    help="worker processes compiling in parallel (default: the CPU count)")
 
 
-def warn_if_cold() -> None:
-    """Print ``COLD_NOTICE`` to stderr when this install's kernels are not compiled yet."""
+HELPER_NOTICE = "tgcs: a second process compiles the kernels this run needs later"
+
+
+def warn_if_cold(helped: bool = False) -> None:
+    """Print ``COLD_NOTICE`` to stderr when this install's kernels are not compiled yet,
+    and ``HELPER_NOTICE`` when ``helped`` (a background compile runs)."""
     from .. import kernels
     if kernels.is_cold():
         print(COLD_NOTICE, file=sys.stderr, flush=True)
+        if helped:
+            print(HELPER_NOTICE, file=sys.stderr, flush=True)
+
+
+def start_background_compile(model: str):
+    """On a cold cache, start compiling the main job's kernels in a helper process
+    (``kernels._background``) when ``model`` is the main job's; the helper, or None."""
+    from ..kernels import _background
+    from ..train.recipe import default_recipe
+    if model != default_recipe().model:    # the list holds the main job's kernels only
+        return None
+    return _background.start()
 
 
 def _one_training_step() -> None:

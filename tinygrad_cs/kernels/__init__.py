@@ -12,7 +12,10 @@ tiny inputs (compiling them, or loading them from the cache). ``warm_all()`` run
 function: the cold-compile benchmark times it, and ``tgcs warmup`` calls it (in parallel
 processes, ``warm_parallel``) so that the first real run loads every kernel from the cache.
 ``is_cold()`` says whether that has happened for this install (a stamp file beside the
-cache, named after the versions of tinygrad_cs, Numba and Python).
+cache, named after the versions of tinygrad_cs, Numba and Python). While it is cold, a
+``tgcs train`` of the main job's model hands the kernels it will need later to a helper
+process (``_background.py``, working from the list in ``_first_run.py``), so two cores
+share the compiling; ``_cache_lock.py`` keeps two compiling processes from corrupting the cache.
 """
 from __future__ import annotations
 

@@ -3,10 +3,11 @@
 ``cache=True`` keeps compiled machine code between processes (a warm start
 loads a kernel in well under a second instead of compiling it again). Numba
 refuses ``cache=True`` at decoration time when it finds no writable cache
-location, so before the first kernel is defined we check for one: the package's
-own ``__pycache__``, else ``NUMBA_CACHE_DIR`` or the user cache directory, else a
-private temporary directory; only if none is writable do kernels compile
-without caching.
+location, so before the first kernel is defined we check for one, in Numba's own
+order: ``NUMBA_CACHE_DIR`` when it is set (a private cache for one run: tests, cold-start
+timing), the package's own ``__pycache__``, the user cache directory, else a private
+temporary directory; only if none is writable do kernels compile without caching.
+``cache_dir()`` names the one Numba uses, so the "kernels are compiled" stamp lives beside them.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import os
 import tempfile
 
 import numba
+
+from . import _cache_lock
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -29,6 +32,8 @@ def _writable(path: str) -> bool:
 
 def _choose_cache() -> bool:
     """Make sure Numba has somewhere to cache; return whether caching is possible."""
+    if numba.config.CACHE_DIR and _writable(numba.config.CACHE_DIR):
+        return True                        # Numba's first choice when the user sets it
     if _writable(os.path.join(_HERE, "__pycache__")):
         return True
     candidates = [numba.config.CACHE_DIR,
@@ -42,14 +47,19 @@ def _choose_cache() -> bool:
 
 
 CACHE = _choose_cache()
+# processes compiling into one cache (a run and its background compile) must not race
+LOCKED = CACHE and _cache_lock.install()
 
 
 def cache_dir() -> str | None:
     """Where compiled kernels are kept (None when nothing can be cached)."""
     if not CACHE:
         return None
+    chosen = numba.config.CACHE_DIR
+    if chosen and _writable(chosen):
+        return chosen
     here = os.path.join(_HERE, "__pycache__")
-    return here if _writable(here) else numba.config.CACHE_DIR
+    return here if _writable(here) else chosen
 
 
 def kernel(fn=None, **options):
