@@ -256,3 +256,36 @@ def test_the_lock_is_not_installed_on_a_numba_it_does_not_know(monkeypatch):
     monkeypatch.setattr(_cache_lock, "_installed", False)
     assert _cache_lock.install() is False
     assert Elsewhere.save.__name__ == "save" and not hasattr(Elsewhere.save, "__wrapped__")
+
+
+def test_the_whole_main_job_list_compiled_marks_the_cache_warm(tmp_path):
+    done = _python(f"""
+        from tinygrad_cs import kernels
+        from tinygrad_cs.kernels import _background, _first_run
+        _first_run.KERNELS = ({ROW_SUM!r},)    # the main job's list, made tiny
+        helper = _background.start()
+        assert helper is not None and kernels.is_cold()
+        helper.proc.wait(timeout=100)
+        print(helper.stop(), kernels.is_cold())
+    """, tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "False"]
+
+
+def test_a_partial_list_leaves_the_cache_cold(tmp_path):
+    (_, code), _ = _helper(tmp_path, [ROW_SUM], "finish")
+    assert code == 0
+    still = _python("from tinygrad_cs import kernels; print(kernels.is_cold())", tmp_path / "cache")
+    assert still.stdout.split() == ["True"], still.stderr
+
+
+def test_a_first_compiled_trace_reaching_a_convolution_starts_the_helper(monkeypatch):
+    import tinygrad_cs as tg
+    from tinygrad_cs import nn
+    started = []
+    monkeypatch.setattr(_background, "start", lambda *a, **k: started.append(1))
+    conv, mlp = nn.Conv2d(1, 2, 3), nn.Linear(3, 2)
+    tg.compile(lambda x: conv(x).sum())(tg.zeros(1, 1, 4, 4))
+    assert started == [1]
+    tg.compile(lambda x: mlp(x).sum())(tg.zeros(2, 3))
+    assert started == [1]                      # no convolution: no helper

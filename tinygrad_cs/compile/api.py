@@ -171,6 +171,8 @@ class CompiledFunction:
         for i, a in enumerate(_tensor_args(args, kwargs)):
             tracer.add_input(a._data if isinstance(a, Tensor) else a, f"arg{i}")
         self.traces += 1
+        if self.traces == 1:
+            _help_cold_start(modules)
         if self.traces > self.max_cache and not self._warned_retrace:
             self._warned_retrace = True
             warnings.warn(f"compile: {self.__name__} was traced {self.traces} times (more than "
@@ -217,6 +219,17 @@ class CompiledFunction:
 
     def __str__(self) -> str:
         return repr(self) if self.program is None else format_program(self.program)
+
+
+def _help_cold_start(modules: Sequence[Any]) -> None:
+    """On a cold kernel cache, a first trace that reaches a convolution compiles the kernels
+    one after another (the first ResNet-8 step: ~11 s); a helper process then compiles the
+    main job's kernels alongside (``kernels/_background.py``: the same types, so mostly the
+    same kernels), from the end of its list. It ends by itself, or when this process does."""
+    from ..nn.conv import Conv2d
+    if any(isinstance(m, Conv2d) for m in modules):
+        from ..kernels import _background
+        _background.start()
 
 
 def _tensor_args(args: tuple, kwargs: dict) -> list:

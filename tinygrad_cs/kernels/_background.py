@@ -20,7 +20,11 @@ Safety, as the design asks:
   fail the run, which then compiles what it needs itself;
 * it only starts when it can help: not on a warm cache (``is_cold()``, one ``stat``), not
   where nothing can be cached, not without the lock, not with
-  ``TINYGRAD_CS_BACKGROUND_COMPILE=0``.
+  ``TINYGRAD_CS_BACKGROUND_COMPILE=0``; and once it has compiled the whole main-job list it
+  marks the cache warm (``mark_warm``), so later processes do not start it again.
+
+Who starts it: ``tgcs train`` of the main job's model, and ``tg.compile``'s first trace of a
+function that reaches a convolution (``compile/api.py``).
 
 A signature is written as the ``repr`` of Numba's types (``Array(float32, 3, 'C', False,
 aligned=True)``, ``int64``) and read back by ``parse_type``.
@@ -99,6 +103,7 @@ def start(kernels: Sequence[Entry] | None = None) -> BackgroundCompile | None:
 
     if os.environ.get(ENV, "1") == "0" or not (_jit.CACHE and _jit.LOCKED) or not is_cold():
         return None
+    whole_list = kernels is None
     if kernels is None:
         from ._first_run import KERNELS as kernels
     import numba
@@ -117,7 +122,7 @@ def start(kernels: Sequence[Entry] | None = None) -> BackgroundCompile | None:
     proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, cwd=_jit.cache_dir(), env=env,
                             text=True)
-    request = {"parent": os.getpid(), "package": package,
+    request = {"parent": os.getpid(), "package": package, "whole_list": whole_list,
                "kernels": [list(k) for k in reversed(kernels)]}
     try:
         proc.stdin.write(json.dumps(request))
@@ -161,7 +166,12 @@ def main() -> int:
             failed += 1
             print(f"tgcs: background compile of {module}.{name}({', '.join(arg_types)}) "
                   f"failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    if request.get("whole_list"):
+        from . import mark_warm
+        mark_warm()        # every kernel of the main job is in the cache now
+    return 0
 
 
 if __name__ == "__main__":
