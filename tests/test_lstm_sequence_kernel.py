@@ -147,16 +147,20 @@ def test_forward_and_backward_match_the_numpy_reference(path, dtype, steps, n, h
 
 @needs_blas
 @settings(max_examples=15, deadline=None)
+def _run_per_step(case) -> tuple:
+    """``_run`` on the per-step Python path (the kernel switched off for the call)."""
+    S.USE_KERNEL = False
+    try:
+        return _run(*case)
+    finally:
+        S.USE_KERNEL = True
+
+
 @given(steps=st.integers(1, 4), n=st.integers(1, 4), hidden=st.integers(1, 6),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
 def test_kernels_agree_with_the_per_step_path(steps, n, hidden, dtype, seed):
     case = _case(np.random.default_rng(seed), steps, n, hidden, dtype)
-    kernel = _run(*case)
-    S.USE_KERNEL = False
-    try:
-        steps_path = _run(*case)
-    finally:
-        S.USE_KERNEL = True
+    kernel, steps_path = _run(*case), _run_per_step(case)
     tol = {"rtol": 1e-12, "atol": 1e-14} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-6}
     for a, b in zip(kernel, steps_path):
         np.testing.assert_allclose(a, b, **tol)
@@ -169,12 +173,7 @@ def test_above_and_below_the_cells_parallel_threshold():
     hidden = 64
     for n in (2, K.PARALLEL_MIN // hidden):
         case = _case(rng, 2, n, hidden, np.float32)
-        kernel = _run(*case)
-        S.USE_KERNEL = False
-        try:
-            steps_path = _run(*case)
-        finally:
-            S.USE_KERNEL = True
+        kernel, steps_path = _run(*case), _run_per_step(case)
         for a, b in zip(kernel, steps_path):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
