@@ -208,6 +208,16 @@ def test_a_failing_call_restores_the_blas_thread_count(monkeypatch):
     assert seen == [1] and count() == before
 
 
+@needs_blas
+def test_a_thread_count_other_than_one_is_refused_by_name(monkeypatch):
+    monkeypatch.setattr(S, "BLAS_THREADS", 2)
+    xw, h0, c0, w_hh, _ = _case(np.random.default_rng(6), 2, 2, 3, np.float64)
+    before = xw.copy()
+    with pytest.raises(ValueError, match="BLAS_THREADS"):
+        S.forward(xw, h0, c0, w_hh)
+    np.testing.assert_array_equal(xw, before)
+
+
 def test_wrong_shapes_are_refused_by_name_before_any_work():
     xw, h0, c0, w_hh, grad = _case(np.random.default_rng(10), 3, 2, 4, np.float64)
     before = xw.copy()

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import _FREED, _NO_INPUT, Node, _run, _topological_order, as_seen_by
+from ..backward_pass import _run, _topological_order
+from ..engine import _FREED, _NO_INPUT, Node, as_seen_by
 from ..grad_mode import state as _state
 from ..tensor import Tensor
 from ..versions import _clock, check_saved

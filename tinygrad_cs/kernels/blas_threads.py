@@ -18,8 +18,9 @@ thread that called it left the main thread's products on one thread for good. So
 back; nested and concurrent users share one saved value (the first to enter saves it, the
 last to leave restores it). Other Python threads' products run on one thread meanwhile.
 Users: ``matmul`` (``ops/linalg.py``), the convolution workers (``conv_pool.py``, which must
-not each fork-join the pool) and compiled replays of small float32 programs
-(``compile/replay.py``).
+not each fork-join the pool), compiled replays of small float32 programs
+(``compile/replay.py``, whose threshold is ``SERIAL_MAX_MACS`` too) and the LSTM kernels'
+one-thread mode (``lstm_sequence.BLAS_THREADS``).
 
 Bits: OpenBLAS divides the output among its threads, and float32 products gave the same
 bits on one and two threads (9,000 random shapes, plain and transposed; the compiler's

@@ -54,7 +54,8 @@ from . import _blas, blas_threads
 from . import lstm as K
 from ._jit import kernel
 
-# None: OpenBLAS's own thread count by GEMM size; 1 suits a loaded machine (docstring)
+# None: OpenBLAS's own thread count by GEMM size; 1: one thread, for a loaded machine
+# (docstring). OpenBLAS's count is process-wide, so no other value is offered.
 BLAS_THREADS: int | None = None
 USE_KERNEL = True  # False: the per-step Python path (the tests force it)
 
@@ -106,9 +107,11 @@ def backward_kernel(grad, acts, hc, c0, w_hh, dgates, dh, dc, trans_n, dims, sca
 def _blas_threads():
     """OpenBLAS on one thread while a kernel runs when ``BLAS_THREADS == 1``, restored on
     exit, also when the kernel raises."""
-    if BLAS_THREADS != 1:
+    if BLAS_THREADS is None:
         yield
         return
+    if BLAS_THREADS != 1:
+        raise ValueError(f"lstm_sequence.BLAS_THREADS: expected None or 1, got {BLAS_THREADS!r}")
     blas_threads.single()
     try:
         yield

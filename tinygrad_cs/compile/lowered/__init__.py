@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ...kernels.blas_threads import SERIAL_MAX_MACS
 from ...ops.cross_entropy import CrossEntropy
 from ...ops.elementwise import ReLUFn
 from ...ops.linalg import LinearFn
@@ -51,8 +52,6 @@ from .base import Facts, Lowered
 
 __all__ = ["RULES", "Facts", "Lowered", "Lowering", "lower"]
 
-#: The largest GEMM (M * N * K multiply-adds) that runs on one thread; the MLP's are 1M.
-ONE_THREAD_GEMM = 1 << 21
 #: Ops whose generic forward and backward never call BLAS (elementwise numpy only).
 _NO_BLAS_MODULES = ("tinygrad_cs.ops.elementwise", "tinygrad_cs.ops.cross_entropy")
 
@@ -127,5 +126,5 @@ def lower(program: Program, slots: Sequence[Slot]) -> Lowering:
             blas_ok = False
         elif done.gemm:
             gemms.append(done.gemm)
-    one_thread = blas_ok and bool(gemms) and max(gemms) <= ONE_THREAD_GEMM
+    one_thread = blas_ok and bool(gemms) and max(gemms) < SERIAL_MAX_MACS
     return Lowering(out, lowered, one_thread)
